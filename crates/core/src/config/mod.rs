@@ -1,0 +1,191 @@
+//! Typed, validated configuration.
+//!
+//! `config.json` keeps the predecessor's shape working (`language`, `webhook.*` including the
+//! misspelled `incomming_webhook_url`, `scheduled.*`) and adds named `channels` and `routes`.
+//! Environment variables override any value (see [`env`]). [`Config::load`] reports every problem
+//! at once, each with its path.
+
+mod env;
+mod legacy;
+mod raw;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono_tz::Tz;
+use secrecy::SecretString;
+
+pub use env::apply_overrides;
+
+use crate::event::{Source, State};
+use crate::route::Route;
+
+/// Message language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    En,
+    Ja,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub language: Language,
+    pub timezone: Tz,
+    pub orchestrator: OrchestratorWebhook,
+    pub channels: BTreeMap<String, Channel>,
+    pub routes: Vec<Route>,
+    /// The predecessor's `scheduled.*` section, read by the poller.
+    pub scheduled: serde_json::Value,
+}
+
+/// Settings for receiving Orchestrator webhooks.
+#[derive(Debug, Clone, Default)]
+pub struct OrchestratorWebhook {
+    /// Any of these verifies a request (several allow rotation).
+    pub secrets: Vec<SecretString>,
+    /// Accept unsigned requests when no secret is configured. Must be set explicitly.
+    pub allow_unsigned: bool,
+    /// Orchestrator UI base URL, for links to jobs.
+    pub url: Option<String>,
+}
+
+/// A named destination.
+#[derive(Debug, Clone)]
+pub enum Channel {
+    Slack {
+        webhook_url: SecretString,
+    },
+    GoogleChat {
+        webhook_url: SecretString,
+    },
+    Chatwork {
+        api_token: SecretString,
+        room_id: String,
+        api_base: String,
+    },
+    Backlog(BacklogChannel),
+    /// Prints rendered messages to standard output (local runs).
+    Console,
+}
+
+#[derive(Debug, Clone)]
+pub struct BacklogChannel {
+    pub api_key: SecretString,
+    /// `https://{space_key}.backlog.jp` unless `base_url` is given.
+    pub base_url: String,
+    pub project_id: String,
+    pub issue_type_id: String,
+    pub priority_id: String,
+}
+
+impl Channel {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Channel::Slack { .. } => "slack",
+            Channel::GoogleChat { .. } => "google_chat",
+            Channel::Chatwork { .. } => "chatwork",
+            Channel::Backlog(_) => "backlog",
+            Channel::Console => "console",
+        }
+    }
+
+    /// The states a channel of this kind gets when no route names it: chat hears every job end
+    /// and alarm change, a ticket system only what needs work.
+    pub fn default_states(&self) -> Vec<State> {
+        match self {
+            Channel::Backlog(_) => vec![State::Faulted, State::Stopped, State::Alarm],
+            _ => vec![
+                State::Faulted,
+                State::Successful,
+                State::Stopped,
+                State::Alarm,
+                State::Ok,
+            ],
+        }
+    }
+}
+
+/// One thing wrong with the configuration, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Every problem found, so a user fixes them all in one go.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} problem(s) in the configuration:",
+            self.problems.len()
+        )?;
+        for p in &self.problems {
+            write!(f, "\n  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Parses and validates `text`, after applying overrides from `env` (name, value) pairs.
+    pub fn load(text: &str, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| ConfigError {
+            problems: vec![Problem {
+                path: "config".into(),
+                message: format!("not JSON: {e}"),
+            }],
+        })?;
+        apply_overrides(&mut value, env);
+        raw::build(value)
+    }
+
+    /// Reads and loads a file, with the process environment as overrides.
+    pub fn load_file(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            problems: vec![Problem {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }],
+        })?;
+        Config::load(&text, &std::env::vars().collect::<Vec<_>>())
+    }
+
+    /// A configuration with one console channel that hears everything; for tests and demos.
+    pub fn console_only() -> Config {
+        let mut channels = BTreeMap::new();
+        channels.insert("console".to_string(), Channel::Console);
+        Config {
+            language: Language::En,
+            timezone: chrono_tz::UTC,
+            orchestrator: OrchestratorWebhook::default(),
+            routes: vec![Route::to("console", State::ALL.to_vec())],
+            channels,
+            scheduled: serde_json::Value::Null,
+        }
+    }
+
+    /// Names of the sources a route accepts, for messages.
+    pub fn source_names() -> [&'static str; 3] {
+        [
+            Source::Uipath.as_str(),
+            Source::Kamonohashi.as_str(),
+            Source::Cloudwatch.as_str(),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,154 @@
+use super::*;
+
+fn file(name: &str) -> String {
+    let path = format!("{}/../../{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn load(text: &str) -> Result<Config, ConfigError> {
+    Config::load(text, &[])
+}
+
+#[test]
+fn predecessor_config_loads_unchanged() {
+    let config = load(&file("samplejson/predecessor-config.json")).unwrap();
+    assert_eq!(config.language, Language::Ja);
+    assert_eq!(config.orchestrator.secrets.len(), 1);
+    let kinds: Vec<_> = config
+        .channels
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.kind()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("backlog", "backlog"),
+            ("chatwork", "chatwork"),
+            ("google_chat", "google_chat"),
+            ("slack", "slack")
+        ]
+    );
+    let Channel::Backlog(backlog) = &config.channels["backlog"] else {
+        panic!()
+    };
+    assert_eq!(backlog.base_url, "https://example.backlog.jp");
+    assert_eq!(backlog.priority_id, "3");
+    let backlog_route = config
+        .routes
+        .iter()
+        .find(|r| r.channels == ["backlog"])
+        .unwrap();
+    assert_eq!(
+        backlog_route.states,
+        [State::Faulted, State::Stopped, State::Alarm]
+    );
+    assert!(config.scheduled.get("orchestrator").is_some());
+}
+
+#[test]
+fn committed_example_config_is_valid() {
+    load(&file("config.json")).unwrap();
+}
+
+#[test]
+fn unknown_channel_in_route_names_both() {
+    let err = load(
+        r#"{"channels":{"ops":{"type":"console"}},
+        "routes":[{"name":"faults","channels":["ops","teams"],"states":["faulted"]}]}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    let p = &err.problems[0];
+    assert_eq!(p.path, "routes[0].channels[1]");
+    assert!(
+        p.message.contains("\"faults\"") && p.message.contains("\"teams\""),
+        "{p}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let err = load(
+        r#"{"language":"fr","timezone":"Mars/Olympus",
+        "channels":{"a":{"type":"slack","webhook_url":"ftp://x"},"b":{"type":"pager"},
+                    "c":{"type":"chatwork","api_token":"","room_id":1}},
+        "routes":[{"channels":[],"states":["exploded"]}]}"#,
+    )
+    .unwrap_err();
+    let paths: Vec<_> = err.problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "language",
+            "timezone",
+            "channels.a.webhook_url",
+            "channels.b.type",
+            "channels.c.api_token",
+            "routes[0].states[0]"
+        ],
+        "{err}"
+    );
+}
+
+#[test]
+fn secrets_never_appear_in_problems_or_debug() {
+    let text = r#"{"channels":{"s":{"type":"slack","webhook_url":"hooks.slack.com/SECRET-PATH"}},
+        "webhook":{"orchestrator":{"secret":"TOPSECRET"}}}"#;
+    let err = load(text).unwrap_err();
+    assert!(!err.to_string().contains("SECRET-PATH"), "{err}");
+    let config = load(
+        r#"{"webhook":{"orchestrator":{"secret":"TOPSECRET"},
+        "slack":{"incomming_webhook_url":"https://hooks.slack.com/SECRET-PATH"}}}"#,
+    )
+    .unwrap();
+    let debug = format!("{config:?}");
+    assert!(
+        !debug.contains("TOPSECRET") && !debug.contains("SECRET-PATH"),
+        "{debug}"
+    );
+}
+
+#[test]
+fn environment_overrides_any_value() {
+    let env = vec![
+        ("OPSBELL__LANGUAGE".to_string(), "ja".to_string()),
+        (
+            "OPSBELL__CHANNELS__OPS_CHAT__WEBHOOK_URL".to_string(),
+            "https://example.test/hook".to_string(),
+        ),
+        (
+            "OPSBELL__WEBHOOK__CHATWORK__ROOM_ID".to_string(),
+            "42".to_string(),
+        ),
+        (
+            "OPSBELL__WEBHOOK__CHATWORK__API_TOKEN".to_string(),
+            "12345".to_string(),
+        ),
+        ("orchestrator_secret".to_string(), "from-env".to_string()),
+    ];
+    let text = r#"{"channels":{"ops-chat":{"type":"slack","webhook_url":"https://old.test"}}}"#;
+    let config = Config::load(text, &env).unwrap();
+    assert_eq!(config.language, Language::Ja);
+    assert_eq!(config.orchestrator.secrets.len(), 1);
+    let Channel::Chatwork { room_id, .. } = &config.channels["chatwork"] else {
+        panic!()
+    };
+    assert_eq!(room_id, "42");
+    let Channel::Slack { webhook_url } = &config.channels["ops-chat"] else {
+        panic!()
+    };
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(webhook_url),
+        "https://example.test/hook"
+    );
+}
+
+#[test]
+fn available_state_limits_a_legacy_channel() {
+    let config = load(
+        r#"{"webhook":{"slack":{"incomming_webhook_url":"https://h.test/x",
+        "available_state":"Faulted, Stopped"}}}"#,
+    )
+    .unwrap();
+    assert_eq!(config.routes[0].states, [State::Faulted, State::Stopped]);
+}

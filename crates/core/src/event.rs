@@ -1,0 +1,210 @@
+//! The normalized event every source produces and every target consumes.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where an event came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Uipath,
+    Kamonohashi,
+    Cloudwatch,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Uipath => "uipath",
+            Source::Kamonohashi => "kamonohashi",
+            Source::Cloudwatch => "cloudwatch",
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What happened to the job (or alarm). Terminal job states are `Faulted`, `Successful`, `Stopped`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Created,
+    Started,
+    Faulted,
+    Successful,
+    Stopped,
+    Suspended,
+    Resumed,
+    /// CloudWatch `ALARM`.
+    Alarm,
+    /// CloudWatch `OK`.
+    Ok,
+    /// CloudWatch `INSUFFICIENT_DATA`.
+    InsufficientData,
+}
+
+impl State {
+    pub const ALL: [State; 10] = [
+        State::Created,
+        State::Started,
+        State::Faulted,
+        State::Successful,
+        State::Stopped,
+        State::Suspended,
+        State::Resumed,
+        State::Alarm,
+        State::Ok,
+        State::InsufficientData,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Created => "created",
+            State::Started => "started",
+            State::Faulted => "faulted",
+            State::Successful => "successful",
+            State::Stopped => "stopped",
+            State::Suspended => "suspended",
+            State::Resumed => "resumed",
+            State::Alarm => "alarm",
+            State::Ok => "ok",
+            State::InsufficientData => "insufficient_data",
+        }
+    }
+
+    /// Parses our own names and the vendors' spellings (`Successful`, `job.completed` words, `ALARM`).
+    pub fn parse(s: &str) -> Option<State> {
+        let lower = s.trim().to_ascii_lowercase();
+        let state = match lower.as_str() {
+            "created" | "pending" => State::Created,
+            "started" | "running" => State::Started,
+            "faulted" | "failed" => State::Faulted,
+            "successful" | "completed" | "success" => State::Successful,
+            "stopped" | "canceled" | "cancelled" => State::Stopped,
+            "suspended" => State::Suspended,
+            "resumed" => State::Resumed,
+            "alarm" => State::Alarm,
+            "ok" => State::Ok,
+            "insufficient_data" => State::InsufficientData,
+            _ => return None,
+        };
+        Some(state)
+    }
+
+    /// How bad it is, for colours and routing defaults.
+    pub fn severity(self) -> Severity {
+        match self {
+            State::Faulted | State::Alarm => Severity::Critical,
+            State::Stopped | State::Suspended | State::InsufficientData => Severity::Warning,
+            State::Successful | State::Ok => Severity::Good,
+            State::Created | State::Started | State::Resumed => Severity::Info,
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Critical,
+    Warning,
+    Good,
+    Info,
+}
+
+/// The idempotency key of an event: the same job end seen by webhook and by poll has the same key,
+/// so each target is notified once whichever path saw it first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventKey(String);
+
+impl EventKey {
+    /// `<source>:<scope>:<subject>:<state>`. For UiPath the scope is empty: the job `Key` is a GUID,
+    /// unique across tenants and folders, and neither TenantId nor the folder is present in every
+    /// webhook and OData response, so including them would break webhook/poll equality.
+    pub fn new(source: Source, scope: &str, subject: &str, state: State) -> Self {
+        EventKey(format!(
+            "{source}:{scope}:{}:{state}",
+            subject.to_ascii_lowercase()
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EventKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One normalized job or alarm event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub key: EventKey,
+    pub source: Source,
+    pub state: State,
+    /// UiPath TenantId, KAMONOHASHI tenant, or AWS account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// UiPath folder (OrganizationUnitId) or AWS region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_key: Option<String>,
+    /// Process (UiPath `Release.ProcessKey`), training name, or alarm name.
+    pub process: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub robot: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// When the source says it happened (webhook `Timestamp`, alarm state change time).
+    pub occurred_at: DateTime<Utc>,
+    /// A link to the job's page, when a base URL is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// The source's own id of the notification (webhook `EventId`, SNS `MessageId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_names_round_trip() {
+        for state in State::ALL {
+            assert_eq!(State::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(State::parse("Successful"), Some(State::Successful));
+        assert_eq!(State::parse("ALARM"), Some(State::Alarm));
+        assert_eq!(State::parse("exploded"), None);
+    }
+
+    #[test]
+    fn event_key_is_lowercase_and_stable() {
+        let key = EventKey::new(Source::Uipath, "", "9CC6C2E4-237D", State::Faulted);
+        assert_eq!(key.as_str(), "uipath::9cc6c2e4-237d:faulted");
+    }
+}

@@ -1,0 +1,54 @@
+//! One parser per source. Each returns normalized [`Event`]s or says what it ignored.
+
+pub mod uipath;
+
+use crate::event::Event;
+
+/// What a source payload amounts to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inbound {
+    /// Events to deliver (possibly several: `job.stopped` carries a `Jobs` array).
+    Events(Vec<Event>),
+    /// A well-formed payload we deliberately do not notify about, e.g. `robot.status`.
+    Ignored { kind: String },
+}
+
+/// A payload we could not read. `path` names the failing field (`Job.StartTime`), so a schema
+/// change upstream is diagnosed from one log line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ParseError {
+    pub path: String,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ParseError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Deserializes `body` as `T`, naming the failing field on error.
+    pub fn from_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ParseError> {
+        let de = &mut serde_json::Deserializer::from_slice(body);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." {
+                "body".to_string()
+            } else {
+                path
+            };
+            ParseError::new(path, strip_position(&e.into_inner().to_string()))
+        })
+    }
+}
+
+/// serde_json appends " at line L column C"; the path already says where.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}

@@ -1,0 +1,42 @@
+//! Lenient timestamp parsing for vendor payloads.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+/// Parses the timestamps our sources send: RFC 3339 with 0–9 fractional digits (UiPath sends 7,
+/// which many parsers reject), CloudWatch's `+0000` offsets without a colon, and zone-less values
+/// (OData, KAMONOHASHI), which are taken as UTC.
+pub fn parse_utc(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    if let Ok(t) = DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z") {
+        return Some(t.with_timezone(&Utc));
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .map(|t| t.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_shape_we_receive() {
+        let seven = parse_utc("2018-11-26T14:14:26.2529616Z").unwrap();
+        assert_eq!(seven.timestamp_subsec_nanos(), 252_961_600);
+        assert!(parse_utc("2018-11-26T14:14:25.637Z").is_some());
+        assert!(parse_utc("2018-11-26T14:14:25Z").is_some());
+        assert_eq!(
+            parse_utc("2022-02-10T14:51:32.839+0000"),
+            parse_utc("2022-02-10T14:51:32.839Z")
+        );
+        assert_eq!(
+            parse_utc("2019-07-01 10:00:00"),
+            parse_utc("2019-07-01T10:00:00Z")
+        );
+        assert_eq!(parse_utc("yesterday"), None);
+    }
+}
