@@ -4,7 +4,12 @@
 
 pub mod config;
 pub mod event;
+pub mod http;
+pub mod notify;
+pub mod ports;
+pub mod render;
 pub mod route;
 pub mod signature;
 pub mod source;
+pub mod ticket;
 pub mod time;

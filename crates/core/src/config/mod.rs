@@ -16,6 +16,7 @@ use chrono_tz::Tz;
 use secrecy::SecretString;
 
 pub use env::apply_overrides;
+pub use raw::de_id as de_id_lenient;
 
 use crate::event::{Source, State};
 use crate::route::Route;

@@ -70,7 +70,7 @@ enum RawChannel {
 }
 
 /// Ids arrive as numbers or strings (the predecessor's files have both).
-pub(super) fn de_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub fn de_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     match Value::deserialize(d)? {
         Value::String(s) => Ok(s),
         Value::Number(n) => Ok(n.to_string()),

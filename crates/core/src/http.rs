@@ -1,0 +1,209 @@
+//! The shared HTTP client and the retry policy, written once as data.
+//!
+//! 2xx succeeds; 408, 429 and 5xx except 501 are retried with full-jitter backoff, honouring
+//! `Retry-After`, and never past the caller's deadline; every other status is permanent.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use tokio::time::Instant;
+use tracing::warn;
+
+use crate::ports::NotifyError;
+
+/// Longest response text kept in an error (vendors explain refusals in the body).
+const DETAIL_MAX: usize = 200;
+
+/// One client per process: connection pools and TLS sessions are shared by every adapter.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .timeout(Duration::from_secs(10))
+        .user_agent(concat!("opsbell/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("static client settings are valid")
+}
+
+/// What to do with a response status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Success,
+    Retry,
+    Permanent,
+}
+
+pub fn classify(status: u16) -> Verdict {
+    match status {
+        200..=299 => Verdict::Success,
+        408 | 429 => Verdict::Retry,
+        501 => Verdict::Permanent,
+        500..=599 => Verdict::Retry,
+        _ => Verdict::Permanent,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// Time kept free before the deadline (to record the outcome).
+    pub margin: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(20),
+            margin: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full jitter: uniform in [0, min(max, base·2^(attempt-1))].
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        let cap = exp.min(self.max_delay);
+        cap.mul_f64(fastrand::f64())
+    }
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare from these vendors and is ignored).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    v.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// A successful response.
+#[derive(Debug)]
+pub struct Sent {
+    pub status: u16,
+    pub body: String,
+    pub attempts: u32,
+}
+
+/// Sends the request `make` builds, retrying per `policy` until `deadline`. `target` names the
+/// destination in logs (never its URL).
+pub async fn send_with_retry(
+    target: &str,
+    policy: &RetryPolicy,
+    deadline: Instant,
+    make: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<Sent, NotifyError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (detail, hint) = match make().send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let hint = retry_after(resp.headers());
+                let body = resp.text().await.unwrap_or_default();
+                match classify(status) {
+                    Verdict::Success => {
+                        return Ok(Sent {
+                            status,
+                            body,
+                            attempts: attempt,
+                        });
+                    }
+                    Verdict::Permanent => {
+                        return Err(NotifyError::Permanent {
+                            status,
+                            detail: snippet(&body),
+                            attempts: attempt,
+                        });
+                    }
+                    Verdict::Retry => (format!("HTTP {status}: {}", snippet(&body)), hint),
+                }
+            }
+            Err(e) if e.is_builder() => {
+                return Err(NotifyError::Permanent {
+                    status: 0,
+                    detail: e.without_url().to_string(),
+                    attempts: attempt,
+                });
+            }
+            Err(e) => (describe(e), None),
+        };
+        let delay = hint.unwrap_or_else(|| policy.backoff(attempt));
+        let fits = Instant::now() + delay + policy.margin < deadline;
+        if attempt >= policy.max_attempts || !fits {
+            return Err(NotifyError::Retryable {
+                detail,
+                attempts: attempt,
+                retry_after: hint,
+            });
+        }
+        warn!(target_name = target, attempt, ?delay, error = %detail, "Delivery failed, retrying.");
+        tokio::time::sleep(delay).await;
+    }
+}
+
+fn describe(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    format!("{kind}: {}", e.without_url())
+}
+
+fn snippet(body: &str) -> String {
+    let body = body.trim();
+    match body.char_indices().nth(DETAIL_MAX) {
+        Some((i, _)) => format!("{}…", &body[..i]),
+        None => body.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_code_has_the_documented_verdict() {
+        for status in 100..=599u16 {
+            let expected = match status {
+                200..=299 => Verdict::Success,
+                408 | 429 => Verdict::Retry,
+                500 | 502..=599 => Verdict::Retry,
+                _ => Verdict::Permanent,
+            };
+            assert_eq!(classify(status), expected, "HTTP {status}");
+        }
+    }
+
+    #[test]
+    fn backoff_is_jittered_and_capped() {
+        let p = RetryPolicy {
+            max_delay: Duration::from_secs(3),
+            ..RetryPolicy::default()
+        };
+        for attempt in 1..40 {
+            assert!(p.backoff(attempt) <= Duration::from_secs(3));
+        }
+        let first: Vec<_> = (0..50).map(|_| p.backoff(1)).collect();
+        assert!(first.iter().all(|d| *d <= p.base_delay));
+        assert!(first.windows(2).any(|w| w[0] != w[1]), "no jitter");
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+}

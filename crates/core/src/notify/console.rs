@@ -1,0 +1,37 @@
+//! Prints rendered messages to standard output: the default channel of a local run, and a way to
+//! see what opsbell would send without any chat account.
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use super::AdapterContext;
+use crate::event::Event;
+use crate::ports::{Notifier, NotifyError, Receipt};
+use crate::render::chatwork;
+
+pub struct ConsoleNotifier {
+    ctx: AdapterContext,
+}
+
+impl ConsoleNotifier {
+    pub fn new(ctx: AdapterContext) -> Self {
+        ConsoleNotifier { ctx }
+    }
+}
+
+#[async_trait]
+impl Notifier for ConsoleNotifier {
+    async fn notify(&self, event: &Event, _deadline: Instant) -> Result<Receipt, NotifyError> {
+        // The Chatwork rendering is plain text with a title: the most readable on a terminal.
+        let text = chatwork::render(event, self.ctx.render);
+        let text = text
+            .trim_start_matches("[info][title]")
+            .replacen("[/title]", "\n", 1);
+        let text = text.trim_end_matches("[/info]");
+        println!("[{}] {}\n{text}\n", self.ctx.name, event.key);
+        Ok(Receipt {
+            detail: "printed".into(),
+            attempts: 1,
+        })
+    }
+}

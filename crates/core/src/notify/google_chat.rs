@@ -1,0 +1,118 @@
+//! Google Chat incoming webhooks.
+//! <https://developers.google.com/workspace/chat/quickstart/webhooks>
+//!
+//! `POST` JSON to the webhook URL (its `key` and `token` are the credential), replying into the
+//! job's thread when one exists. 32,000 bytes per message; about one write per second per space.
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::time::Instant;
+
+use super::AdapterContext;
+use crate::event::Event;
+use crate::http::send_with_retry;
+use crate::ports::{Notifier, NotifyError, Receipt};
+use crate::render::google_chat::render;
+
+/// Reply into the thread named by `thread.threadKey`, or start it.
+const REPLY_OPTION: &str = "messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD";
+
+pub struct GoogleChatWebhook {
+    ctx: AdapterContext,
+    webhook_url: SecretString,
+}
+
+impl GoogleChatWebhook {
+    pub fn new(ctx: AdapterContext, webhook_url: SecretString) -> Self {
+        GoogleChatWebhook { ctx, webhook_url }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Created {
+    #[serde(default)]
+    name: String,
+}
+
+#[async_trait]
+impl Notifier for GoogleChatWebhook {
+    async fn notify(&self, event: &Event, deadline: Instant) -> Result<Receipt, NotifyError> {
+        let payload = render(event, self.ctx.render);
+        let base = self.webhook_url.expose_secret();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}{REPLY_OPTION}");
+        let sent = send_with_retry(&self.ctx.name, &self.ctx.policy, deadline, || {
+            self.ctx
+                .http
+                .post(&url)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/json; charset=UTF-8",
+                )
+                .json(&payload)
+        })
+        .await?;
+        let name = serde_json::from_str::<Created>(&sent.body)
+            .map(|c| c.name)
+            .unwrap_or_default();
+        Ok(Receipt {
+            detail: name,
+            attempts: sent.attempts,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use wiremock::matchers::{body_json, header, method, path, query_param};
+    use wiremock::{Mock, ResponseTemplate};
+
+    use super::*;
+    use crate::notify::Sink;
+    use crate::notify::testkit::{self, Kit};
+
+    fn notifier(kit: &Kit) -> GoogleChatWebhook {
+        let url = format!(
+            "{}/v1/spaces/AAA/messages?key=SECRET-KEY&token=SECRET-TOKEN",
+            kit.base
+        );
+        GoogleChatWebhook::new(kit.ctx("ops-chat"), SecretString::from(url))
+    }
+
+    #[tokio::test]
+    async fn posts_cards_into_the_job_thread() {
+        let kit = Kit::start().await;
+        let expected = render(&kit.event, kit.ctx("x").render);
+        Mock::given(method("POST"))
+            .and(path("/v1/spaces/AAA/messages"))
+            .and(query_param("key", "SECRET-KEY"))
+            .and(query_param(
+                "messageReplyOption",
+                "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD",
+            ))
+            .and(header("content-type", "application/json; charset=UTF-8"))
+            .and(body_json(&expected))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "name": "spaces/AAA/messages/m1", "thread": {"name": "spaces/AAA/threads/t1"}
+            })))
+            .expect(1)
+            .mount(&kit.server)
+            .await;
+        let receipt = notifier(&kit)
+            .notify(&kit.event, kit.deadline())
+            .await
+            .unwrap();
+        assert_eq!(receipt.detail, "spaces/AAA/messages/m1");
+    }
+
+    #[tokio::test]
+    async fn status_matrix() {
+        testkit::status_matrix(
+            |kit| Sink::Notifier(Arc::new(notifier(kit))),
+            &["SECRET-KEY", "SECRET-TOKEN"],
+        )
+        .await;
+    }
+}

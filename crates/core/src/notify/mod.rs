@@ -1,0 +1,93 @@
+//! HTTP adapters for chat destinations, and building every configured target from [`Config`].
+
+pub mod chatwork;
+pub mod console;
+pub mod google_chat;
+pub mod slack;
+#[cfg(test)]
+pub(crate) mod testkit;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::config::{Channel, Config};
+use crate::http::RetryPolicy;
+use tokio::time::Instant;
+
+use crate::event::Event;
+use crate::ports::{Notifier, NotifyError, Receipt, Ticketing};
+use crate::render::RenderOptions;
+use crate::ticket::backlog::BacklogTickets;
+
+/// What every adapter shares: its channel name (for logs), the HTTP client, retry policy and
+/// rendering options.
+#[derive(Debug, Clone)]
+pub struct AdapterContext {
+    pub name: String,
+    pub http: reqwest::Client,
+    pub policy: RetryPolicy,
+    pub render: RenderOptions,
+}
+
+/// A destination as the fan-out sees it.
+#[derive(Clone)]
+pub enum Sink {
+    Notifier(Arc<dyn Notifier>),
+    Tickets(Arc<dyn Ticketing>),
+}
+
+/// Delivers `event` to one sink.
+pub async fn deliver(
+    sink: &Sink,
+    event: &Event,
+    deadline: Instant,
+) -> Result<Receipt, NotifyError> {
+    match sink {
+        Sink::Notifier(n) => n.notify(event, deadline).await,
+        Sink::Tickets(t) => t.open_ticket(event, deadline).await,
+    }
+}
+
+/// Builds one sink per configured channel.
+pub fn build_sinks(
+    config: &Config,
+    http: &reqwest::Client,
+    policy: RetryPolicy,
+) -> BTreeMap<String, Sink> {
+    let render = RenderOptions::from_config(config);
+    config
+        .channels
+        .iter()
+        .map(|(name, channel)| {
+            let ctx = AdapterContext {
+                name: name.clone(),
+                http: http.clone(),
+                policy,
+                render,
+            };
+            let sink = match channel {
+                Channel::Slack { webhook_url } => Sink::Notifier(Arc::new(
+                    slack::SlackNotifier::new(ctx, webhook_url.clone()),
+                )),
+                Channel::GoogleChat { webhook_url } => Sink::Notifier(Arc::new(
+                    google_chat::GoogleChatWebhook::new(ctx, webhook_url.clone()),
+                )),
+                Channel::Chatwork {
+                    api_token,
+                    room_id,
+                    api_base,
+                } => Sink::Notifier(Arc::new(chatwork::ChatworkNotifier::new(
+                    ctx,
+                    api_token.clone(),
+                    room_id.clone(),
+                    api_base,
+                ))),
+                Channel::Backlog(cfg) => {
+                    Sink::Tickets(Arc::new(BacklogTickets::new(ctx, cfg.clone())))
+                }
+                Channel::Console => Sink::Notifier(Arc::new(console::ConsoleNotifier::new(ctx))),
+            };
+            (name.clone(), sink)
+        })
+        .collect()
+}

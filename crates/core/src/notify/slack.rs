@@ -1,0 +1,91 @@
+//! Slack incoming webhooks. <https://api.slack.com/messaging/webhooks>
+//!
+//! `POST` JSON to the webhook URL (itself the credential); 200 `ok` on success; 429 with
+//! `Retry-After` at about one message per second per webhook.
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::time::Instant;
+
+use super::AdapterContext;
+use crate::event::Event;
+use crate::http::send_with_retry;
+use crate::ports::{Notifier, NotifyError, Receipt};
+use crate::render::slack::render;
+
+pub struct SlackNotifier {
+    ctx: AdapterContext,
+    webhook_url: SecretString,
+}
+
+impl SlackNotifier {
+    pub fn new(ctx: AdapterContext, webhook_url: SecretString) -> Self {
+        SlackNotifier { ctx, webhook_url }
+    }
+}
+
+#[async_trait]
+impl Notifier for SlackNotifier {
+    async fn notify(&self, event: &Event, deadline: Instant) -> Result<Receipt, NotifyError> {
+        let payload = render(event, self.ctx.render);
+        let url = self.webhook_url.expose_secret();
+        let sent = send_with_retry(&self.ctx.name, &self.ctx.policy, deadline, || {
+            self.ctx.http.post(url).json(&payload)
+        })
+        .await?;
+        Ok(Receipt {
+            detail: sent.body.trim().to_string(),
+            attempts: sent.attempts,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use wiremock::matchers::{body_json, method, path};
+    use wiremock::{Mock, ResponseTemplate};
+
+    use super::*;
+    use crate::notify::Sink;
+    use crate::notify::testkit::{self, Kit};
+
+    fn notifier(kit: &Kit) -> SlackNotifier {
+        let url = format!("{}/services/T0/B0/SECRET-HOOK", kit.base);
+        SlackNotifier::new(kit.ctx("ops-slack"), SecretString::from(url))
+    }
+
+    #[tokio::test]
+    async fn posts_the_rendered_message() {
+        let kit = Kit::start().await;
+        let expected = render(&kit.event, kit.ctx("x").render);
+        Mock::given(method("POST"))
+            .and(path("/services/T0/B0/SECRET-HOOK"))
+            .and(body_json(&expected))
+            .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+            .expect(1)
+            .mount(&kit.server)
+            .await;
+        let receipt = notifier(&kit)
+            .notify(&kit.event, kit.deadline())
+            .await
+            .unwrap();
+        assert_eq!(
+            receipt,
+            Receipt {
+                detail: "ok".into(),
+                attempts: 1
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn status_matrix() {
+        testkit::status_matrix(
+            |kit| Sink::Notifier(Arc::new(notifier(kit))),
+            &["SECRET-HOOK"],
+        )
+        .await;
+    }
+}

@@ -1,0 +1,156 @@
+//! Shared wiremock checks every HTTP adapter must pass: 2xx, 4xx, 429, 5xx, 501, timeout, and
+//! no secret in any error text.
+
+use std::time::Duration;
+
+use chrono::DateTime;
+use tokio::time::Instant;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::{AdapterContext, Sink, deliver};
+use crate::config::Language;
+use crate::event::Event;
+use crate::http::RetryPolicy;
+use crate::ports::NotifyError;
+use crate::render::RenderOptions;
+use crate::source::Inbound;
+use crate::source::uipath::{UipathContext, parse_webhook};
+
+pub(crate) struct Kit {
+    pub server: MockServer,
+    /// Where adapters under test send; the server's URI unless a test points it elsewhere.
+    pub base: String,
+    pub event: Event,
+}
+
+impl Kit {
+    pub async fn start() -> Kit {
+        let path = format!(
+            "{}/../../samplejson/uipath-webhook-job-faulted.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let body = std::fs::read(path).unwrap();
+        let ctx = UipathContext {
+            orchestrator_url: None,
+            received_at: DateTime::UNIX_EPOCH,
+        };
+        let Inbound::Events(mut events) = parse_webhook(&body, &ctx).unwrap() else {
+            panic!()
+        };
+        let server = MockServer::start().await;
+        Kit {
+            base: server.uri(),
+            server,
+            event: events.remove(0),
+        }
+    }
+
+    pub fn ctx(&self, name: &str) -> AdapterContext {
+        AdapterContext {
+            name: name.into(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_millis(300))
+                .build()
+                .unwrap(),
+            policy: RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(5),
+                max_delay: Duration::from_millis(20),
+                margin: Duration::ZERO,
+            },
+            render: RenderOptions {
+                language: Language::En,
+                timezone: chrono_tz::UTC,
+            },
+        }
+    }
+
+    pub fn deadline(&self) -> Instant {
+        Instant::now() + Duration::from_secs(30)
+    }
+}
+
+async fn run(
+    make: &impl Fn(&Kit) -> Sink,
+    responses: Vec<ResponseTemplate>,
+) -> (Result<u32, NotifyError>, usize) {
+    let kit = Kit::start().await;
+    let n = responses.len();
+    for (i, r) in responses.into_iter().enumerate() {
+        let mock = Mock::given(any()).respond_with(r);
+        let mock = if i + 1 < n {
+            mock.up_to_n_times(1)
+        } else {
+            mock
+        };
+        mock.with_priority(u8::try_from(i + 1).unwrap())
+            .mount(&kit.server)
+            .await;
+    }
+    let result = deliver(&make(&kit), &kit.event, kit.deadline())
+        .await
+        .map(|r| r.attempts);
+    let received = kit.server.received_requests().await.unwrap().len();
+    (result, received)
+}
+
+pub(crate) async fn status_matrix(make: impl Fn(&Kit) -> Sink, secrets: &[&str]) {
+    let ok = |s| ResponseTemplate::new(s).set_body_string("{}");
+    assert_eq!(run(&make, vec![ok(200)]).await, (Ok(1), 1), "200");
+    assert_eq!(run(&make, vec![ok(201)]).await, (Ok(1), 1), "201");
+    let slow = ResponseTemplate::new(429).insert_header("Retry-After", "0");
+    assert_eq!(
+        run(&make, vec![slow, ok(200)]).await,
+        (Ok(2), 2),
+        "429 then 200"
+    );
+    assert_eq!(
+        run(&make, vec![ok(503), ok(200)]).await,
+        (Ok(2), 2),
+        "503 then 200"
+    );
+
+    let mut errors = Vec::new();
+    for status in [400, 403, 404, 410, 501] {
+        let (result, received) = run(&make, vec![ok(status)]).await;
+        let err = result.unwrap_err();
+        assert!(
+            !err.is_retryable() && received == 1,
+            "HTTP {status}: {err:?}"
+        );
+        errors.push(err);
+    }
+    for status in [408, 429, 500, 502] {
+        let (result, received) = run(&make, vec![ok(status)]).await;
+        let err = result.unwrap_err();
+        assert!(
+            err.is_retryable() && received == 3,
+            "HTTP {status}: {err:?} after {received}"
+        );
+        errors.push(err);
+    }
+    let (result, _) = run(&make, vec![ok(200).set_delay(Duration::from_secs(2))]).await;
+    let err = result.unwrap_err();
+    assert!(err.is_retryable(), "timeout: {err:?}");
+    errors.push(err);
+
+    // Connection refused: the URL (with its secrets) must not leak into the error either.
+    let mut kit = Kit::start().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    kit.base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let sink = make(&kit);
+    let err = deliver(&sink, &kit.event, Instant::now() + Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "refused: {err:?}");
+    errors.push(err);
+
+    for err in &errors {
+        let text = format!("{err} {err:?}");
+        for secret in secrets {
+            assert!(!text.contains(secret), "secret {secret:?} leaked: {text}");
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Google Chat message (incoming webhook or bot): short `text` plus a `cardsV2` card, threaded by
+//! job so a job's start and end sit together.
+//! <https://developers.google.com/workspace/chat/api/reference/rest/v1/cards>
+
+use serde_json::{Value, json};
+
+use super::{Label, RenderOptions, View, truncate};
+use crate::event::Event;
+
+/// A message, cards included, may be at most 32,000 bytes; keep the free text well inside it.
+/// <https://developers.google.com/workspace/chat/api/reference/rest/v1/spaces.messages>
+pub const INFO_MAX_CHARS: usize = 6000;
+
+pub fn render(event: &Event, opts: RenderOptions) -> Value {
+    let view = View::new(event, opts);
+    let mut sections = Vec::new();
+    if !view.facts.is_empty() {
+        let widgets: Vec<Value> = view
+            .facts
+            .iter()
+            .map(|(l, v)| json!({ "decoratedText": { "topLabel": l, "text": escape(v) } }))
+            .collect();
+        sections.push(json!({ "widgets": widgets }));
+    }
+    if let Some(info) = &event.info {
+        let text = escape(&truncate(info, INFO_MAX_CHARS)).replace("\r\n", "\n");
+        sections.push(json!({
+            "header": view.label(Label::Info),
+            "collapsible": true,
+            "uncollapsibleWidgetsCount": 1,
+            "widgets": [{ "textParagraph": { "text": text } }]
+        }));
+    }
+    if let Some(link) = &event.link {
+        sections.push(json!({
+            "widgets": [{ "buttonList": { "buttons": [{
+                "text": view.label(Label::Open),
+                "onClick": { "openLink": { "url": link } }
+            }]}}]
+        }));
+    }
+    let mut message = json!({
+        "text": format!("{} *{}*", view.emoji(), view.title),
+        "cardsV2": [{
+            "cardId": "opsbell-event",
+            "card": {
+                "header": { "title": view.title, "subtitle": format!("opsbell · {}", event.source) },
+                "sections": sections
+            }
+        }]
+    });
+    if let Some(job) = event.job_key.as_deref().or(event.job_id.as_deref()) {
+        message["thread"] = json!({ "threadKey": format!("{}-{job}", event.source) });
+    }
+    message
+}
+
+/// Card text is a subset of HTML.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}

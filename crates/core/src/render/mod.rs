@@ -1,0 +1,102 @@
+//! One renderer per destination, in English and Japanese. Renderers are pure: they turn an
+//! [`Event`] into exactly the payload the adapter sends, so `opsbell send --dry-run` can print it.
+
+pub mod backlog;
+pub mod chatwork;
+pub mod google_chat;
+pub mod slack;
+mod text;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+pub use text::{Label, label, state_phrase};
+
+use crate::config::{Config, Language};
+use crate::event::{Event, Severity};
+
+/// What every renderer needs besides the event.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderOptions {
+    pub language: Language,
+    pub timezone: Tz,
+}
+
+impl RenderOptions {
+    pub fn from_config(config: &Config) -> Self {
+        RenderOptions {
+            language: config.language,
+            timezone: config.timezone,
+        }
+    }
+}
+
+/// The parts of an event every message shows, already localized.
+pub(crate) struct View<'a> {
+    pub event: &'a Event,
+    pub opts: RenderOptions,
+    /// `FailingJob faulted` / `FailingJob が失敗しました`.
+    pub title: String,
+    /// (label, value) pairs for what is known: machine, robot, start, end, folder, job id.
+    pub facts: Vec<(&'static str, String)>,
+}
+
+impl<'a> View<'a> {
+    pub fn new(event: &'a Event, opts: RenderOptions) -> Self {
+        let lang = opts.language;
+        let title = text::title(&event.process, event.state, lang);
+        let time = |t: &DateTime<Utc>| format_time(t, opts.timezone);
+        let facts = [
+            (Label::Machine, event.machine.clone()),
+            (Label::Robot, event.robot.clone()),
+            (Label::Started, event.started_at.as_ref().map(time)),
+            (Label::Ended, event.ended_at.as_ref().map(time)),
+            (Label::Folder, event.folder.clone()),
+            (Label::JobId, event.job_id.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(l, v)| v.map(|v| (label(l, lang), v)))
+        .collect();
+        View {
+            event,
+            opts,
+            title,
+            facts,
+        }
+    }
+
+    pub fn label(&self, l: Label) -> &'static str {
+        label(l, self.opts.language)
+    }
+
+    pub fn emoji(&self) -> &'static str {
+        match self.event.state.severity() {
+            Severity::Critical => "🔴",
+            Severity::Warning => "🟠",
+            Severity::Good => "✅",
+            Severity::Info => "🔵",
+        }
+    }
+}
+
+/// `2018-11-26 23:14:26 JST`.
+pub fn format_time(t: &DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .format("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
+}
+
+/// Cuts `s` to at most `max` characters, on a character boundary, saying that it did.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    const MARK: &str = "\n…(truncated)";
+    match s
+        .char_indices()
+        .nth(max.saturating_sub(MARK.chars().count()))
+    {
+        Some((i, _)) if s.chars().count() > max => format!("{}{MARK}", &s[..i]),
+        _ => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

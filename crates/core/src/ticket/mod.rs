@@ -1,0 +1,3 @@
+//! Ticketing adapters.
+
+pub mod backlog;
