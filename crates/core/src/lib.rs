@@ -4,7 +4,9 @@
 
 pub mod config;
 pub mod event;
+pub mod fanout;
 pub mod http;
+pub mod ingest;
 pub mod notify;
 pub mod ports;
 pub mod render;

@@ -1,0 +1,214 @@
+//! Fan-out logic against an in-memory delivery log and in-memory sinks.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::*;
+use crate::event::{Source, State};
+use crate::ports::{Notifier, NotifyError, Receipt, StoreError, SystemClock};
+
+/// The delivery-log semantics every Store must have, kept in a map.
+#[derive(Default)]
+struct MemoryStore(Mutex<BTreeMap<(String, String), (String, DateTime<Utc>)>>);
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn claim_delivery(
+        &self,
+        key: &EventKey,
+        target: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        let mut map = self.0.lock().unwrap();
+        let k = (key.to_string(), target.to_string());
+        match map.get(&k).map(|(s, l)| (s.as_str(), *l)) {
+            Some(("delivered", _)) => return Ok(Claim::AlreadyDelivered),
+            Some(("rejected", _)) => return Ok(Claim::Rejected),
+            Some(("pending", lease)) if lease > now => return Ok(Claim::Busy),
+            _ => {}
+        }
+        map.insert(k, ("pending".into(), lease_until));
+        Ok(Claim::Acquired { attempt: 1 })
+    }
+
+    async fn finish_delivery(
+        &self,
+        key: &EventKey,
+        target: &str,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let state = match outcome {
+            DeliveryOutcome::Delivered { .. } => "delivered",
+            DeliveryOutcome::Failed {
+                permanent: true, ..
+            } => "rejected",
+            DeliveryOutcome::Failed { .. } => "failed",
+        };
+        self.0
+            .lock()
+            .unwrap()
+            .insert((key.to_string(), target.to_string()), (state.into(), now));
+        Ok(())
+    }
+}
+
+/// Answers from a script, counting calls.
+struct Scripted {
+    calls: AtomicU32,
+    fail_first: u32,
+    permanent: bool,
+}
+
+#[async_trait]
+impl Notifier for Scripted {
+    async fn notify(&self, _: &Event, _: Instant) -> Result<Receipt, NotifyError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if n > self.fail_first {
+            return Ok(Receipt {
+                detail: "ok".into(),
+                attempts: 1,
+            });
+        }
+        Err(if self.permanent {
+            NotifyError::Permanent {
+                status: 404,
+                detail: "no_service".into(),
+                attempts: 1,
+            }
+        } else {
+            NotifyError::Retryable {
+                detail: "HTTP 500".into(),
+                attempts: 1,
+                retry_after: None,
+            }
+        })
+    }
+}
+
+fn scripted(fail_first: u32, permanent: bool) -> Arc<Scripted> {
+    Arc::new(Scripted {
+        calls: AtomicU32::new(0),
+        fail_first,
+        permanent,
+    })
+}
+
+fn event() -> Event {
+    Event {
+        key: EventKey::new(Source::Uipath, "", "job-1", State::Faulted),
+        source: Source::Uipath,
+        state: State::Faulted,
+        tenant: None,
+        folder: None,
+        job_id: None,
+        job_key: None,
+        process: "P".into(),
+        machine: None,
+        robot: None,
+        info: None,
+        started_at: None,
+        ended_at: None,
+        occurred_at: DateTime::UNIX_EPOCH,
+        link: None,
+        origin_id: None,
+    }
+}
+
+fn fanout(sinks: &[(&str, Arc<Scripted>)]) -> Fanout {
+    Fanout {
+        sinks: sinks
+            .iter()
+            .map(|(n, s)| (n.to_string(), Sink::Notifier(s.clone())))
+            .collect(),
+        routes: sinks
+            .iter()
+            .map(|(n, _)| Route::to(n, vec![State::Faulted]))
+            .collect(),
+        store: Arc::new(MemoryStore::default()),
+        clock: Arc::new(SystemClock),
+    }
+}
+
+fn deadline() -> Instant {
+    Instant::now() + Duration::from_secs(60)
+}
+
+#[tokio::test]
+async fn a_failing_target_never_resends_the_others() {
+    let (good, flaky) = (scripted(0, false), scripted(1, false));
+    let fanout = fanout(&[("good", good.clone()), ("flaky", flaky.clone())]);
+    let first = fanout.deliver(&event(), deadline()).await;
+    assert!(first.should_retry());
+    let second = fanout.deliver(&event(), deadline()).await;
+    assert!(!second.should_retry(), "{second:?}");
+    assert_eq!(good.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(flaky.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        second.targets[0],
+        ("good".to_string(), TargetOutcome::AlreadyDelivered)
+    );
+    assert_eq!(
+        second.targets[1],
+        (
+            "flaky".to_string(),
+            TargetOutcome::Delivered {
+                attempts: 1,
+                detail: "ok".into()
+            }
+        )
+    );
+    let third = fanout.deliver(&event(), deadline()).await;
+    assert!(
+        third
+            .targets
+            .iter()
+            .all(|(_, o)| *o == TargetOutcome::AlreadyDelivered)
+    );
+}
+
+#[tokio::test]
+async fn a_permanent_rejection_is_final_and_does_not_retry_the_message() {
+    let gone = scripted(u32::MAX, true);
+    let fanout = fanout(&[("gone", gone.clone())]);
+    let report = fanout.deliver(&event(), deadline()).await;
+    assert!(!report.should_retry());
+    let again = fanout.deliver(&event(), deadline()).await;
+    assert_eq!(again.targets[0].1, TargetOutcome::Rejected);
+    assert_eq!(gone.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_claim_held_by_another_worker_is_busy() {
+    let slow = scripted(0, false);
+    let fanout = fanout(&[("slow", slow.clone())]);
+    let now = Utc::now();
+    fanout
+        .store
+        .claim_delivery(
+            &event().key,
+            "slow",
+            now,
+            now + chrono::Duration::minutes(5),
+        )
+        .await
+        .unwrap();
+    let report = fanout.deliver(&event(), deadline()).await;
+    assert_eq!(report.targets[0].1, TargetOutcome::Busy);
+    assert!(report.should_retry());
+    assert_eq!(slow.calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn unrouted_events_go_nowhere() {
+    let any = scripted(0, false);
+    let fanout = fanout(&[("any", any.clone())]);
+    let mut started = event();
+    started.state = State::Started;
+    let report = fanout.deliver(&started, deadline()).await;
+    assert!(report.targets.is_empty() && !report.should_retry());
+}

@@ -1,0 +1,190 @@
+//! Receiving an Orchestrator webhook: size check → signature → parse → enqueue → answer.
+//! Shared by the `webhook-ingest` Lambda and `opsbell serve`.
+//!
+//! Never calls a chat service: Orchestrator does not retry, and one failed delivery disables the
+//! webhook for an hour. Every answer is quick; only a failing queue gives a 5xx.
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tracing::{error, info, warn};
+
+use crate::config::Config;
+use crate::ports::{Clock, Queue};
+use crate::signature::verify;
+use crate::source::Inbound;
+use crate::source::uipath::{UipathContext, parse_webhook};
+
+/// Largest body accepted (job bodies are a few KB; a faulted job's stack trace can reach tens).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// An HTTP answer: status and JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Reply {
+    fn new(status: u16, body: Value) -> Self {
+        Reply { status, body }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "no Orchestrator webhook secret is configured (webhook.orchestrator.secret); refusing to accept \
+     unsigned webhooks. Set a secret, or set webhook.orchestrator.allow_unsigned to true explicitly."
+)]
+pub struct NoSecret;
+
+pub struct Ingest {
+    secrets: Vec<SecretString>,
+    orchestrator_url: Option<String>,
+    queue: Arc<dyn Queue>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Ingest {
+    /// Refuses to build without a secret unless `allow_unsigned` is set explicitly.
+    pub fn new(
+        config: &Config,
+        queue: Arc<dyn Queue>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, NoSecret> {
+        let o = &config.orchestrator;
+        if o.secrets.is_empty() && !o.allow_unsigned {
+            return Err(NoSecret);
+        }
+        if o.secrets.is_empty() {
+            warn!("Accepting unsigned Orchestrator webhooks (allow_unsigned is set).");
+        }
+        Ok(Ingest {
+            secrets: o.secrets.clone(),
+            orchestrator_url: o.url.clone(),
+            queue,
+            clock,
+        })
+    }
+
+    /// Handles one request. `signature` is the `X-UiPath-Signature` header (looked up
+    /// case-insensitively by the caller); `body` the exact bytes received.
+    pub async fn handle(&self, signature: Option<&str>, body: &[u8]) -> Reply {
+        if body.len() > MAX_BODY_BYTES {
+            warn!(bytes = body.len(), "Webhook body too large; refused.");
+            return Reply::new(
+                413,
+                json!({ "error": format!("body exceeds {MAX_BODY_BYTES} bytes") }),
+            );
+        }
+        if !self.secrets.is_empty()
+            && let Err(e) = verify(&self.secrets, signature, body)
+        {
+            warn!(reason = %e, "Webhook signature rejected.");
+            return Reply::new(401, json!({ "error": e.to_string() }));
+        }
+        let ctx = UipathContext {
+            orchestrator_url: self.orchestrator_url.clone(),
+            received_at: self.clock.now(),
+        };
+        let events = match parse_webhook(body, &ctx) {
+            Ok(Inbound::Events(events)) => events,
+            Ok(Inbound::Ignored { kind }) => {
+                info!(kind, "Webhook ignored.");
+                return Reply::new(200, json!({ "ignored": kind }));
+            }
+            Err(e) => {
+                warn!(field = %e.path, error = %e.message, "Malformed webhook refused.");
+                return Reply::new(
+                    400,
+                    json!({ "error": "malformed webhook", "field": e.path, "detail": e.message }),
+                );
+            }
+        };
+        if let Err(e) = self.queue.enqueue(&events).await {
+            error!(error = %e, events = events.len(), "Could not queue webhook events; Orchestrator will not resend them.");
+            return Reply::new(
+                503,
+                json!({ "error": "queue unavailable, events not accepted" }),
+            );
+        }
+        let keys: Vec<&str> = events.iter().map(|e| e.key.as_str()).collect();
+        info!(?keys, "Webhook queued.");
+        Reply::new(202, json!({ "queued": events.len(), "keys": keys }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::event::Event;
+    use crate::ports::{QueueError, SystemClock};
+    use crate::signature::sign;
+
+    #[derive(Default)]
+    struct VecQueue(Mutex<Vec<Event>>, bool);
+
+    #[async_trait]
+    impl Queue for VecQueue {
+        async fn enqueue(&self, events: &[Event]) -> Result<(), QueueError> {
+            if self.1 {
+                return Err(QueueError("down".into()));
+            }
+            self.0.lock().unwrap().extend_from_slice(events);
+            Ok(())
+        }
+    }
+
+    fn config(secret: Option<&str>, allow_unsigned: bool) -> Config {
+        let mut c = Config::console_only();
+        c.orchestrator.secrets = secret.map(SecretString::from).into_iter().collect();
+        c.orchestrator.allow_unsigned = allow_unsigned;
+        c
+    }
+
+    fn ingest(config: &Config, queue: Arc<VecQueue>) -> Ingest {
+        Ingest::new(config, queue, Arc::new(SystemClock)).unwrap()
+    }
+
+    const BODY: &[u8] = br#"{"Type":"job.faulted","Job":{"Key":"K","State":"Faulted"}}"#;
+
+    #[test]
+    fn refuses_to_start_without_a_secret_unless_told() {
+        let q: Arc<dyn Queue> = Arc::new(VecQueue::default());
+        assert!(Ingest::new(&config(None, false), q.clone(), Arc::new(SystemClock)).is_err());
+        assert!(Ingest::new(&config(None, true), q, Arc::new(SystemClock)).is_ok());
+    }
+
+    #[tokio::test]
+    async fn answers() {
+        let q = Arc::new(VecQueue::default());
+        let i = ingest(&config(Some("s"), false), q.clone());
+        let sig = sign(&SecretString::from("s"), BODY);
+        assert_eq!(i.handle(None, BODY).await.status, 401);
+        assert_eq!(i.handle(Some(&sig), b"{}").await.status, 401);
+        assert_eq!(i.handle(Some(&sig), BODY).await.status, 202);
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        assert_eq!(i.handle(Some(&sig), &big).await.status, 413);
+        let junk = b"not json";
+        let reply = i
+            .handle(Some(&sign(&SecretString::from("s"), junk)), junk)
+            .await;
+        assert_eq!(
+            (reply.status, reply.body["field"].as_str()),
+            (400, Some("body"))
+        );
+        assert_eq!(q.0.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn unsigned_mode_and_queue_failure() {
+        let down = Arc::new(VecQueue(Mutex::default(), true));
+        let i = ingest(&config(None, true), down);
+        assert_eq!(i.handle(None, BODY).await.status, 503);
+    }
+}
