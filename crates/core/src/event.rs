@@ -150,6 +150,10 @@ impl fmt::Display for EventKey {
     }
 }
 
+/// Longest `info` an event carries. A faulted job's stack trace can be large; every renderer cuts
+/// further, and an SQS message must stay under 256 KiB.
+pub const INFO_MAX_CHARS: usize = 16 * 1024;
+
 /// One normalized job or alarm event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {

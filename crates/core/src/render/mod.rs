@@ -87,7 +87,7 @@ pub fn format_time(t: &DateTime<Utc>, tz: Tz) -> String {
 }
 
 /// Cuts `s` to at most `max` characters, on a character boundary, saying that it did.
-pub(crate) fn truncate(s: &str, max: usize) -> String {
+pub fn truncate(s: &str, max: usize) -> String {
     const MARK: &str = "\n…(truncated)";
     match s
         .char_indices()

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 
 use super::{Inbound, ParseError};
-use crate::event::{Event, EventKey, Source, State};
+use crate::event::{Event, EventKey, INFO_MAX_CHARS, Source, State};
 use crate::time::parse_utc;
 
 /// What the parser needs besides the body.
@@ -209,7 +209,11 @@ pub fn job_event(
             .and_then(|r| r.machine_name.clone())
             .or_else(|| job.host_machine_name.clone()),
         robot: robot.and_then(|r| r.name.clone()),
-        info: job.info.clone().filter(|i| !i.trim().is_empty()),
+        info: job
+            .info
+            .as_deref()
+            .filter(|i| !i.trim().is_empty())
+            .map(|i| crate::render::truncate(i, INFO_MAX_CHARS)),
         started_at: job.start_time,
         ended_at: job.end_time,
         occurred_at,

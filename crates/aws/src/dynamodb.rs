@@ -1,0 +1,214 @@
+//! The state table on DynamoDB (single table, `pk`/`sk`; ARCHITECTURE "State"). This file holds
+//! the delivery log: `DELIVERY#<event key>` / `<target>`, claimed with a conditional update so two
+//! workers never post the same event to the same target, kept 14 days by TTL.
+//! <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html>
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+use chrono::{DateTime, Utc};
+use opsbell_core::event::EventKey;
+use opsbell_core::ports::{Claim, DELIVERY_TTL_DAYS, DeliveryOutcome, Store, StoreError};
+
+use crate::describe;
+
+/// The TTL attribute (epoch seconds).
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+const PENDING: &str = "pending";
+const DELIVERED: &str = "delivered";
+const FAILED: &str = "failed";
+const REJECTED: &str = "rejected";
+
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn err(e: impl std::error::Error) -> StoreError {
+    StoreError(describe(&e))
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Creates the table with its TTL (for tests and local setups; `serverless.yml` owns it on AWS).
+    pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
+        let key = |name: &str, kind| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+        };
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+        };
+        client
+            .create_table()
+            .table_name(table)
+            .key_schema(key("pk", KeyType::Hash).map_err(err)?)
+            .key_schema(key("sk", KeyType::Range).map_err(err)?)
+            .attribute_definitions(attr("pk").map_err(err)?)
+            .attribute_definitions(attr("sk").map_err(err)?)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .map_err(err)?;
+        let ttl = TimeToLiveSpecification::builder()
+            .enabled(true)
+            .attribute_name(TTL_ATTRIBUTE)
+            .build()
+            .map_err(err)?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn delivery_key(key: &EventKey, target: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("pk".to_string(), s(format!("DELIVERY#{key}"))),
+            ("sk".to_string(), s(target)),
+        ])
+    }
+
+    async fn state_of(&self, key: &EventKey, target: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::delivery_key(key, target)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(err)?;
+        Ok(out
+            .item()
+            .and_then(|i| i.get("state"))
+            .and_then(|v| v.as_s().ok())
+            .cloned())
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn claim_delivery(
+        &self,
+        key: &EventKey,
+        target: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        let ttl = now + chrono::Duration::days(DELIVERY_TTL_DAYS);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::delivery_key(key, target)))
+            .condition_expression(
+                "attribute_not_exists(pk) OR #state = :failed OR (#state = :pending AND lease_until < :now)",
+            )
+            .update_expression(
+                "SET #state = :pending, lease_until = :lease, attempts = if_not_exists(attempts, :zero) + :one, \
+                 updated_at = :now, #ttl = :ttl",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":failed", s(FAILED))
+            .expression_attribute_values(":pending", s(PENDING))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":lease", n(lease_until.timestamp()))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":ttl", n(ttl.timestamp()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let attempt = out
+                    .attributes()
+                    .and_then(|a| a.get("attempts"))
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1);
+                Ok(Claim::Acquired { attempt })
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(match self.state_of(key, target).await?.as_deref() {
+                    Some(DELIVERED) => Claim::AlreadyDelivered,
+                    Some(REJECTED) => Claim::Rejected,
+                    _ => Claim::Busy,
+                })
+            }
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    async fn finish_delivery(
+        &self,
+        key: &EventKey,
+        target: &str,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (state, field, text) = match outcome {
+            DeliveryOutcome::Delivered { detail } => (DELIVERED, "detail", detail),
+            DeliveryOutcome::Failed {
+                error,
+                permanent: true,
+            } => (REJECTED, "last_error", error),
+            DeliveryOutcome::Failed {
+                error,
+                permanent: false,
+            } => (FAILED, "last_error", error),
+        };
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::delivery_key(key, target)))
+            .update_expression(
+                "SET #state = :state, #field = :text, updated_at = :now REMOVE lease_until",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#field", field)
+            .expression_attribute_values(":state", s(state))
+            .expression_attribute_values(
+                ":text",
+                s(if text.is_empty() { "-" } else { text.as_str() }),
+            )
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .send()
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,85 @@
+//! The events queue on Amazon SQS.
+//! <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html>
+
+use async_trait::async_trait;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use opsbell_core::event::Event;
+use opsbell_core::ports::{Queue, QueueError};
+
+use crate::describe;
+
+/// SendMessageBatch takes at most 10 entries and 256 KiB in all.
+const BATCH_MAX_ENTRIES: usize = 10;
+const BATCH_MAX_BYTES: usize = 256 * 1024;
+
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsQueue {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        SqsQueue {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    async fn send_batch(&self, bodies: &[String]) -> Result<(), QueueError> {
+        let entries = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body)
+                    .build()
+                    .map_err(|e| QueueError(describe(&e)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = self
+            .client
+            .send_message_batch()
+            .queue_url(&self.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| QueueError(describe(&e)))?;
+        match out.failed().first() {
+            None => Ok(()),
+            Some(f) => Err(QueueError(format!(
+                "{} of {} messages refused: {} {}",
+                out.failed().len(),
+                bodies.len(),
+                f.code(),
+                f.message().unwrap_or_default()
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    /// Sends in batches. A failed batch fails the call; events of earlier batches may then be
+    /// queued twice on a retry, which the delivery log makes harmless.
+    async fn enqueue(&self, events: &[Event]) -> Result<(), QueueError> {
+        let mut batch: Vec<String> = Vec::new();
+        let mut bytes = 0;
+        for event in events {
+            let body = serde_json::to_string(event).map_err(|e| QueueError(e.to_string()))?;
+            if !batch.is_empty()
+                && (batch.len() == BATCH_MAX_ENTRIES || bytes + body.len() > BATCH_MAX_BYTES)
+            {
+                self.send_batch(&batch).await?;
+                batch.clear();
+                bytes = 0;
+            }
+            bytes += body.len();
+            batch.push(body);
+        }
+        if !batch.is_empty() {
+            self.send_batch(&batch).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,218 @@
+//! The AWS adapters against moto, through the real SDK.
+
+use chrono::{Duration, Utc};
+use opsbell_aws::dynamodb::{DynamoStore, TTL_ATTRIBUTE};
+use opsbell_aws::sqs::SqsQueue;
+use opsbell_aws::testing::{emulator, unique};
+use opsbell_core::event::{Event, EventKey, Source, State};
+use opsbell_core::ports::{Claim, DeliveryOutcome, Queue, Store};
+
+fn event(subject: &str) -> Event {
+    Event {
+        key: EventKey::new(Source::Uipath, "", subject, State::Faulted),
+        source: Source::Uipath,
+        state: State::Faulted,
+        tenant: Some("1".into()),
+        folder: Some("7".into()),
+        job_id: Some("148671".into()),
+        job_key: Some(subject.into()),
+        process: "FailingJob".into(),
+        machine: Some("PC-DOC".into()),
+        robot: None,
+        info: Some("x".repeat(20_000)),
+        started_at: None,
+        ended_at: Some(Utc::now()),
+        occurred_at: Utc::now(),
+        link: None,
+        origin_id: Some("e1".into()),
+    }
+}
+
+#[tokio::test]
+async fn delivery_log_claims_once_and_expires_by_ttl() {
+    let Some(config) = emulator().await else {
+        return;
+    };
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique("opsbell-state");
+    DynamoStore::create_table(&client, &table).await.unwrap();
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    let ttl = ttl.time_to_live_description().unwrap();
+    assert_eq!(ttl.attribute_name(), Some(TTL_ATTRIBUTE));
+
+    let store = DynamoStore::new(client.clone(), &table);
+    let key = event("job-a").key;
+    let now = Utc::now();
+    let lease = now + Duration::minutes(5);
+    assert_eq!(
+        store
+            .claim_delivery(&key, "slack", now, lease)
+            .await
+            .unwrap(),
+        Claim::Acquired { attempt: 1 }
+    );
+    // A concurrent worker sees the unexpired lease.
+    assert_eq!(
+        store
+            .claim_delivery(&key, "slack", now, lease)
+            .await
+            .unwrap(),
+        Claim::Busy
+    );
+    // Other targets are independent.
+    assert_eq!(
+        store
+            .claim_delivery(&key, "chatwork", now, lease)
+            .await
+            .unwrap(),
+        Claim::Acquired { attempt: 1 }
+    );
+    // An expired lease (crashed worker) can be taken over.
+    let later = lease + Duration::seconds(1);
+    assert_eq!(
+        store
+            .claim_delivery(&key, "slack", later, later + Duration::minutes(5))
+            .await
+            .unwrap(),
+        Claim::Acquired { attempt: 2 }
+    );
+
+    let failed = DeliveryOutcome::Failed {
+        error: "HTTP 500".into(),
+        permanent: false,
+    };
+    store
+        .finish_delivery(&key, "chatwork", &failed, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_delivery(&key, "chatwork", now, lease)
+            .await
+            .unwrap(),
+        Claim::Acquired { attempt: 2 }
+    );
+
+    store
+        .finish_delivery(
+            &key,
+            "slack",
+            &DeliveryOutcome::Delivered {
+                detail: "ok".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_delivery(&key, "slack", later, lease)
+            .await
+            .unwrap(),
+        Claim::AlreadyDelivered
+    );
+
+    let rejected = DeliveryOutcome::Failed {
+        error: "HTTP 404".into(),
+        permanent: true,
+    };
+    store
+        .finish_delivery(&key, "chatwork", &rejected, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_delivery(&key, "chatwork", later, lease)
+            .await
+            .unwrap(),
+        Claim::Rejected
+    );
+
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("DELIVERY#{key}")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("slack".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let item = item.item().unwrap();
+    let expires: i64 = item[TTL_ATTRIBUTE].as_n().unwrap().parse().unwrap();
+    assert!(
+        (expires - (later + Duration::days(14)).timestamp()).abs() < 5,
+        "TTL follows the last claim"
+    );
+    assert!(!item.contains_key("lease_until"));
+}
+
+#[tokio::test]
+async fn queue_sends_events_in_batches() {
+    let Some(config) = emulator().await else {
+        return;
+    };
+    let client = aws_sdk_sqs::Client::new(&config);
+    let name = unique("opsbell-events");
+    let url = client
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue = SqsQueue::new(client.clone(), &url);
+    // 25 events of ~20 KB: more than one batch by count and by size.
+    let events: Vec<Event> = (0..25).map(|i| event(&format!("job-{i}"))).collect();
+    queue.enqueue(&events).await.unwrap();
+
+    let mut received = Vec::new();
+    for _ in 0..10 {
+        let out = client
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = out.messages();
+        if messages.is_empty() {
+            break;
+        }
+        for m in messages {
+            let e: Event = serde_json::from_str(m.body().unwrap()).unwrap();
+            received.push(e.key.to_string());
+            client
+                .delete_message()
+                .queue_url(&url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    received.sort();
+    let mut expected: Vec<String> = events.iter().map(|e| e.key.to_string()).collect();
+    expected.sort();
+    assert_eq!(received, expected);
+}
+
+#[tokio::test]
+async fn queue_failure_is_an_error() {
+    let Some(config) = emulator().await else {
+        return;
+    };
+    let client = aws_sdk_sqs::Client::new(&config);
+    let queue = SqsQueue::new(client, "http://localhost/000000000000/no-such-queue");
+    assert!(queue.enqueue(&[event("j")]).await.is_err());
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every test. Installs moto (local AWS) into .venv when missing, starts it on a free
+# loopback port, runs the whole cargo test suite against it, and stops it, also when tests fail.
+# Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p opsbell-core`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MOTO_VERSION=5.2.5
+VENV=${OPSBELL_VENV:-.venv}
+
+if [ ! -x "$VENV/bin/moto_server" ]; then
+  echo "Installing moto $MOTO_VERSION into $VENV ..."
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "moto[dynamodb,sqs,s3,sns,ssm,secretsmanager]==$MOTO_VERSION" flask flask-cors
+fi
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p target
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >target/moto.log 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 100); do
+  if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
+    break
+  fi
+  if ! kill -0 "$moto_pid" 2>/dev/null; then
+    echo "moto failed to start:" >&2
+    cat target/moto.log >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
+export AWS_REGION=ap-northeast-1 AWS_DEFAULT_REGION=ap-northeast-1
+export AWS_EC2_METADATA_DISABLED=true
+echo "moto listening on $AWS_ENDPOINT_URL"
+
+cargo test --workspace --locked "$@"
