@@ -43,6 +43,10 @@ fn err(e: impl std::error::Error) -> StoreError {
 }
 
 impl DynamoStore {
+    pub fn from_config(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(Client::new(config), table)
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoStore {
             client,

@@ -18,6 +18,10 @@ pub struct SqsQueue {
 }
 
 impl SqsQueue {
+    pub fn from_config(config: &aws_config::SdkConfig, queue_url: impl Into<String>) -> Self {
+        Self::new(aws_sdk_sqs::Client::new(config), queue_url)
+    }
+
     pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
         SqsQueue {
             client,

@@ -69,6 +69,22 @@ pub struct Fanout {
 }
 
 impl Fanout {
+    /// Sinks and routes from `config`, sharing one HTTP client.
+    pub fn from_config(
+        config: &crate::config::Config,
+        http: &reqwest::Client,
+        policy: crate::http::RetryPolicy,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Fanout {
+            sinks: crate::notify::build_sinks(config, http, policy),
+            routes: config.routes.clone(),
+            store,
+            clock,
+        }
+    }
+
     pub async fn deliver(&self, event: &Event, deadline: Instant) -> Report {
         let names = targets(&self.routes, event);
         let outcomes = join_all(

@@ -60,10 +60,10 @@ fn same_key(existing: &str, segment: &str) -> bool {
 
 fn parse_value(raw: &str) -> Value {
     let t = raw.trim_start();
-    if t.starts_with('[') || t.starts_with('{') || raw == "true" || raw == "false" {
-        if let Ok(v) = serde_json::from_str(raw) {
-            return v;
-        }
+    if (t.starts_with('[') || t.starts_with('{') || raw == "true" || raw == "false")
+        && let Ok(v) = serde_json::from_str(raw)
+    {
+        return v;
     }
     Value::String(raw.to_string())
 }

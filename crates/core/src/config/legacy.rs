@@ -26,6 +26,7 @@ struct Section {
     incomming_webhook_url: String,
     // chatwork
     api_token: String,
+    api_base: Option<String>,
     #[serde(deserialize_with = "de_id")]
     room_id: String,
     // backlog
@@ -136,7 +137,10 @@ pub(super) fn read(
                 p,
             )),
             room_id: required(chatwork.room_id.clone(), "webhook.chatwork.room_id", p),
-            api_base: CHATWORK_API.to_string(),
+            api_base: chatwork
+                .api_base
+                .clone()
+                .unwrap_or_else(|| CHATWORK_API.to_string()),
         };
         add("chatwork", &chatwork, channel, p);
     }

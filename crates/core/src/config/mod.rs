@@ -164,6 +164,31 @@ impl Config {
         Config::load(&text, &std::env::vars().collect::<Vec<_>>())
     }
 
+    /// The configuration of a deployed function: the file named by `OPSBELL_CONFIG` (default
+    /// `config.json`; when that default file is absent, an empty one), then the environment's
+    /// overrides. A Lambda can thus be configured by environment variables alone.
+    pub fn from_environment() -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let named = std::env::var("OPSBELL_CONFIG").ok();
+        let path = std::path::PathBuf::from(named.as_deref().unwrap_or("config.json"));
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if named.is_none() && e.kind() == std::io::ErrorKind::NotFound => {
+                "{}".to_string()
+            }
+            Err(e) => {
+                let problem = Problem {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                };
+                return Err(ConfigError {
+                    problems: vec![problem],
+                });
+            }
+        };
+        Config::load(&text, &env)
+    }
+
     /// A configuration with one console channel that hears everything; for tests and demos.
     pub fn console_only() -> Config {
         let mut channels = BTreeMap::new();

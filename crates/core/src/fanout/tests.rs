@@ -12,7 +12,10 @@ use crate::ports::{Notifier, NotifyError, Receipt, StoreError, SystemClock};
 
 /// The delivery-log semantics every Store must have, kept in a map.
 #[derive(Default)]
-struct MemoryStore(Mutex<BTreeMap<(String, String), (String, DateTime<Utc>)>>);
+struct MemoryStore(Mutex<BTreeMap<(String, String), Record>>);
+
+/// (state, lease or finish time)
+type Record = (String, DateTime<Utc>);
 
 #[async_trait]
 impl Store for MemoryStore {

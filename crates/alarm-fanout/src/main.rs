@@ -1,0 +1,27 @@
+//! Wiring only: configuration, the delivery log, the chat and ticket adapters, the runtime.
+
+use std::sync::Arc;
+
+use lambda_runtime::{Error, run, service_fn, tracing};
+use opsbell_aws::dynamodb::DynamoStore;
+use opsbell_core::config::Config;
+use opsbell_core::fanout::Fanout;
+use opsbell_core::http::{RetryPolicy, client};
+use opsbell_core::ports::SystemClock;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let config = Config::from_environment()?;
+    let table = std::env::var("STATE_TABLE").map_err(|_| "STATE_TABLE is not set")?;
+    let aws = opsbell_aws::sdk_config().await;
+    let store = DynamoStore::from_config(&aws, table);
+    let fanout = Fanout::from_config(
+        &config,
+        &client(),
+        RetryPolicy::default(),
+        Arc::new(store),
+        Arc::new(SystemClock),
+    );
+    run(service_fn(|event| alarm_fanout::handle(event, &fanout))).await
+}

@@ -1,0 +1,330 @@
+//! The acceptance harness: moto SQS + DynamoDB through the real SDK, wiremock Slack, Google Chat,
+//! Chatwork and Backlog, and the two Lambda handlers called with real API Gateway and SQS events.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::DateTime;
+use lambda_runtime::{Context, LambdaEvent};
+use opsbell_aws::dynamodb::DynamoStore;
+use opsbell_aws::sqs::SqsQueue;
+use opsbell_aws::testing::{emulator, unique};
+use opsbell_core::config::Config;
+use opsbell_core::event::Event;
+use opsbell_core::fanout::Fanout;
+use opsbell_core::http::RetryPolicy;
+use opsbell_core::ingest::Ingest;
+use opsbell_core::ports::SystemClock;
+use opsbell_core::render::RenderOptions;
+use opsbell_core::signature::sign;
+use opsbell_core::source::Inbound;
+use opsbell_core::source::uipath::{UipathContext, parse_webhook};
+use serde_json::{Value, json};
+use wiremock::MockServer;
+
+pub const SECRET: &str = "acceptance-webhook-secret";
+pub const ORCHESTRATOR: &str = "https://cloud.uipath.com/acme/DefaultTenant";
+pub const SLACK_PATH: &str = "/services/T0/B0/slack-secret-path";
+pub const GCHAT_PATH: &str = "/v1/spaces/AAA/messages";
+pub const CHATWORK_TOKEN: &str = "chatwork-secret-token";
+pub const BACKLOG_KEY: &str = "backlog-secret-key";
+/// Every credential the harness configures; none may appear in a captured log line.
+pub const SECRETS: [&str; 6] = [
+    SECRET,
+    "slack-secret-path",
+    "gchat-secret-key",
+    "gchat-secret-token",
+    CHATWORK_TOKEN,
+    BACKLOG_KEY,
+];
+
+pub const JOB_SAMPLES: [&str; 5] = ["created", "started", "faulted", "completed", "stopped"];
+
+pub fn sample(name: &str) -> Vec<u8> {
+    let path = format!("{}/../samplejson/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+pub fn job_sample(state: &str) -> Vec<u8> {
+    sample(&format!("uipath-webhook-job-{state}.json"))
+}
+
+/// The events a sample body normalizes to, as the handlers will see them.
+pub fn events_of(body: &[u8]) -> Vec<Event> {
+    let ctx = UipathContext {
+        orchestrator_url: Some(ORCHESTRATOR.into()),
+        received_at: DateTime::UNIX_EPOCH,
+    };
+    match parse_webhook(body, &ctx).unwrap() {
+        Inbound::Events(events) => events,
+        Inbound::Ignored { kind } => panic!("ignored {kind}"),
+    }
+}
+
+pub fn signature(body: &[u8]) -> String {
+    sign(&secrecy::SecretString::from(SECRET), body)
+}
+
+/// Log lines of the whole test binary, captured for the secret check.
+pub fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_ansi(false)
+            .with_writer(move || Tee(sink.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        buffer
+    })
+    .clone()
+}
+
+struct Tee(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn assert_no_secret_logged() {
+    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).to_string();
+    assert!(!logs.is_empty(), "no log line was captured");
+    for secret in SECRETS {
+        assert!(
+            !logs.contains(secret),
+            "secret {secret:?} appears in the logs:\n{logs}"
+        );
+    }
+}
+
+pub enum Format {
+    RestV1,
+    HttpV2,
+    HttpV2Base64,
+}
+
+pub struct Harness {
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+    pub slack: MockServer,
+    pub gchat: MockServer,
+    pub chatwork: MockServer,
+    pub backlog: MockServer,
+    pub config: Config,
+    pub ingest: Ingest,
+    pub fanout: Fanout,
+}
+
+impl Harness {
+    /// `None` when no emulator is configured outside CI (the test is then skipped with a note).
+    pub async fn start() -> Option<Harness> {
+        captured_logs();
+        let aws = emulator().await?;
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(unique("events"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        let table = unique("state");
+        DynamoStore::create_table(&dynamodb, &table).await.unwrap();
+
+        let (slack, gchat, chatwork, backlog) = (
+            MockServer::start().await,
+            MockServer::start().await,
+            MockServer::start().await,
+            MockServer::start().await,
+        );
+        let config = json!({
+            "language": "en",
+            "timezone": "Asia/Tokyo",
+            "webhook": {
+                "orchestrator": { "secret": SECRET, "url": ORCHESTRATOR },
+                "slack": { "incomming_webhook_url": format!("{}{SLACK_PATH}", slack.uri()) },
+                "google_hangouts": { "incomming_webhook_url":
+                    format!("{}{GCHAT_PATH}?key=gchat-secret-key&token=gchat-secret-token", gchat.uri()) },
+                "chatwork": { "api_token": CHATWORK_TOKEN, "room_id": 42, "api_base": chatwork.uri() },
+                "backlog": { "api_key": BACKLOG_KEY, "space_key": "acme", "base_url": backlog.uri(),
+                             "project_id": 12345, "issue_type_id": 67890 }
+            }
+        });
+        let config = Config::load(&config.to_string(), &[]).unwrap();
+        let queue = SqsQueue::new(sqs.clone(), &queue_url);
+        let ingest = Ingest::new(&config, Arc::new(queue), Arc::new(SystemClock)).unwrap();
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            margin: Duration::ZERO,
+        };
+        let store = Arc::new(DynamoStore::new(dynamodb, &table));
+        let fanout = Fanout::from_config(
+            &config,
+            &opsbell_core::http::client(),
+            policy,
+            store,
+            Arc::new(SystemClock),
+        );
+        Some(Harness {
+            sqs,
+            queue_url,
+            slack,
+            gchat,
+            chatwork,
+            backlog,
+            config,
+            ingest,
+            fanout,
+        })
+    }
+
+    pub fn render_options(&self) -> RenderOptions {
+        RenderOptions::from_config(&self.config)
+    }
+
+    /// Posts `body` through the webhook-ingest handler as an API Gateway event; returns the
+    /// status and JSON body of the answer.
+    pub async fn post(&self, format: Format, body: &[u8], signature: Option<&str>) -> (u16, Value) {
+        let event = match format {
+            Format::RestV1 => {
+                let mut e: Value =
+                    serde_json::from_slice(&sample("apigateway-rest-v1-proxy-event.json")).unwrap();
+                // REST APIs keep the sender's header case.
+                let mut headers =
+                    json!({ "Content-Type": "application/json", "User-Agent": "UiPath" });
+                if let Some(sig) = signature {
+                    headers["X-UiPath-Signature"] = json!(sig);
+                }
+                let multi: serde_json::Map<String, Value> = headers
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!([v])))
+                    .collect();
+                e["headers"] = headers;
+                e["multiValueHeaders"] = Value::Object(multi);
+                e["httpMethod"] = json!("POST");
+                e["path"] = json!("/webhook/orchestrator");
+                e["body"] = json!(String::from_utf8(body.to_vec()).unwrap());
+                e["isBase64Encoded"] = json!(false);
+                e
+            }
+            Format::HttpV2 | Format::HttpV2Base64 => {
+                let mut e: Value =
+                    serde_json::from_slice(&sample("apigateway-http-v2-event-iam-with-body.json"))
+                        .unwrap();
+                let mut headers = json!({ "content-type": "application/json" });
+                if let Some(sig) = signature {
+                    headers["x-uipath-signature"] = json!(sig);
+                }
+                e["headers"] = headers;
+                e["requestContext"]["http"]["method"] = json!("POST");
+                if matches!(format, Format::HttpV2Base64) {
+                    e["body"] = json!(STANDARD.encode(body));
+                    e["isBase64Encoded"] = json!(true);
+                } else {
+                    e["body"] = json!(String::from_utf8(body.to_vec()).unwrap());
+                    e["isBase64Encoded"] = json!(false);
+                }
+                e
+            }
+        };
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let response = webhook_ingest::handle(request, &self.ingest).await.unwrap();
+        let status = response.status().as_u16();
+        let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+        (status, body)
+    }
+
+    /// Receives every queued message (without deleting them) as one Lambda SQS event.
+    pub async fn receive(&self) -> SqsEvent {
+        let mut records = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .visibility_timeout(600)
+                .send()
+                .await
+                .unwrap();
+            if out.messages().is_empty() {
+                break;
+            }
+            for m in out.messages() {
+                records.push(json!({
+                    "messageId": m.message_id(),
+                    "receiptHandle": m.receipt_handle(),
+                    "body": m.body(),
+                    "attributes": {}, "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:ap-northeast-1:000000000000:events",
+                    "awsRegion": "ap-northeast-1"
+                }));
+            }
+        }
+        serde_json::from_value(json!({ "Records": records })).unwrap()
+    }
+
+    /// Runs the alarm-fanout handler on `event` with a minute left before the deadline.
+    pub async fn fan_out(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut context = Context::default();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        context.deadline = u64::try_from(now.as_millis()).unwrap() + 60_000;
+        alarm_fanout::handle(LambdaEvent::new(event, context), &self.fanout)
+            .await
+            .unwrap()
+    }
+}
+
+/// JSON bodies a mock server received, sorted (targets and records run concurrently).
+pub async fn json_bodies(server: &MockServer) -> Vec<Value> {
+    let mut bodies: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    bodies.sort_by_key(|v| v.to_string());
+    bodies
+}
+
+/// Form bodies a mock server received, sorted.
+pub async fn form_bodies(server: &MockServer) -> Vec<Vec<(String, String)>> {
+    let mut forms: Vec<Vec<(String, String)>> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_urlencoded::from_bytes(&r.body).unwrap())
+        .collect();
+    forms.sort();
+    forms
+}
+
+pub fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v
+}
