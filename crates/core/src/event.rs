@@ -192,6 +192,37 @@ pub struct Event {
     pub origin_id: Option<String>,
 }
 
+impl Event {
+    /// An event with its key and the fields every event has; the rest start empty.
+    pub fn new(
+        source: Source,
+        scope: &str,
+        subject: &str,
+        state: State,
+        process: impl Into<String>,
+        occurred_at: DateTime<Utc>,
+    ) -> Event {
+        Event {
+            key: EventKey::new(source, scope, subject, state),
+            source,
+            state,
+            tenant: None,
+            folder: None,
+            job_id: None,
+            job_key: None,
+            process: process.into(),
+            machine: None,
+            robot: None,
+            info: None,
+            started_at: None,
+            ended_at: None,
+            occurred_at,
+            link: None,
+            origin_id: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

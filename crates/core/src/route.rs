@@ -80,27 +80,16 @@ mod tests {
     use chrono::DateTime;
 
     use super::*;
-    use crate::event::EventKey;
 
     fn event(state: State, process: &str) -> Event {
-        Event {
-            key: EventKey::new(Source::Uipath, "", "k", state),
-            source: Source::Uipath,
+        Event::new(
+            Source::Uipath,
+            "",
+            "k",
             state,
-            tenant: None,
-            folder: None,
-            job_id: None,
-            job_key: None,
-            process: process.into(),
-            machine: None,
-            robot: None,
-            info: None,
-            started_at: None,
-            ended_at: None,
-            occurred_at: DateTime::UNIX_EPOCH,
-            link: None,
-            origin_id: None,
-        }
+            process,
+            DateTime::UNIX_EPOCH,
+        )
     }
 
     #[test]

@@ -102,24 +102,14 @@ fn scripted(fail_first: u32, permanent: bool) -> Arc<Scripted> {
 }
 
 fn event() -> Event {
-    Event {
-        key: EventKey::new(Source::Uipath, "", "job-1", State::Faulted),
-        source: Source::Uipath,
-        state: State::Faulted,
-        tenant: None,
-        folder: None,
-        job_id: None,
-        job_key: None,
-        process: "P".into(),
-        machine: None,
-        robot: None,
-        info: None,
-        started_at: None,
-        ended_at: None,
-        occurred_at: DateTime::UNIX_EPOCH,
-        link: None,
-        origin_id: None,
-    }
+    Event::new(
+        Source::Uipath,
+        "",
+        "job-1",
+        State::Faulted,
+        "P",
+        DateTime::UNIX_EPOCH,
+    )
 }
 
 fn fanout(sinks: &[(&str, Arc<Scripted>)]) -> Fanout {
