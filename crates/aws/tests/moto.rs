@@ -4,7 +4,7 @@ use chrono::{Duration, Utc};
 use opsbell_aws::dynamodb::{DynamoStore, TTL_ATTRIBUTE};
 use opsbell_aws::sqs::SqsQueue;
 use opsbell_aws::testing::{emulator, unique};
-use opsbell_core::event::{Event, EventKey, Source, State};
+use opsbell_core::event::{Event, Source, State};
 use opsbell_core::ports::{Claim, DeliveryOutcome, Queue, Store};
 
 fn event(subject: &str) -> Event {
