@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
 use crate::ports::{Clock, Queue};
@@ -110,7 +110,7 @@ impl Ingest {
             );
         }
         let keys: Vec<&str> = events.iter().map(|e| e.key.as_str()).collect();
-        info!(?keys, "Webhook queued.");
+        debug!(?keys, "Webhook queued.");
         Reply::new(202, json!({ "queued": events.len(), "keys": keys }))
     }
 }

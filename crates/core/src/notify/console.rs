@@ -7,7 +7,16 @@ use tokio::time::Instant;
 use super::AdapterContext;
 use crate::event::Event;
 use crate::ports::{Notifier, NotifyError, Receipt};
-use crate::render::chatwork;
+use crate::render::{RenderOptions, chatwork};
+
+/// Plain text: the Chatwork rendering without its tags reads best on a terminal.
+pub fn render(event: &Event, opts: RenderOptions) -> String {
+    let text = chatwork::render(event, opts);
+    let text = text
+        .trim_start_matches("[info][title]")
+        .replacen("[/title]", "\n", 1);
+    text.trim_end_matches("[/info]").to_string()
+}
 
 pub struct ConsoleNotifier {
     ctx: AdapterContext,

@@ -48,6 +48,28 @@ pub async fn deliver(
     }
 }
 
+/// Exactly what `channel` would receive for `event`, without credentials: the JSON body for
+/// Slack and Google Chat, the form fields for Chatwork and Backlog, the text for the console.
+pub fn preview(channel: &Channel, event: &Event, opts: RenderOptions) -> String {
+    let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
+    match channel {
+        Channel::Slack { .. } => pretty(crate::render::slack::render(event, opts)),
+        Channel::GoogleChat { .. } => pretty(crate::render::google_chat::render(event, opts)),
+        Channel::Chatwork { room_id, .. } => {
+            let body = crate::render::chatwork::render(event, opts);
+            format!("POST /v2/rooms/{room_id}/messages\nbody:\n{body}\nself_unread: 0")
+        }
+        Channel::Backlog(c) => {
+            let issue = crate::render::backlog::render(event, opts);
+            format!(
+                "POST /api/v2/issues\nprojectId: {}\nissueTypeId: {}\npriorityId: {}\nsummary: {}\ndescription:\n{}",
+                c.project_id, c.issue_type_id, c.priority_id, issue.summary, issue.description
+            )
+        }
+        Channel::Console => console::render(event, opts),
+    }
+}
+
 /// Builds one sink per configured channel.
 pub fn build_sinks(
     config: &Config,

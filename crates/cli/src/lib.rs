@@ -1,0 +1,36 @@
+//! The `opsbell` command line. Each command is a module; `serve` hosts the same ingest and
+//! fan-out code as the Lambdas, on the embedded store of `opsbell-local`.
+
+pub mod check;
+pub mod logging;
+pub mod send;
+pub mod serve;
+pub mod sign;
+
+use clap::{Parser, Subcommand};
+
+/// Errors a command reports before exiting with status 2.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "opsbell",
+    version,
+    about = "Job and alarm notifications that never miss: UiPath, KAMONOHASHI and CloudWatch to Slack, Google Chat, Chatwork and Backlog."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the webhook endpoint and the delivery dispatcher in one process on a SQLite file.
+    Serve(serve::ServeArgs),
+    /// Validate configuration files; print every problem; exit 1 if there is one.
+    Check(check::CheckArgs),
+    /// Run a payload through parse → route → render and print what each target gets (or send it).
+    Send(send::SendArgs),
+    /// Print the X-UiPath-Signature value of a body, for testing with curl.
+    Sign(sign::SignArgs),
+}

@@ -1,0 +1,82 @@
+//! `opsbell send`: runs a payload through parse → route → render and prints, per target, exactly
+//! what would be sent; without `--dry-run` it sends it (no delivery log: for testing a channel).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::Utc;
+use clap::Args;
+use opsbell_core::config::Config;
+use opsbell_core::http::{RetryPolicy, client};
+use opsbell_core::notify::{build_sinks, deliver, preview};
+use opsbell_core::render::RenderOptions;
+use opsbell_core::route::targets;
+use opsbell_core::source::Inbound;
+use opsbell_core::source::uipath::{UipathContext, parse_webhook};
+use tokio::time::{Duration, Instant};
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Print what each target would receive; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, default_value = "config.json")]
+    pub config: PathBuf,
+    /// A UiPath Orchestrator webhook body.
+    pub file: PathBuf,
+}
+
+pub async fn run(args: SendArgs) -> Result<ExitCode, crate::Error> {
+    let config = Config::load_file(&args.config)?;
+    let body = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
+    let ctx = UipathContext {
+        orchestrator_url: config.orchestrator.url.clone(),
+        received_at: Utc::now(),
+    };
+    let events =
+        match parse_webhook(&body, &ctx).map_err(|e| format!("{}: {e}", args.file.display()))? {
+            Inbound::Events(events) => events,
+            Inbound::Ignored { kind } => {
+                println!("ignored: {kind} is not an event opsbell notifies about");
+                return Ok(ExitCode::SUCCESS);
+            }
+        };
+    let opts = RenderOptions::from_config(&config);
+    let sinks = build_sinks(&config, &client(), RetryPolicy::default());
+    let mut failed = false;
+    for event in &events {
+        let names = targets(&config.routes, event);
+        if names.is_empty() {
+            println!(
+                "== {} → no route matches (state {})\n",
+                event.key, event.state
+            );
+        }
+        for name in names {
+            let channel = &config.channels[name];
+            println!("== {} → {name} ({})", event.key, channel.kind());
+            if args.dry_run {
+                println!("{}\n", preview(channel, event, opts));
+                continue;
+            }
+            match deliver(
+                &sinks[name],
+                event,
+                Instant::now() + Duration::from_secs(30),
+            )
+            .await
+            {
+                Ok(r) => println!("sent ({} attempt(s)) {}\n", r.attempts, r.detail),
+                Err(e) => {
+                    failed = true;
+                    println!("FAILED: {e}\n");
+                }
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

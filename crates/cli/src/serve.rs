@@ -1,0 +1,171 @@
+//! `opsbell serve`: the webhook endpoint and the delivery dispatcher in one process, on one
+//! SQLite file. The request path is `opsbell_core::ingest` (as in `webhook-ingest`), delivery is
+//! `opsbell_core::fanout` (as in `alarm-fanout`); only the queue and the store are local.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use clap::Args;
+use opsbell_core::config::Config;
+use opsbell_core::fanout::Fanout;
+use opsbell_core::http::{RetryPolicy, client};
+use opsbell_core::ingest::{Ingest, MAX_BODY_BYTES};
+use opsbell_core::ports::{Clock, SystemClock};
+use opsbell_core::signature::SIGNATURE_HEADER;
+use opsbell_local::dispatcher::{DispatchOptions, Dispatcher};
+use opsbell_local::scheduler::Scheduler;
+use opsbell_local::{Db, SqliteOutbox, SqliteStore};
+use serde_json::json;
+use tokio::sync::watch;
+use tracing::{error, info};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (environment variables OPSBELL__… override its values).
+    #[arg(long, default_value = "config.json")]
+    pub config: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// SQLite database: outbox and delivery log. One `opsbell serve` per file.
+    #[arg(long, default_value = "opsbell.db")]
+    pub db: PathBuf,
+}
+
+#[derive(Clone)]
+struct AppState {
+    ingest: Arc<Ingest>,
+    outbox: Arc<SqliteOutbox>,
+}
+
+pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
+    crate::logging::init();
+    let config = match Config::load_file(&args.config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!(
+                "{}: {e}\nRun `opsbell check {}` after fixing it.",
+                args.config.display(),
+                args.config.display()
+            );
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let db = Db::open(&args.db).map_err(|e| format!("{}: {e}", args.db.display()))?;
+    let store = Arc::new(SqliteStore::new(&db)?);
+    let released = store.release_stale_claims().await?;
+    let outbox = Arc::new(SqliteOutbox::new(&db)?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let ingest = Arc::new(Ingest::new(&config, outbox.clone(), clock.clone())?);
+    let fanout = Arc::new(Fanout::from_config(
+        &config,
+        &client(),
+        RetryPolicy::default(),
+        store.clone(),
+        clock.clone(),
+    ));
+    let (pending, dead) = outbox.counts().await?;
+    info!(db = %args.db.display(), pending, dead, released, "Outbox opened.");
+
+    let (stop, shutdown) = watch::channel(false);
+    let dispatcher = Dispatcher {
+        outbox: outbox.clone(),
+        fanout,
+        options: DispatchOptions::default(),
+    };
+    let dispatching = tokio::spawn(dispatcher.run(shutdown.clone()));
+    let mut scheduler = Scheduler::default();
+    scheduler.every(
+        "purge-expired",
+        Duration::from_secs(3600),
+        shutdown.clone(),
+        move || {
+            let (store, now) = (store.clone(), clock.now());
+            async move {
+                if let Err(e) = store.purge_expired(now).await {
+                    error!(error = %e, "Could not purge expired delivery records.");
+                }
+            }
+        },
+    );
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("{}: {e}", args.listen))?;
+    info!(address = %listener.local_addr()?, "opsbell listening: POST /webhook/orchestrator, GET /healthz.");
+    axum::serve(
+        listener,
+        router(AppState {
+            ingest,
+            outbox: outbox.clone(),
+        }),
+    )
+    .with_graceful_shutdown(signalled())
+    .await?;
+
+    info!("Shutting down: finishing deliveries in flight.");
+    let _ = stop.send(true);
+    let _ = dispatching.await;
+    scheduler.join().await;
+    outbox.close();
+    info!("Stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/webhook/orchestrator", post(webhook))
+        .route("/healthz", get(healthz))
+        // Room above our own 1 MiB limit, so the ingest code answers 413 with its reason.
+        .layer(DefaultBodyLimit::max(2 * MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    let reply = state.ingest.handle(signature, &body).await;
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(reply.body)).into_response()
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.outbox.counts().await {
+        Ok((pending, dead)) => {
+            Json(json!({ "status": "ok", "outbox": { "pending": pending, "dead": dead } }))
+                .into_response()
+        }
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "error", "error": e })),
+        )
+            .into_response(),
+    }
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (systemd, containers).
+async fn signalled() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,306 @@
+//! `opsbell` end to end: the built binary over real HTTP, a wiremock Slack as the sink.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use opsbell_core::signature::sign;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "e2e-webhook-secret";
+const SAMPLES: [&str; 5] = ["created", "started", "faulted", "completed", "stopped"];
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_opsbell")
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(repo(&format!("samplejson/uipath-webhook-job-{name}.json"))).unwrap()
+}
+
+fn signature(body: &[u8]) -> String {
+    sign(&SecretString::from(SECRET), body)
+}
+
+fn write_config(dir: &Path, slack: &MockServer) -> PathBuf {
+    let path = dir.join("config.json");
+    let config = json!({
+        "webhook": { "orchestrator": { "secret": SECRET } },
+        "channels": { "ops-slack": { "type": "slack", "webhook_url": format!("{}/hook", slack.uri()) } }
+    });
+    std::fs::write(&path, config.to_string()).unwrap();
+    path
+}
+
+struct Serve {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Serve {
+    async fn start(config: &Path, db: &Path) -> Serve {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::fs::File::create(db.with_extension(format!("{port}.log"))).unwrap();
+        let child = Command::new(bin())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--config")
+            .arg(config)
+            .arg("--db")
+            .arg(db)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let serve = Serve {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+        };
+        for _ in 0..100 {
+            if serve
+                .http
+                .get(format!("{}/healthz", serve.base))
+                .send()
+                .await
+                .is_ok()
+            {
+                return serve;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("opsbell serve did not start");
+    }
+
+    async fn post(&self, body: &[u8], signature: Option<&str>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}/webhook/orchestrator", self.base))
+            .body(body.to_vec());
+        if let Some(sig) = signature {
+            request = request.header("X-UiPath-Signature", sig);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn health(&self) -> Value {
+        self.http
+            .get(format!("{}/healthz", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_for_requests(
+    server: &MockServer,
+    n: usize,
+    within: Duration,
+) -> Vec<wiremock::Request> {
+    let until = std::time::Instant::now() + within;
+    loop {
+        let received = server.received_requests().await.unwrap();
+        if received.len() >= n || std::time::Instant::now() > until {
+            return received;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn pending_deliveries_survive_sigkill_and_are_delivered_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let slack = MockServer::start().await;
+    let config = write_config(dir.path(), &slack);
+    let db = dir.path().join("opsbell.db");
+
+    // Slack is down: every accepted event stays pending.
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&slack)
+        .await;
+    let serve = Serve::start(&config, &db).await;
+    for name in SAMPLES {
+        let body = sample(name);
+        assert_eq!(
+            serve.post(&body, Some(&signature(&body))).await.0,
+            202,
+            "{name}"
+        );
+    }
+    // faulted, completed and stopped are routed to chat; wait until each was tried.
+    wait_for_requests(&slack, 3, Duration::from_secs(20)).await;
+    drop(serve); // SIGKILL, with deliveries pending
+
+    slack.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let serve = Serve::start(&config, &db).await;
+    let received = wait_for_requests(&slack, 3, Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let received_after = slack.received_requests().await.unwrap();
+    assert_eq!(received.len(), 3, "each pending event delivered");
+    assert_eq!(received_after.len(), 3, "and only once");
+    let mut texts: Vec<String> = received_after
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        [
+            "✅ Args_AddNumbers completed successfully",
+            "🔴 FailingJob faulted",
+            "🟠 TestJob was stopped"
+        ]
+    );
+    assert_eq!(
+        serve.health().await["outbox"],
+        json!({ "pending": 0, "dead": 0 })
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_get_webhook_ingest_answers_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let slack = MockServer::start().await;
+    let config = write_config(dir.path(), &slack);
+    let mut serve = Serve::start(&config, &dir.path().join("opsbell.db")).await;
+
+    let body = sample("faulted");
+    let mut tampered = body.clone();
+    tampered[30] ^= 1;
+    assert_eq!(serve.post(&body, None).await.0, 401);
+    assert_eq!(serve.post(&tampered, Some(&signature(&body))).await.0, 401);
+    assert_eq!(serve.post(&body, Some(&signature(b"other"))).await.0, 401);
+    let robot = std::fs::read(repo("samplejson/uipath-webhook-robot-status.json")).unwrap();
+    assert_eq!(
+        serve.post(&robot, Some(&signature(&robot))).await,
+        (200, json!({ "ignored": "robot.status" }))
+    );
+    let (status, reply) = serve.post(b"<xml/>", Some(&signature(b"<xml/>"))).await;
+    assert_eq!((status, reply["field"].as_str()), (400, Some("body")));
+    let huge = vec![b' '; 1024 * 1024 + 1];
+    assert_eq!(serve.post(&huge, Some(&signature(&huge))).await.0, 413);
+    assert_eq!(
+        serve.health().await["outbox"],
+        json!({ "pending": 0, "dead": 0 })
+    );
+
+    let pid = serve.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = serve.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn check_prints_every_problem_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.json");
+    std::fs::write(
+        &broken,
+        r#"{"language":"xx","channels":{"a":{"type":"slack","webhook_url":"nope"}},
+            "routes":[{"name":"r","channels":["missing"]}]}"#,
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .arg("check")
+        .arg(&broken)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for needle in [
+        "3 problem(s)",
+        "language:",
+        "channels.a.webhook_url:",
+        "routes[0].channels[0]:",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    let out = Command::new(bin())
+        .arg("check")
+        .arg(repo("config.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn send_dry_run_prints_what_each_target_gets_and_sign_matches() {
+    let out = Command::new(bin())
+        .args(["send", "--dry-run", "--config"])
+        .arg(repo("samplejson/predecessor-config.json"))
+        .arg(repo("samplejson/uipath-webhook-job-faulted.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for needle in [
+        "→ slack (slack)",
+        "→ google_chat (google_chat)",
+        "→ chatwork (chatwork)",
+        "→ backlog (backlog)",
+        "\"cardsV2\"",
+        "FailingJob が失敗しました",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    assert!(
+        !text.contains("predecessorSlackHook") && !text.contains("predecessor-backlog-api-key"),
+        "{text}"
+    );
+
+    let file = repo("samplejson/uipath-webhook-job-faulted.json");
+    let out = Command::new(bin())
+        .args(["sign", "--secret", SECRET])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        signature(&std::fs::read(&file).unwrap())
+    );
+}

@@ -1,0 +1,237 @@
+//! The delivery log in SQLite, with the same semantics as the DynamoDB store: a claim is taken in
+//! one `IMMEDIATE` transaction, so two dispatchers never post the same event to the same target.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use opsbell_core::event::EventKey;
+use opsbell_core::ports::{Claim, DELIVERY_TTL_DAYS, DeliveryOutcome, Store, StoreError};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::db::{Db, with_conn};
+use crate::millis;
+
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    pub fn new(db: &Db) -> Result<Self, StoreError> {
+        Ok(SqliteStore {
+            conn: db.shared().map_err(|e| StoreError(e.to_string()))?,
+        })
+    }
+
+    /// Releases the claims of a process that died mid-delivery. Call once at start-up of the only
+    /// process using this database: any claim still pending then belongs to a dead worker.
+    pub async fn release_stale_claims(&self) -> Result<usize, StoreError> {
+        with_conn(&self.conn, |c| {
+            c.execute("UPDATE deliveries SET state = 'failed', lease_until = NULL WHERE state = 'pending'", [])
+        })
+        .await
+        .map_err(StoreError)
+    }
+
+    /// Deletes delivery records past their TTL (the local stand-in for DynamoDB TTL).
+    pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let now = millis(now);
+        with_conn(&self.conn, move |c| {
+            let n = c.execute("DELETE FROM deliveries WHERE expires_at < ?1", [now])?;
+            Ok(n + c.execute(
+                "DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at < ?1",
+                [now],
+            )?)
+        })
+        .await
+        .map_err(StoreError)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn claim_delivery(
+        &self,
+        key: &EventKey,
+        target: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        let (key, target) = (key.to_string(), target.to_string());
+        let (now, lease) = (millis(now), millis(lease_until));
+        let expires = now + DELIVERY_TTL_DAYS * 86_400_000;
+        with_conn(&self.conn, move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let current: Option<(String, Option<i64>, i64)> = tx
+                .query_row(
+                    "SELECT state, lease_until, attempts FROM deliveries WHERE event_key = ?1 AND target = ?2",
+                    params![key, target],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let attempts = match current {
+                Some((state, _, _)) if state == "delivered" => return Ok(Claim::AlreadyDelivered),
+                Some((state, _, _)) if state == "rejected" => return Ok(Claim::Rejected),
+                Some((state, Some(until), _)) if state == "pending" && until >= now => return Ok(Claim::Busy),
+                Some((_, _, attempts)) => attempts + 1,
+                None => 1,
+            };
+            tx.execute(
+                "INSERT INTO deliveries (event_key, target, state, lease_until, attempts, updated_at, expires_at)
+                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6)
+                 ON CONFLICT (event_key, target) DO UPDATE SET state = 'pending', lease_until = ?3,
+                   attempts = ?4, updated_at = ?5, expires_at = ?6",
+                params![key, target, lease, attempts, now, expires],
+            )?;
+            tx.commit()?;
+            Ok(Claim::Acquired { attempt: u32::try_from(attempts).unwrap_or(u32::MAX) })
+        })
+        .await
+        .map_err(StoreError)
+    }
+
+    async fn finish_delivery(
+        &self,
+        key: &EventKey,
+        target: &str,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (state, detail) = match outcome {
+            DeliveryOutcome::Delivered { detail } => ("delivered", detail.clone()),
+            DeliveryOutcome::Failed {
+                error,
+                permanent: true,
+            } => ("rejected", error.clone()),
+            DeliveryOutcome::Failed {
+                error,
+                permanent: false,
+            } => ("failed", error.clone()),
+        };
+        let (key, target, now) = (key.to_string(), target.to_string(), millis(now));
+        with_conn(&self.conn, move |c| {
+            c.execute(
+                "UPDATE deliveries SET state = ?3, detail = ?4, lease_until = NULL, updated_at = ?5
+                 WHERE event_key = ?1 AND target = ?2",
+                params![key, target, state, detail, now],
+            )
+        })
+        .await
+        .map(|_| ())
+        .map_err(StoreError)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use opsbell_core::event::{Source, State};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn delivery_log_semantics_match_dynamodb() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::new(&Db::open(&dir.path().join("t.db")).unwrap()).unwrap();
+        let key = EventKey::new(Source::Uipath, "", "job", State::Faulted);
+        let now = Utc::now();
+        let lease = now + Duration::minutes(5);
+        assert_eq!(
+            store
+                .claim_delivery(&key, "slack", now, lease)
+                .await
+                .unwrap(),
+            Claim::Acquired { attempt: 1 }
+        );
+        assert_eq!(
+            store
+                .claim_delivery(&key, "slack", now, lease)
+                .await
+                .unwrap(),
+            Claim::Busy
+        );
+        assert_eq!(
+            store
+                .claim_delivery(&key, "chat", now, lease)
+                .await
+                .unwrap(),
+            Claim::Acquired { attempt: 1 }
+        );
+        let later = lease + Duration::seconds(1);
+        assert_eq!(
+            store
+                .claim_delivery(&key, "slack", later, lease)
+                .await
+                .unwrap(),
+            Claim::Acquired { attempt: 2 }
+        );
+        let failed = DeliveryOutcome::Failed {
+            error: "500".into(),
+            permanent: false,
+        };
+        store
+            .finish_delivery(&key, "chat", &failed, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .claim_delivery(&key, "chat", now, lease)
+                .await
+                .unwrap(),
+            Claim::Acquired { attempt: 2 }
+        );
+        store
+            .finish_delivery(
+                &key,
+                "slack",
+                &DeliveryOutcome::Delivered {
+                    detail: "ok".into(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .claim_delivery(&key, "slack", later, lease)
+                .await
+                .unwrap(),
+            Claim::AlreadyDelivered
+        );
+        let rejected = DeliveryOutcome::Failed {
+            error: "404".into(),
+            permanent: true,
+        };
+        store
+            .finish_delivery(&key, "chat", &rejected, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .claim_delivery(&key, "chat", later, lease)
+                .await
+                .unwrap(),
+            Claim::Rejected
+        );
+
+        // A claim left by a dead process is released at start-up.
+        let other = EventKey::new(Source::Uipath, "", "job-2", State::Faulted);
+        store
+            .claim_delivery(&other, "slack", now, lease)
+            .await
+            .unwrap();
+        assert_eq!(store.release_stale_claims().await.unwrap(), 1);
+        assert_eq!(
+            store
+                .claim_delivery(&other, "slack", now, lease)
+                .await
+                .unwrap(),
+            Claim::Acquired { attempt: 2 }
+        );
+
+        assert_eq!(
+            store.purge_expired(now + Duration::days(15)).await.unwrap(),
+            3
+        );
+    }
+}
