@@ -59,18 +59,25 @@ impl Db {
         &self.path
     }
 
-    /// A new connection with the project's settings.
+    /// A connection whose commits are on disk when they return (`synchronous = FULL`): for the
+    /// outbox writer, which answers 202 only after its commit.
     pub fn connect(&self) -> rusqlite::Result<Connection> {
+        self.open_with("FULL")
+    }
+
+    /// A connection shared behind a mutex, for bookkeeping (delivery log, dispatcher). Its
+    /// commits survive a process crash but may be lost with the machine's power
+    /// (`synchronous = NORMAL` in WAL mode); losing one only means a deduplicated redelivery.
+    pub fn shared(&self) -> rusqlite::Result<Arc<Mutex<Connection>>> {
+        Ok(Arc::new(Mutex::new(self.open_with("NORMAL")?)))
+    }
+
+    fn open_with(&self, synchronous: &str) -> rusqlite::Result<Connection> {
         let conn = Connection::open(&self.path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "synchronous", synchronous)?;
         Ok(conn)
-    }
-
-    /// A connection shared behind a mutex, for the low-rate paths (delivery log, dispatcher).
-    pub fn shared(&self) -> rusqlite::Result<Arc<Mutex<Connection>>> {
-        Ok(Arc::new(Mutex::new(self.connect()?)))
     }
 }
 

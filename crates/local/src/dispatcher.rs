@@ -30,7 +30,7 @@ pub struct DispatchOptions {
 impl Default for DispatchOptions {
     fn default() -> Self {
         DispatchOptions {
-            batch: 32,
+            batch: 64,
             delivery_window: Duration::from_secs(30),
             max_attempts: 12,
             retry_base: Duration::from_secs(2),
@@ -78,16 +78,25 @@ impl Dispatcher {
     pub async fn drain_once(&self) -> Result<usize, String> {
         let due = self.outbox.due(Utc::now(), self.options.batch).await?;
         let n = due.len();
-        join_all(due.into_iter().map(|p| self.handle(p))).await;
+        let done: Vec<i64> = join_all(due.into_iter().map(|p| self.handle(p)))
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        if !done.is_empty() {
+            self.log_err(self.outbox.complete(done).await);
+        }
         Ok(n)
     }
 
-    async fn handle(&self, pending: Pending) {
+    /// Delivers one event; returns its id when it is done with.
+    async fn handle(&self, pending: Pending) -> Option<i64> {
         let event = match ParseError::from_json::<Event>(pending.body.as_bytes()) {
             Ok(event) => event,
             Err(e) => {
                 error!(id = pending.id, error = %e, "Unreadable outbox entry; kept as dead for a human.");
-                return self.log_err(self.outbox.bury(pending.id, e.to_string()).await);
+                self.log_err(self.outbox.bury(pending.id, e.to_string()).await);
+                return None;
             }
         };
         let report = self
@@ -95,16 +104,14 @@ impl Dispatcher {
             .deliver(&event, Instant::now() + self.options.delivery_window)
             .await;
         if !report.should_retry() {
-            return self.log_err(self.outbox.complete(pending.id).await);
+            return Some(pending.id);
         }
         let attempts = pending.attempts + 1;
         if attempts >= self.options.max_attempts {
             error!(key = %event.key, attempts, "Giving up on this event; kept as dead for a human.");
-            return self.log_err(
-                self.outbox
-                    .bury(pending.id, format!("{:?}", report.targets))
-                    .await,
-            );
+            let targets = format!("{:?}", report.targets);
+            self.log_err(self.outbox.bury(pending.id, targets).await);
+            return None;
         }
         let delay = backoff(&self.options, attempts);
         warn!(key = %event.key, attempts, ?delay, "Event will be retried.");
@@ -114,6 +121,7 @@ impl Dispatcher {
                 .retry_at(pending.id, attempts, next, format!("{:?}", report.targets))
                 .await,
         );
+        None
     }
 
     fn log_err(&self, result: Result<(), String>) {

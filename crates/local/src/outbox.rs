@@ -102,11 +102,17 @@ impl SqliteOutbox {
         .await
     }
 
-    /// The event is done with (delivered, or nothing left to retry).
-    pub async fn complete(&self, id: i64) -> Result<(), String> {
+    /// These events are done with (delivered, or nothing left to retry); one transaction.
+    pub async fn complete(&self, ids: Vec<i64>) -> Result<(), String> {
         with_conn(&self.conn, move |c| {
-            c.execute("DELETE FROM outbox WHERE id = ?1", [id])
-                .map(|_| ())
+            let tx = c.transaction()?;
+            {
+                let mut delete = tx.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
+                for id in ids {
+                    delete.execute([id])?;
+                }
+            }
+            tx.commit()
         })
         .await
     }
@@ -232,7 +238,7 @@ mod tests {
         let reopened = SqliteOutbox::new(&Db::open(db.path()).unwrap()).unwrap();
         let due = reopened.due(Utc::now(), 1000).await.unwrap();
         assert_eq!(due.len(), 200);
-        reopened.complete(due[0].id).await.unwrap();
+        reopened.complete(vec![due[0].id]).await.unwrap();
         reopened
             .retry_at(
                 due[1].id,

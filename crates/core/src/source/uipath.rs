@@ -29,6 +29,8 @@ struct Envelope {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct JobWebhook {
+    #[serde(rename = "Type")]
+    kind: String,
     #[serde(default)]
     event_id: Option<serde_json::Value>,
     #[serde(default, deserialize_with = "de_time")]
@@ -122,11 +124,20 @@ fn state_of_type(kind: &str) -> Option<State> {
 /// Parses an Orchestrator webhook body. Non-job types (and job types we don't know) are
 /// [`Inbound::Ignored`], never errors: Orchestrator disables a webhook for an hour after a failure.
 pub fn parse_webhook(body: &[u8], ctx: &UipathContext) -> Result<Inbound, ParseError> {
-    let Envelope { kind } = ParseError::from_json(body)?;
-    let Some(type_state) = state_of_type(&kind) else {
-        return Ok(Inbound::Ignored { kind });
+    // One parse on the hot path; the envelope alone only when the full shape does not fit.
+    let hook: JobWebhook = match ParseError::from_json(body) {
+        Ok(hook) => hook,
+        Err(e) => {
+            let Envelope { kind } = ParseError::from_json(body)?;
+            if state_of_type(&kind).is_none() {
+                return Ok(Inbound::Ignored { kind });
+            }
+            return Err(e);
+        }
     };
-    let hook: JobWebhook = ParseError::from_json(body)?;
+    let Some(type_state) = state_of_type(&hook.kind) else {
+        return Ok(Inbound::Ignored { kind: hook.kind });
+    };
     let (jobs, container) = match (hook.job, hook.jobs) {
         (Some(job), _) => (vec![job], "Job"),
         (None, Some(OneOrMany::Many(jobs))) => (jobs, "Jobs"),
