@@ -5,7 +5,7 @@ use opsbell_aws::dynamodb::{DynamoStore, TTL_ATTRIBUTE};
 use opsbell_aws::sqs::SqsQueue;
 use opsbell_aws::testing::{emulator, unique};
 use opsbell_core::event::{Event, Source, State};
-use opsbell_core::ports::{Claim, DeliveryOutcome, Queue, Store};
+use opsbell_core::ports::Queue;
 
 fn event(subject: &str) -> Event {
     let mut event = Event::new(
@@ -39,92 +39,7 @@ async fn delivery_log_claims_once_and_expires_by_ttl() {
     assert_eq!(ttl.attribute_name(), Some(TTL_ATTRIBUTE));
 
     let store = DynamoStore::new(client.clone(), &table);
-    let key = event("job-a").key;
-    let now = Utc::now();
-    let lease = now + Duration::minutes(5);
-    assert_eq!(
-        store
-            .claim_delivery(&key, "slack", now, lease)
-            .await
-            .unwrap(),
-        Claim::Acquired { attempt: 1 }
-    );
-    // A concurrent worker sees the unexpired lease.
-    assert_eq!(
-        store
-            .claim_delivery(&key, "slack", now, lease)
-            .await
-            .unwrap(),
-        Claim::Busy
-    );
-    // Other targets are independent.
-    assert_eq!(
-        store
-            .claim_delivery(&key, "chatwork", now, lease)
-            .await
-            .unwrap(),
-        Claim::Acquired { attempt: 1 }
-    );
-    // An expired lease (crashed worker) can be taken over.
-    let later = lease + Duration::seconds(1);
-    assert_eq!(
-        store
-            .claim_delivery(&key, "slack", later, later + Duration::minutes(5))
-            .await
-            .unwrap(),
-        Claim::Acquired { attempt: 2 }
-    );
-
-    let failed = DeliveryOutcome::Failed {
-        error: "HTTP 500".into(),
-        permanent: false,
-    };
-    store
-        .finish_delivery(&key, "chatwork", &failed, now)
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .claim_delivery(&key, "chatwork", now, lease)
-            .await
-            .unwrap(),
-        Claim::Acquired { attempt: 2 }
-    );
-
-    store
-        .finish_delivery(
-            &key,
-            "slack",
-            &DeliveryOutcome::Delivered {
-                detail: "ok".into(),
-            },
-            now,
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .claim_delivery(&key, "slack", later, lease)
-            .await
-            .unwrap(),
-        Claim::AlreadyDelivered
-    );
-
-    let rejected = DeliveryOutcome::Failed {
-        error: "HTTP 404".into(),
-        permanent: true,
-    };
-    store
-        .finish_delivery(&key, "chatwork", &rejected, now)
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .claim_delivery(&key, "chatwork", later, lease)
-            .await
-            .unwrap(),
-        Claim::Rejected
-    );
+    let (key, last_claim) = opsbell_core::contract::delivery_log(&store, "job-a").await;
 
     let item = client
         .get_item()
@@ -143,7 +58,7 @@ async fn delivery_log_claims_once_and_expires_by_ttl() {
     let item = item.item().unwrap();
     let expires: i64 = item[TTL_ATTRIBUTE].as_n().unwrap().parse().unwrap();
     assert!(
-        (expires - (later + Duration::days(14)).timestamp()).abs() < 5,
+        (expires - (last_claim + Duration::days(14)).timestamp()).abs() < 5,
         "TTL follows the last claim"
     );
     assert!(!item.contains_key("lease_until"));

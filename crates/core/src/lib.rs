@@ -3,6 +3,8 @@
 //! ports ([`ports`]) that AWS and local storage implement. No AWS SDK here.
 
 pub mod config;
+#[doc(hidden)]
+pub mod contract;
 pub mod event;
 pub mod fanout;
 pub mod http;

@@ -133,86 +133,9 @@ mod tests {
     async fn delivery_log_semantics_match_dynamodb() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::new(&Db::open(&dir.path().join("t.db")).unwrap()).unwrap();
-        let key = EventKey::new(Source::Uipath, "", "job", State::Faulted);
+        opsbell_core::contract::delivery_log(&store, "job").await;
         let now = Utc::now();
         let lease = now + Duration::minutes(5);
-        assert_eq!(
-            store
-                .claim_delivery(&key, "slack", now, lease)
-                .await
-                .unwrap(),
-            Claim::Acquired { attempt: 1 }
-        );
-        assert_eq!(
-            store
-                .claim_delivery(&key, "slack", now, lease)
-                .await
-                .unwrap(),
-            Claim::Busy
-        );
-        assert_eq!(
-            store
-                .claim_delivery(&key, "chat", now, lease)
-                .await
-                .unwrap(),
-            Claim::Acquired { attempt: 1 }
-        );
-        let later = lease + Duration::seconds(1);
-        assert_eq!(
-            store
-                .claim_delivery(&key, "slack", later, lease)
-                .await
-                .unwrap(),
-            Claim::Acquired { attempt: 2 }
-        );
-        let failed = DeliveryOutcome::Failed {
-            error: "500".into(),
-            permanent: false,
-        };
-        store
-            .finish_delivery(&key, "chat", &failed, now)
-            .await
-            .unwrap();
-        assert_eq!(
-            store
-                .claim_delivery(&key, "chat", now, lease)
-                .await
-                .unwrap(),
-            Claim::Acquired { attempt: 2 }
-        );
-        store
-            .finish_delivery(
-                &key,
-                "slack",
-                &DeliveryOutcome::Delivered {
-                    detail: "ok".into(),
-                },
-                now,
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            store
-                .claim_delivery(&key, "slack", later, lease)
-                .await
-                .unwrap(),
-            Claim::AlreadyDelivered
-        );
-        let rejected = DeliveryOutcome::Failed {
-            error: "404".into(),
-            permanent: true,
-        };
-        store
-            .finish_delivery(&key, "chat", &rejected, now)
-            .await
-            .unwrap();
-        assert_eq!(
-            store
-                .claim_delivery(&key, "chat", later, lease)
-                .await
-                .unwrap(),
-            Claim::Rejected
-        );
 
         // A claim left by a dead process is released at start-up.
         let other = EventKey::new(Source::Uipath, "", "job-2", State::Faulted);

@@ -14,8 +14,8 @@ use crate::ports::{Notifier, NotifyError, Receipt, StoreError, SystemClock};
 #[derive(Default)]
 struct MemoryStore(Mutex<BTreeMap<(String, String), Record>>);
 
-/// (state, lease or finish time)
-type Record = (String, DateTime<Utc>);
+/// (state, lease or finish time, attempts)
+type Record = (String, DateTime<Utc>, u32);
 
 #[async_trait]
 impl Store for MemoryStore {
@@ -28,14 +28,15 @@ impl Store for MemoryStore {
     ) -> Result<Claim, StoreError> {
         let mut map = self.0.lock().unwrap();
         let k = (key.to_string(), target.to_string());
-        match map.get(&k).map(|(s, l)| (s.as_str(), *l)) {
-            Some(("delivered", _)) => return Ok(Claim::AlreadyDelivered),
-            Some(("rejected", _)) => return Ok(Claim::Rejected),
-            Some(("pending", lease)) if lease > now => return Ok(Claim::Busy),
-            _ => {}
-        }
-        map.insert(k, ("pending".into(), lease_until));
-        Ok(Claim::Acquired { attempt: 1 })
+        let attempt = match map.get(&k).map(|(s, l, a)| (s.as_str(), *l, *a)) {
+            Some(("delivered", _, _)) => return Ok(Claim::AlreadyDelivered),
+            Some(("rejected", _, _)) => return Ok(Claim::Rejected),
+            Some(("pending", lease, _)) if lease >= now => return Ok(Claim::Busy),
+            Some((_, _, attempts)) => attempts + 1,
+            None => 1,
+        };
+        map.insert(k, ("pending".into(), lease_until, attempt));
+        Ok(Claim::Acquired { attempt })
     }
 
     async fn finish_delivery(
@@ -52,10 +53,10 @@ impl Store for MemoryStore {
             } => "rejected",
             DeliveryOutcome::Failed { .. } => "failed",
         };
-        self.0
-            .lock()
-            .unwrap()
-            .insert((key.to_string(), target.to_string()), (state.into(), now));
+        let mut map = self.0.lock().unwrap();
+        let k = (key.to_string(), target.to_string());
+        let attempts = map.get(&k).map_or(0, |r| r.2);
+        map.insert(k, (state.into(), now, attempts));
         Ok(())
     }
 }
@@ -204,4 +205,9 @@ async fn unrouted_events_go_nowhere() {
     started.state = State::Started;
     let report = fanout.deliver(&started, deadline()).await;
     assert!(report.targets.is_empty() && !report.should_retry());
+}
+
+#[tokio::test]
+async fn the_in_memory_store_honours_the_delivery_log_contract() {
+    crate::contract::delivery_log(&MemoryStore::default(), "job").await;
 }
