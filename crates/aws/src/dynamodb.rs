@@ -26,19 +26,19 @@ const FAILED: &str = "failed";
 const REJECTED: &str = "rejected";
 
 pub struct DynamoStore {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-fn n(v: i64) -> AttributeValue {
+pub(crate) fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn err(e: impl std::error::Error) -> StoreError {
+pub(crate) fn err(e: impl std::error::Error) -> StoreError {
     StoreError(describe(&e))
 }
 

@@ -3,6 +3,8 @@
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "dynamodb")]
+pub mod records;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 pub mod testing;

@@ -124,3 +124,14 @@ async fn queue_failure_is_an_error() {
     let queue = SqsQueue::new(client, "http://localhost/000000000000/no-such-queue");
     assert!(queue.enqueue(&[event("j")]).await.is_err());
 }
+
+#[tokio::test]
+async fn records_honour_the_contract() {
+    let Some(config) = emulator().await else {
+        return;
+    };
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique("opsbell-records");
+    DynamoStore::create_table(&client, &table).await.unwrap();
+    opsbell_core::contract::records(&DynamoStore::new(client, &table), "WATERMARK").await;
+}

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::event::{EventKey, Source, State};
-use crate::ports::{Claim, DeliveryOutcome, Store};
+use crate::ports::{Claim, DeliveryOutcome, Records, Store};
 
 /// The delivery-log contract. Uses keys derived from `subject`, so tests sharing a store stay
 /// apart. Returns the instant of the last claim (for TTL checks).
@@ -86,4 +86,34 @@ pub async fn delivery_log(store: &dyn Store, subject: &str) -> (EventKey, DateTi
         "a permanent refusal is final"
     );
     (key, later)
+}
+
+/// The records contract: put replaces, get and list read back, delete removes; partitions are
+/// independent. Uses partition keys derived from `prefix`.
+pub async fn records(store: &dyn Records, prefix: &str) {
+    let pk = format!("{prefix}#A");
+    let other = format!("{prefix}#B");
+    let body = |n: i64| serde_json::json!({ "n": n, "text": "ジョブ" });
+    assert_eq!(store.get_record(&pk, "x").await.unwrap(), None);
+    store.put_record(&pk, "b", &body(1), None).await.unwrap();
+    store
+        .put_record(&pk, "a", &body(2), Some(Utc::now() + Duration::days(30)))
+        .await
+        .unwrap();
+    store.put_record(&pk, "b", &body(3), None).await.unwrap();
+    store.put_record(&other, "a", &body(4), None).await.unwrap();
+    assert_eq!(
+        store.get_record(&pk, "b").await.unwrap(),
+        Some(body(3)),
+        "put replaces"
+    );
+    let listed = store.list_records(&pk).await.unwrap();
+    assert_eq!(
+        listed,
+        vec![("a".to_string(), body(2)), ("b".to_string(), body(3))]
+    );
+    store.delete_record(&pk, "a").await.unwrap();
+    store.delete_record(&pk, "never-there").await.unwrap();
+    assert_eq!(store.list_records(&pk).await.unwrap().len(), 1);
+    assert_eq!(store.get_record(&other, "a").await.unwrap(), Some(body(4)));
 }

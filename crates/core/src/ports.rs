@@ -108,6 +108,26 @@ pub enum DeliveryOutcome {
 #[error("store unavailable: {0}")]
 pub struct StoreError(pub String);
 
+/// The other records of the single-table state design (`WATERMARK#…`, `JOB#…`, `SPACE#…`,
+/// `INCIDENT#…`): JSON bodies under a partition key and a sort key, optionally expiring.
+/// Typed helpers on top of it live with the features that own the records.
+#[async_trait]
+pub trait Records: Send + Sync {
+    async fn get_record(&self, pk: &str, sk: &str)
+    -> Result<Option<serde_json::Value>, StoreError>;
+    /// Writes (replaces) a record; `expires_at` is when it may be deleted.
+    async fn put_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        body: &serde_json::Value,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
+    async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), StoreError>;
+    /// Every record under `pk`, by sort key.
+    async fn list_records(&self, pk: &str) -> Result<Vec<(String, serde_json::Value)>, StoreError>;
+}
+
 /// Days a delivery record is kept (DynamoDB TTL).
 pub const DELIVERY_TTL_DAYS: i64 = 14;
 

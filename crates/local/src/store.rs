@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use opsbell_core::event::EventKey;
-use opsbell_core::ports::{Claim, DELIVERY_TTL_DAYS, DeliveryOutcome, Store, StoreError};
+use opsbell_core::ports::{Claim, DELIVERY_TTL_DAYS, DeliveryOutcome, Records, Store, StoreError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde_json::Value;
 
 use crate::db::{Db, with_conn};
 use crate::millis;
@@ -122,6 +123,82 @@ impl Store for SqliteStore {
     }
 }
 
+#[async_trait]
+impl Records for SqliteStore {
+    async fn get_record(&self, pk: &str, sk: &str) -> Result<Option<Value>, StoreError> {
+        let (pk, sk) = (pk.to_string(), sk.to_string());
+        let text: Option<String> = with_conn(&self.conn, move |c| {
+            c.query_row(
+                "SELECT body FROM records WHERE pk = ?1 AND sk = ?2",
+                params![pk, sk],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .await
+        .map_err(StoreError)?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError(e.to_string())))
+            .transpose()
+    }
+
+    async fn put_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        body: &Value,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let (pk, sk, body, expires) = (
+            pk.to_string(),
+            sk.to_string(),
+            body.to_string(),
+            expires_at.map(millis),
+        );
+        with_conn(&self.conn, move |c| {
+            c.execute(
+                "INSERT INTO records (pk, sk, body, expires_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (pk, sk) DO UPDATE SET body = ?3, expires_at = ?4",
+                params![pk, sk, body, expires],
+            )
+        })
+        .await
+        .map(|_| ())
+        .map_err(StoreError)
+    }
+
+    async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        let (pk, sk) = (pk.to_string(), sk.to_string());
+        with_conn(&self.conn, move |c| {
+            c.execute(
+                "DELETE FROM records WHERE pk = ?1 AND sk = ?2",
+                params![pk, sk],
+            )
+        })
+        .await
+        .map(|_| ())
+        .map_err(StoreError)
+    }
+
+    async fn list_records(&self, pk: &str) -> Result<Vec<(String, Value)>, StoreError> {
+        let pk = pk.to_string();
+        let rows: Vec<(String, String)> = with_conn(&self.conn, move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT sk, body FROM records WHERE pk = ?1 ORDER BY sk")?;
+            let rows = stmt.query_map([pk], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+        .await
+        .map_err(StoreError)?;
+        rows.into_iter()
+            .map(|(sk, t)| {
+                serde_json::from_str(&t)
+                    .map(|v| (sk, v))
+                    .map_err(|e| StoreError(e.to_string()))
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Duration;
@@ -156,5 +233,12 @@ mod tests {
             store.purge_expired(now + Duration::days(15)).await.unwrap(),
             3
         );
+    }
+
+    #[tokio::test]
+    async fn records_honour_the_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::new(&Db::open(&dir.path().join("r.db")).unwrap()).unwrap();
+        opsbell_core::contract::records(&store, "WATERMARK").await;
     }
 }
