@@ -117,28 +117,10 @@ impl Ingest {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
-    use async_trait::async_trait;
-
     use super::*;
-    use crate::event::Event;
-    use crate::ports::{QueueError, SystemClock};
+    use crate::ports::SystemClock;
     use crate::signature::sign;
-
-    #[derive(Default)]
-    struct VecQueue(Mutex<Vec<Event>>, bool);
-
-    #[async_trait]
-    impl Queue for VecQueue {
-        async fn enqueue(&self, events: &[Event]) -> Result<(), QueueError> {
-            if self.1 {
-                return Err(QueueError("down".into()));
-            }
-            self.0.lock().unwrap().extend_from_slice(events);
-            Ok(())
-        }
-    }
+    use crate::testing::MemoryQueue;
 
     fn config(secret: Option<&str>, allow_unsigned: bool) -> Config {
         let mut c = Config::console_only();
@@ -147,7 +129,7 @@ mod tests {
         c
     }
 
-    fn ingest(config: &Config, queue: Arc<VecQueue>) -> Ingest {
+    fn ingest(config: &Config, queue: Arc<MemoryQueue>) -> Ingest {
         Ingest::new(config, queue, Arc::new(SystemClock)).unwrap()
     }
 
@@ -155,14 +137,14 @@ mod tests {
 
     #[test]
     fn refuses_to_start_without_a_secret_unless_told() {
-        let q: Arc<dyn Queue> = Arc::new(VecQueue::default());
+        let q: Arc<dyn Queue> = Arc::new(MemoryQueue::default());
         assert!(Ingest::new(&config(None, false), q.clone(), Arc::new(SystemClock)).is_err());
         assert!(Ingest::new(&config(None, true), q, Arc::new(SystemClock)).is_ok());
     }
 
     #[tokio::test]
     async fn answers() {
-        let q = Arc::new(VecQueue::default());
+        let q = Arc::new(MemoryQueue::default());
         let i = ingest(&config(Some("s"), false), q.clone());
         let sig = sign(&SecretString::from("s"), BODY);
         assert_eq!(i.handle(None, BODY).await.status, 401);
@@ -178,12 +160,13 @@ mod tests {
             (reply.status, reply.body["field"].as_str()),
             (400, Some("body"))
         );
-        assert_eq!(q.0.lock().unwrap().len(), 1);
+        assert_eq!(q.take().len(), 1);
     }
 
     #[tokio::test]
     async fn unsigned_mode_and_queue_failure() {
-        let down = Arc::new(VecQueue(Mutex::default(), true));
+        let down = Arc::new(MemoryQueue::default());
+        down.set_down(true);
         let i = ingest(&config(None, true), down);
         assert_eq!(i.handle(None, BODY).await.status, 503);
     }

@@ -2,6 +2,7 @@
 //! configuration, routing, rendering, the HTTP adapters for chat and ticket services, and the
 //! ports ([`ports`]) that AWS and local storage implement. No AWS SDK here.
 
+pub mod client;
 pub mod config;
 #[doc(hidden)]
 pub mod contract;
@@ -15,5 +16,7 @@ pub mod render;
 pub mod route;
 pub mod signature;
 pub mod source;
+#[doc(hidden)]
+pub mod testing;
 pub mod ticket;
 pub mod time;

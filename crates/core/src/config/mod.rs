@@ -8,6 +8,7 @@
 mod env;
 mod legacy;
 mod raw;
+mod sources;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,6 +18,7 @@ use secrecy::SecretString;
 
 pub use env::apply_overrides;
 pub use raw::de_id as de_id_lenient;
+pub use sources::{OrchestratorAuth, OrchestratorSource};
 
 use crate::event::{Source, State};
 use crate::route::Route;
@@ -36,8 +38,8 @@ pub struct Config {
     pub orchestrator: OrchestratorWebhook,
     pub channels: BTreeMap<String, Channel>,
     pub routes: Vec<Route>,
-    /// The predecessor's `scheduled.*` section, read by the poller.
-    pub scheduled: serde_json::Value,
+    /// Orchestrator tenants polled for job ends (`sources.orchestrator`, `scheduled.orchestrator`).
+    pub orchestrators: Vec<OrchestratorSource>,
 }
 
 /// Settings for receiving Orchestrator webhooks.
@@ -199,7 +201,7 @@ impl Config {
             orchestrator: OrchestratorWebhook::default(),
             routes: vec![Route::to("console", State::ALL.to_vec())],
             channels,
-            scheduled: serde_json::Value::Null,
+            orchestrators: Vec::new(),
         }
     }
 

@@ -178,6 +178,9 @@ pub(super) fn build(mut value: Value) -> Result<Config, ConfigError> {
         }
     }
 
+    let scheduled = root.remove("scheduled").unwrap_or(Value::Null);
+    let orchestrators = super::sources::read(root.remove("sources"), &scheduled, &mut p);
+
     if !p.0.is_empty() {
         return Err(ConfigError { problems: p.0 });
     }
@@ -187,7 +190,7 @@ pub(super) fn build(mut value: Value) -> Result<Config, ConfigError> {
         orchestrator,
         channels,
         routes,
-        scheduled: root.remove("scheduled").unwrap_or(Value::Null),
+        orchestrators,
     })
 }
 

@@ -42,7 +42,14 @@ fn predecessor_config_loads_unchanged() {
         backlog_route.states,
         [State::Faulted, State::Stopped, State::Alarm]
     );
-    assert!(config.scheduled.get("orchestrator").is_some());
+    let [poll] = &config.orchestrators[..] else {
+        panic!("{:?}", config.orchestrators)
+    };
+    assert_eq!(poll.url, "https://orchestrator.example.com");
+    assert_eq!(poll.interval, std::time::Duration::from_secs(600));
+    assert!(
+        matches!(&poll.auth, OrchestratorAuth::Password { tenancy_name, .. } if tenancy_name == "default")
+    );
 }
 
 #[test]

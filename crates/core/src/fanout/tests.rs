@@ -1,6 +1,5 @@
 //! Fan-out logic against an in-memory delivery log and in-memory sinks.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
@@ -8,58 +7,8 @@ use chrono::{DateTime, Utc};
 
 use super::*;
 use crate::event::{Source, State};
-use crate::ports::{Notifier, NotifyError, Receipt, StoreError, SystemClock};
-
-/// The delivery-log semantics every Store must have, kept in a map.
-#[derive(Default)]
-struct MemoryStore(Mutex<BTreeMap<(String, String), Record>>);
-
-/// (state, lease or finish time, attempts)
-type Record = (String, DateTime<Utc>, u32);
-
-#[async_trait]
-impl Store for MemoryStore {
-    async fn claim_delivery(
-        &self,
-        key: &EventKey,
-        target: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<Claim, StoreError> {
-        let mut map = self.0.lock().unwrap();
-        let k = (key.to_string(), target.to_string());
-        let attempt = match map.get(&k).map(|(s, l, a)| (s.as_str(), *l, *a)) {
-            Some(("delivered", _, _)) => return Ok(Claim::AlreadyDelivered),
-            Some(("rejected", _, _)) => return Ok(Claim::Rejected),
-            Some(("pending", lease, _)) if lease >= now => return Ok(Claim::Busy),
-            Some((_, _, attempts)) => attempts + 1,
-            None => 1,
-        };
-        map.insert(k, ("pending".into(), lease_until, attempt));
-        Ok(Claim::Acquired { attempt })
-    }
-
-    async fn finish_delivery(
-        &self,
-        key: &EventKey,
-        target: &str,
-        outcome: &DeliveryOutcome,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let state = match outcome {
-            DeliveryOutcome::Delivered { .. } => "delivered",
-            DeliveryOutcome::Failed {
-                permanent: true, ..
-            } => "rejected",
-            DeliveryOutcome::Failed { .. } => "failed",
-        };
-        let mut map = self.0.lock().unwrap();
-        let k = (key.to_string(), target.to_string());
-        let attempts = map.get(&k).map_or(0, |r| r.2);
-        map.insert(k, (state.into(), now, attempts));
-        Ok(())
-    }
-}
+use crate::ports::{Notifier, NotifyError, Receipt, SystemClock};
+use crate::testing::MemoryStore;
 
 /// Answers from a script, counting calls.
 struct Scripted {
@@ -205,9 +154,4 @@ async fn unrouted_events_go_nowhere() {
     started.state = State::Started;
     let report = fanout.deliver(&started, deadline()).await;
     assert!(report.targets.is_empty() && !report.should_retry());
-}
-
-#[tokio::test]
-async fn the_in_memory_store_honours_the_delivery_log_contract() {
-    crate::contract::delivery_log(&MemoryStore::default(), "job").await;
 }

@@ -1,0 +1,228 @@
+//! Polled sources: `sources.orchestrator[]`, and the predecessor's `scheduled.orchestrator`
+//! (`url`, `tenancy_name`, `username`, `password`, `ntlm_authentication`, with the smallest
+//! `scheduled.<target>.interval` in minutes as the poll interval).
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::raw::{Problems, url_secret};
+
+/// One Orchestrator tenant to poll.
+#[derive(Debug, Clone)]
+pub struct OrchestratorSource {
+    /// Names the watermarks (`WATERMARK#uipath:<name>`) and the schedule's `sources` filter.
+    pub name: String,
+    /// API base: `https://orch.example.com` or `https://cloud.uipath.com/<org>/<tenant>/orchestrator_`.
+    pub url: String,
+    pub auth: OrchestratorAuth,
+    /// Folder ids (OrganizationUnitId); empty = every folder `/odata/Folders` lists.
+    pub folders: Vec<i64>,
+    pub page_size: u32,
+    /// How far before the watermark each poll starts again, to catch late-committed jobs.
+    pub overlap: Duration,
+    /// How far back the first poll looks.
+    pub initial_lookback: Duration,
+    pub interval: Duration,
+    /// Automation Cloud allows 100 `GET /odata/Jobs` a minute per tenant for non-robot callers.
+    pub requests_per_minute: u32,
+}
+
+#[derive(Debug, Clone)]
+pub enum OrchestratorAuth {
+    /// `POST /api/Account/Authenticate` (standalone, "ROPC").
+    Password {
+        tenancy_name: String,
+        username: String,
+        password: SecretString,
+    },
+    /// OAuth client credentials of an External Application.
+    ClientCredentials {
+        token_url: String,
+        client_id: String,
+        client_secret: SecretString,
+        scope: String,
+    },
+    /// Windows authentication on IIS: accepted in configuration, refused when polling (see README).
+    Ntlm {
+        username: String,
+        password: SecretString,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: String,
+    url: String,
+    auth: RawAuth,
+    #[serde(default)]
+    folders: Vec<i64>,
+    #[serde(default)]
+    page_size: Option<u32>,
+    #[serde(default)]
+    overlap_seconds: Option<u64>,
+    #[serde(default)]
+    initial_lookback_minutes: Option<u64>,
+    #[serde(default)]
+    interval_seconds: Option<u64>,
+    #[serde(default)]
+    requests_per_minute: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum RawAuth {
+    Password {
+        tenancy_name: String,
+        username: String,
+        password: String,
+    },
+    ClientCredentials {
+        token_url: String,
+        client_id: String,
+        client_secret: String,
+        scope: Option<String>,
+    },
+    Ntlm {
+        username: String,
+        password: String,
+    },
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LegacyOrchestrator {
+    url: String,
+    tenancy_name: String,
+    username: String,
+    password: String,
+    /// The predecessor wrote `"False"`/`"True"` strings.
+    ntlm_authentication: Value,
+}
+
+const DEFAULT_PAGE_SIZE: u32 = 1000;
+const DEFAULT_OVERLAP: Duration = Duration::from_secs(120);
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
+const DEFAULT_LOOKBACK: Duration = Duration::from_secs(3600);
+const DEFAULT_RPM: u32 = 90;
+const DEFAULT_SCOPE: &str = "OR.Jobs.Read OR.Folders.Read";
+
+pub(super) fn read(
+    sources: Option<Value>,
+    scheduled: &Value,
+    p: &mut Problems,
+) -> Vec<OrchestratorSource> {
+    let mut out = Vec::new();
+    let orchestrators = sources
+        .as_ref()
+        .and_then(|s| s.get("orchestrator"))
+        .cloned();
+    if let Some(list) = orchestrators {
+        let raw: Vec<RawSource> = p.parse("sources.orchestrator", list).unwrap_or_default();
+        for (i, r) in raw.into_iter().enumerate() {
+            let path = format!("sources.orchestrator[{i}]");
+            url_secret(r.url.clone(), &format!("{path}.url"), p);
+            let auth = match r.auth {
+                RawAuth::Password {
+                    tenancy_name,
+                    username,
+                    password,
+                } => OrchestratorAuth::Password {
+                    tenancy_name,
+                    username,
+                    password: password.into(),
+                },
+                RawAuth::ClientCredentials {
+                    token_url,
+                    client_id,
+                    client_secret,
+                    scope,
+                } => OrchestratorAuth::ClientCredentials {
+                    token_url,
+                    client_id,
+                    client_secret: client_secret.into(),
+                    scope: scope.unwrap_or_else(|| DEFAULT_SCOPE.to_string()),
+                },
+                RawAuth::Ntlm { username, password } => OrchestratorAuth::Ntlm {
+                    username,
+                    password: password.into(),
+                },
+            };
+            if out.iter().any(|s: &OrchestratorSource| s.name == r.name) {
+                p.push(
+                    format!("{path}.name"),
+                    format!("source name {:?} is used twice", r.name),
+                );
+            }
+            out.push(OrchestratorSource {
+                name: r.name,
+                url: r.url.trim_end_matches('/').to_string(),
+                auth,
+                folders: r.folders,
+                page_size: r.page_size.unwrap_or(DEFAULT_PAGE_SIZE).max(1),
+                overlap: r
+                    .overlap_seconds
+                    .map_or(DEFAULT_OVERLAP, Duration::from_secs),
+                initial_lookback: r
+                    .initial_lookback_minutes
+                    .map_or(DEFAULT_LOOKBACK, |m| Duration::from_secs(m * 60)),
+                interval: r
+                    .interval_seconds
+                    .map_or(DEFAULT_INTERVAL, Duration::from_secs),
+                requests_per_minute: r.requests_per_minute.unwrap_or(DEFAULT_RPM).max(1),
+            });
+        }
+    }
+    if let Some(legacy) = legacy(scheduled, p) {
+        out.push(legacy);
+    }
+    out
+}
+
+fn legacy(scheduled: &Value, p: &mut Problems) -> Option<OrchestratorSource> {
+    let raw = scheduled.get("orchestrator")?.clone();
+    let o: LegacyOrchestrator = p.parse("scheduled.orchestrator", raw)?;
+    if o.url.is_empty() {
+        return None;
+    }
+    url_secret(o.url.clone(), "scheduled.orchestrator.url", p);
+    let ntlm = match &o.ntlm_authentication {
+        Value::Bool(b) => *b,
+        Value::String(s) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    let auth = if ntlm {
+        OrchestratorAuth::Ntlm {
+            username: o.username,
+            password: o.password.into(),
+        }
+    } else {
+        OrchestratorAuth::Password {
+            tenancy_name: o.tenancy_name,
+            username: o.username,
+            password: o.password.into(),
+        }
+    };
+    // The predecessor ran one schedule per target; polling once at the shortest interval serves all.
+    let minutes = scheduled
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter_map(|t| t.get("interval").and_then(Value::as_u64))
+        .min();
+    let interval = minutes.map_or(DEFAULT_INTERVAL, |m| Duration::from_secs(m.max(1) * 60));
+    Some(OrchestratorSource {
+        name: "orchestrator".into(),
+        url: o.url.trim_end_matches('/').to_string(),
+        auth,
+        folders: Vec::new(),
+        page_size: DEFAULT_PAGE_SIZE,
+        overlap: DEFAULT_OVERLAP,
+        initial_lookback: interval.max(DEFAULT_LOOKBACK),
+        interval,
+        requests_per_minute: DEFAULT_RPM,
+    })
+}

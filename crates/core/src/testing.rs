@@ -1,0 +1,151 @@
+//! In-memory implementations of our own ports, for unit tests of logic that uses them. Every
+//! real adapter is tested against the real thing (moto, SQLite, wiremock); these fakes are held to
+//! the same contracts (`crate::contract`).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::event::{Event, EventKey};
+use crate::ports::{Claim, DeliveryOutcome, Queue, QueueError, Records, Store, StoreError};
+
+/// The delivery-log semantics every Store must have, kept in a map.
+#[derive(Default)]
+pub struct MemoryStore(Mutex<BTreeMap<(String, String), Record>>);
+
+/// (state, lease or finish time, attempts)
+type Record = (String, DateTime<Utc>, u32);
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn claim_delivery(
+        &self,
+        key: &EventKey,
+        target: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        let mut map = self.0.lock().unwrap();
+        let k = (key.to_string(), target.to_string());
+        let attempt = match map.get(&k).map(|(s, l, a)| (s.as_str(), *l, *a)) {
+            Some(("delivered", _, _)) => return Ok(Claim::AlreadyDelivered),
+            Some(("rejected", _, _)) => return Ok(Claim::Rejected),
+            Some(("pending", lease, _)) if lease >= now => return Ok(Claim::Busy),
+            Some((_, _, attempts)) => attempts + 1,
+            None => 1,
+        };
+        map.insert(k, ("pending".into(), lease_until, attempt));
+        Ok(Claim::Acquired { attempt })
+    }
+
+    async fn finish_delivery(
+        &self,
+        key: &EventKey,
+        target: &str,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let state = match outcome {
+            DeliveryOutcome::Delivered { .. } => "delivered",
+            DeliveryOutcome::Failed {
+                permanent: true, ..
+            } => "rejected",
+            DeliveryOutcome::Failed { .. } => "failed",
+        };
+        let mut map = self.0.lock().unwrap();
+        let k = (key.to_string(), target.to_string());
+        let attempts = map.get(&k).map_or(0, |r| r.2);
+        map.insert(k, (state.into(), now, attempts));
+        Ok(())
+    }
+}
+
+/// Records in a map.
+#[derive(Default)]
+pub struct MemoryRecords(pub Mutex<BTreeMap<(String, String), Value>>);
+
+#[async_trait]
+impl Records for MemoryRecords {
+    async fn get_record(&self, pk: &str, sk: &str) -> Result<Option<Value>, StoreError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .get(&(pk.to_string(), sk.to_string()))
+            .cloned())
+    }
+
+    async fn put_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        body: &Value,
+        _: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        self.0
+            .lock()
+            .unwrap()
+            .insert((pk.to_string(), sk.to_string()), body.clone());
+        Ok(())
+    }
+
+    async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        self.0
+            .lock()
+            .unwrap()
+            .remove(&(pk.to_string(), sk.to_string()));
+        Ok(())
+    }
+
+    async fn list_records(&self, pk: &str) -> Result<Vec<(String, Value)>, StoreError> {
+        let map = self.0.lock().unwrap();
+        Ok(map
+            .iter()
+            .filter(|((p, _), _)| p == pk)
+            .map(|((_, s), v)| (s.clone(), v.clone()))
+            .collect())
+    }
+}
+
+/// Keeps what was enqueued; fails every call while `down` is set.
+#[derive(Default)]
+pub struct MemoryQueue {
+    pub events: Mutex<Vec<Event>>,
+    pub down: AtomicBool,
+}
+
+impl MemoryQueue {
+    pub fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut self.events.lock().unwrap())
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl Queue for MemoryQueue {
+    async fn enqueue(&self, events: &[Event]) -> Result<(), QueueError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(QueueError("down".into()));
+        }
+        self.events.lock().unwrap().extend_from_slice(events);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn fakes_honour_the_contracts() {
+        crate::contract::delivery_log(&MemoryStore::default(), "job").await;
+        crate::contract::records(&MemoryRecords::default(), "REC").await;
+    }
+}
