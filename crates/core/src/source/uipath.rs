@@ -174,7 +174,7 @@ pub fn parse_webhook(body: &[u8], ctx: &UipathContext) -> Result<Inbound, ParseE
 
 /// A terminal `State` on the job wins over the webhook type: a soft Stop can end `Successful`, and
 /// the poller, which sees only `State`, must produce the same event key.
-fn terminal_state(job: &Job) -> Option<State> {
+pub fn terminal_state(job: &Job) -> Option<State> {
     match job.state.as_deref()? {
         "Faulted" => Some(State::Faulted),
         "Successful" => Some(State::Successful),
@@ -236,7 +236,7 @@ pub fn job_event(
 }
 
 /// The job's page in the Orchestrator UI (Automation Cloud route; needs the job Key, not Id).
-fn link_for(ctx: &UipathContext, event: &Event) -> Option<String> {
+pub fn link_for(ctx: &UipathContext, event: &Event) -> Option<String> {
     let base = ctx.orchestrator_url.as_deref()?.trim_end_matches('/');
     let base = base.strip_suffix("/orchestrator_").unwrap_or(base);
     let key = event.job_key.as_deref()?;

@@ -1,0 +1,143 @@
+//! Exact Orchestrator polling. Per folder, from a persisted high-water mark (EndTime, Id) minus an
+//! overlap window, page through jobs that ended in a terminal state, queue each page's events,
+//! then advance the mark. A run that dies after queueing a page re-reads it next time; the event
+//! keys equal the webhook's, so the delivery log drops every copy after the first.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use crate::client::orchestrator::{Cursor, OrchestratorClient, OrchestratorError};
+use crate::event::Event;
+use crate::ports::{Queue, QueueError, Records, StoreError};
+use crate::source::ParseError;
+use crate::source::uipath::{UipathContext, job_event, terminal_state};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("Orchestrator {source_name}: {error}")]
+    Orchestrator { source_name: String, error: OrchestratorError },
+    #[error("queue: {0}")]
+    Queue(#[from] QueueError),
+    #[error("state store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// What one poll of one source did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PollReport {
+    pub source: String,
+    pub folders: usize,
+    pub pages: usize,
+    pub jobs: usize,
+    /// Folders whose poll failed (the others went on).
+    pub failed_folders: Vec<i64>,
+}
+
+/// The watermark record of a folder.
+pub fn watermark_key(source: &str, folder: i64) -> (String, String) {
+    (format!("WATERMARK#uipath:{source}"), folder.to_string())
+}
+
+/// Polls every folder of `client`'s source once.
+pub async fn poll(
+    client: &OrchestratorClient,
+    ctx: &UipathContext,
+    records: &dyn Records,
+    queue: &dyn Queue,
+    now: DateTime<Utc>,
+    deadline: Instant,
+) -> Result<PollReport, PollError> {
+    let source = client.source();
+    let err = |error| PollError::Orchestrator { source_name: source.name.clone(), error };
+    let folders = match source.folders.is_empty() {
+        true => client.folders(deadline).await.map_err(err)?,
+        false => source.folders.clone(),
+    };
+    let mut report = PollReport { source: source.name.clone(), folders: folders.len(), ..PollReport::default() };
+    let mut first_error = None;
+    for folder in folders {
+        match poll_folder(client, ctx, records, queue, folder, now, deadline, &mut report).await {
+            Ok(()) => {}
+            Err(e) => {
+                warn!(source = %source.name, folder, error = %e, "Folder poll failed; its watermark stays, the next run retries.");
+                report.failed_folders.push(folder);
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    info!(source = %source.name, jobs = report.jobs, pages = report.pages, "Orchestrator polled.");
+    match first_error {
+        Some(e) if report.failed_folders.len() == report.folders => Err(e),
+        _ => Ok(report),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn poll_folder(
+    client: &OrchestratorClient,
+    ctx: &UipathContext,
+    records: &dyn Records,
+    queue: &dyn Queue,
+    folder: i64,
+    now: DateTime<Utc>,
+    deadline: Instant,
+    report: &mut PollReport,
+) -> Result<(), PollError> {
+    let source = client.source();
+    let (pk, sk) = watermark_key(&source.name, folder);
+    let mark: Option<Cursor> = records.get_record(&pk, &sk).await?.and_then(|v| serde_json::from_value(v).ok());
+    let overlap = chrono::Duration::from_std(source.overlap).unwrap_or_default();
+    let lookback = chrono::Duration::from_std(source.initial_lookback).unwrap_or_default();
+    let from = mark.map_or(now - lookback, |m| m.end_time - overlap);
+    let mut after = None;
+    let mut high = mark;
+    loop {
+        let page = client
+            .ended_jobs(folder, from, now, after, deadline)
+            .await
+            .map_err(|error| PollError::Orchestrator { source_name: source.name.clone(), error })?;
+        let events = normalize(&page.jobs, folder, ctx);
+        queue.enqueue(&events).await?;
+        report.pages += 1;
+        report.jobs += events.len();
+        let last = page.jobs.iter().filter_map(cursor_of).max();
+        if let Some(last) = last {
+            after = Some(last);
+            if high.is_none_or(|h| last > h) {
+                high = Some(last);
+                records.put_record(&pk, &sk, &json!(last), None).await?;
+            }
+        }
+        if !page.more || last.is_none() {
+            return Ok(());
+        }
+    }
+}
+
+fn cursor_of(job: &crate::source::uipath::Job) -> Option<Cursor> {
+    Some(Cursor { end_time: job.end_time?, id: job.id? })
+}
+
+/// Polled jobs as events, keyed exactly like the webhook's.
+pub fn normalize(jobs: &[crate::source::uipath::Job], folder: i64, ctx: &UipathContext) -> Vec<Event> {
+    jobs.iter()
+        .enumerate()
+        .filter_map(|(i, job)| {
+            let state = terminal_state(job)?;
+            let occurred_at = job.end_time.unwrap_or(ctx.received_at);
+            let mut event = job_event(job, state, ctx, &format!("value[{i}]"), occurred_at)
+                .map_err(|e: ParseError| warn!(folder, error = %e, "Polled job skipped."))
+                .ok()?;
+            if event.folder.is_none() {
+                event.folder = Some(folder.to_string());
+                event.link = crate::source::uipath::link_for(ctx, &event);
+            }
+            Some(event)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
