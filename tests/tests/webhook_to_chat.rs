@@ -7,49 +7,8 @@ use opsbell_core::event::{Event, State};
 use opsbell_core::render::{backlog, chatwork, google_chat, slack};
 use serde_json::{Value, json};
 use support::*;
-use wiremock::matchers::{any, header, method, path, query_param};
+use wiremock::matchers::any;
 use wiremock::{Mock, ResponseTemplate};
-
-async fn mount_ok(h: &Harness) {
-    Mock::given(method("POST"))
-        .and(path(SLACK_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&h.slack)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(GCHAT_PATH))
-        .and(query_param("key", "gchat-secret-key"))
-        .and(query_param("token", "gchat-secret-token"))
-        .and(query_param(
-            "messageReplyOption",
-            "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD",
-        ))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"name": "spaces/AAA/messages/1"})),
-        )
-        .mount(&h.gchat)
-        .await;
-    mount_chatwork(
-        h,
-        ResponseTemplate::new(200).set_body_json(json!({"message_id": "1"})),
-    )
-    .await;
-    Mock::given(method("POST"))
-        .and(path("/api/v2/issues"))
-        .and(query_param("apiKey", BACKLOG_KEY))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"issueKey": "OPS-1"})))
-        .mount(&h.backlog)
-        .await;
-}
-
-async fn mount_chatwork(h: &Harness, response: ResponseTemplate) {
-    Mock::given(method("POST"))
-        .and(path("/v2/rooms/42/messages"))
-        .and(header("x-chatworktoken", CHATWORK_TOKEN))
-        .respond_with(response)
-        .mount(&h.chatwork)
-        .await;
-}
 
 async fn post_all_samples(h: &Harness, format: fn() -> Format) -> Vec<Event> {
     let mut events = Vec::new();

@@ -19,6 +19,7 @@ use opsbell_core::config::Config;
 use opsbell_core::fanout::Fanout;
 use opsbell_core::http::{RetryPolicy, client};
 use opsbell_core::ingest::{Ingest, MAX_BODY_BYTES};
+use opsbell_core::poll::Pollers;
 use opsbell_core::ports::{Clock, SystemClock};
 use opsbell_core::signature::SIGNATURE_HEADER;
 use opsbell_local::dispatcher::{DispatchOptions, Dispatcher};
@@ -83,9 +84,17 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
         options: DispatchOptions::default(),
     };
     let dispatching = tokio::spawn(dispatcher.run(shutdown.clone()));
+    let pollers = Pollers::from_config(
+        &config,
+        &client(),
+        RetryPolicy::default(),
+        store.clone(),
+        outbox.clone(),
+    );
     let mut scheduler = Scheduler::default();
+    schedule_pollers(&mut scheduler, Arc::new(pollers), &config, &shutdown);
     scheduler.every(
-        "purge-expired",
+        "purge-expired".into(),
         Duration::from_secs(3600),
         shutdown.clone(),
         move || {
@@ -119,6 +128,30 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
     outbox.close();
     info!("Stopped.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Each polled source on its own interval, with the same code as the `job-poller` Lambda.
+fn schedule_pollers(
+    scheduler: &mut Scheduler,
+    pollers: Arc<Pollers>,
+    config: &Config,
+    shutdown: &watch::Receiver<bool>,
+) {
+    for source in &config.orchestrators {
+        let (name, interval, pollers) = (source.name.clone(), source.interval, pollers.clone());
+        info!(source = %name, every = ?interval, "Polling Orchestrator.");
+        scheduler.every(format!("poll:{name}"), interval, shutdown.clone(), move || {
+            let (pollers, only) = (pollers.clone(), vec![name.clone()]);
+            async move {
+                let deadline = tokio::time::Instant::now() + interval;
+                for result in pollers.run(&only, chrono::Utc::now(), deadline).await {
+                    if let Err(e) = result {
+                        error!(error = %e, "Poll failed; the next run retries from the watermark.");
+                    }
+                }
+            }
+        });
+    }
 }
 
 fn router(state: AppState) -> Router {

@@ -18,7 +18,7 @@ impl Scheduler {
     /// Runs `job` now and then every `period` until `shutdown` turns true.
     pub fn every<F, Fut>(
         &mut self,
-        name: &'static str,
+        name: String,
         period: Duration,
         mut shutdown: watch::Receiver<bool>,
         mut job: F,
@@ -32,7 +32,7 @@ impl Scheduler {
             loop {
                 tokio::select! {
                     _ = ticks.tick() => {
-                        debug!(job = name, "Scheduled job running.");
+                        debug!(job = %name, "Scheduled job running.");
                         job().await;
                     }
                     _ = shutdown.changed() => {}
@@ -65,12 +65,17 @@ mod tests {
         let runs = Arc::new(AtomicU32::new(0));
         let mut scheduler = Scheduler::default();
         let counter = runs.clone();
-        scheduler.every("count", Duration::from_secs(60), shutdown, move || {
-            let counter = counter.clone();
-            async move {
-                counter.fetch_add(1, Ordering::SeqCst);
-            }
-        });
+        scheduler.every(
+            "count".into(),
+            Duration::from_secs(60),
+            shutdown,
+            move || {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+            },
+        );
         tokio::time::sleep(Duration::from_secs(150)).await;
         stop.send(true).unwrap();
         scheduler.join().await;

@@ -26,7 +26,8 @@ use opsbell_core::signature::sign;
 use opsbell_core::source::Inbound;
 use opsbell_core::source::uipath::{UipathContext, parse_webhook};
 use serde_json::{Value, json};
-use wiremock::MockServer;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const SECRET: &str = "acceptance-webhook-secret";
 pub const ORCHESTRATOR: &str = "https://cloud.uipath.com/acme/DefaultTenant";
@@ -119,6 +120,8 @@ pub enum Format {
 
 pub struct Harness {
     pub sqs: aws_sdk_sqs::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub table: String,
     pub queue_url: String,
     pub slack: MockServer,
     pub gchat: MockServer,
@@ -175,7 +178,7 @@ impl Harness {
             max_delay: Duration::from_millis(50),
             margin: Duration::ZERO,
         };
-        let store = Arc::new(DynamoStore::new(dynamodb, &table));
+        let store = Arc::new(DynamoStore::new(dynamodb.clone(), &table));
         let fanout = Fanout::from_config(
             &config,
             &opsbell_core::http::client(),
@@ -185,6 +188,8 @@ impl Harness {
         );
         Some(Harness {
             sqs,
+            dynamodb,
+            table,
             queue_url,
             slack,
             gchat,
@@ -296,6 +301,48 @@ impl Harness {
             .await
             .unwrap()
     }
+}
+
+/// Every destination answers success.
+pub async fn mount_ok(h: &Harness) {
+    Mock::given(method("POST"))
+        .and(path(SLACK_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&h.slack)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(GCHAT_PATH))
+        .and(query_param("key", "gchat-secret-key"))
+        .and(query_param("token", "gchat-secret-token"))
+        .and(query_param(
+            "messageReplyOption",
+            "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"name": "spaces/AAA/messages/1"})),
+        )
+        .mount(&h.gchat)
+        .await;
+    mount_chatwork(
+        h,
+        ResponseTemplate::new(200).set_body_json(json!({"message_id": "1"})),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/issues"))
+        .and(query_param("apiKey", BACKLOG_KEY))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"issueKey": "OPS-1"})))
+        .mount(&h.backlog)
+        .await;
+}
+
+pub async fn mount_chatwork(h: &Harness, response: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path("/v2/rooms/42/messages"))
+        .and(header("x-chatworktoken", CHATWORK_TOKEN))
+        .respond_with(response)
+        .mount(&h.chatwork)
+        .await;
 }
 
 /// JSON bodies a mock server received, sorted (targets and records run concurrently).

@@ -17,7 +17,10 @@ use crate::source::uipath::{UipathContext, job_event, terminal_state};
 #[derive(Debug, thiserror::Error)]
 pub enum PollError {
     #[error("Orchestrator {source_name}: {error}")]
-    Orchestrator { source_name: String, error: OrchestratorError },
+    Orchestrator {
+        source_name: String,
+        error: OrchestratorError,
+    },
     #[error("queue: {0}")]
     Queue(#[from] QueueError),
     #[error("state store: {0}")]
@@ -50,15 +53,33 @@ pub async fn poll(
     deadline: Instant,
 ) -> Result<PollReport, PollError> {
     let source = client.source();
-    let err = |error| PollError::Orchestrator { source_name: source.name.clone(), error };
+    let err = |error| PollError::Orchestrator {
+        source_name: source.name.clone(),
+        error,
+    };
     let folders = match source.folders.is_empty() {
         true => client.folders(deadline).await.map_err(err)?,
         false => source.folders.clone(),
     };
-    let mut report = PollReport { source: source.name.clone(), folders: folders.len(), ..PollReport::default() };
+    let mut report = PollReport {
+        source: source.name.clone(),
+        folders: folders.len(),
+        ..PollReport::default()
+    };
     let mut first_error = None;
     for folder in folders {
-        match poll_folder(client, ctx, records, queue, folder, now, deadline, &mut report).await {
+        match poll_folder(
+            client,
+            ctx,
+            records,
+            queue,
+            folder,
+            now,
+            deadline,
+            &mut report,
+        )
+        .await
+        {
             Ok(()) => {}
             Err(e) => {
                 warn!(source = %source.name, folder, error = %e, "Folder poll failed; its watermark stays, the next run retries.");
@@ -87,7 +108,10 @@ async fn poll_folder(
 ) -> Result<(), PollError> {
     let source = client.source();
     let (pk, sk) = watermark_key(&source.name, folder);
-    let mark: Option<Cursor> = records.get_record(&pk, &sk).await?.and_then(|v| serde_json::from_value(v).ok());
+    let mark: Option<Cursor> = records
+        .get_record(&pk, &sk)
+        .await?
+        .and_then(|v| serde_json::from_value(v).ok());
     let overlap = chrono::Duration::from_std(source.overlap).unwrap_or_default();
     let lookback = chrono::Duration::from_std(source.initial_lookback).unwrap_or_default();
     let from = mark.map_or(now - lookback, |m| m.end_time - overlap);
@@ -97,7 +121,10 @@ async fn poll_folder(
         let page = client
             .ended_jobs(folder, from, now, after, deadline)
             .await
-            .map_err(|error| PollError::Orchestrator { source_name: source.name.clone(), error })?;
+            .map_err(|error| PollError::Orchestrator {
+                source_name: source.name.clone(),
+                error,
+            })?;
         let events = normalize(&page.jobs, folder, ctx);
         queue.enqueue(&events).await?;
         report.pages += 1;
@@ -117,11 +144,18 @@ async fn poll_folder(
 }
 
 fn cursor_of(job: &crate::source::uipath::Job) -> Option<Cursor> {
-    Some(Cursor { end_time: job.end_time?, id: job.id? })
+    Some(Cursor {
+        end_time: job.end_time?,
+        id: job.id?,
+    })
 }
 
 /// Polled jobs as events, keyed exactly like the webhook's.
-pub fn normalize(jobs: &[crate::source::uipath::Job], folder: i64, ctx: &UipathContext) -> Vec<Event> {
+pub fn normalize(
+    jobs: &[crate::source::uipath::Job],
+    folder: i64,
+    ctx: &UipathContext,
+) -> Vec<Event> {
     jobs.iter()
         .enumerate()
         .filter_map(|(i, job)| {

@@ -54,14 +54,21 @@ impl Respond for Handler {
         let f = &self.0;
         if req.url.path() == "/api/Account/Authenticate" {
             let n = f.logins.fetch_add(1, Ordering::SeqCst) + 1;
-            return ResponseTemplate::new(200).set_body_json(json!({ "result": format!("token-{n}"), "success": true }));
+            return ResponseTemplate::new(200)
+                .set_body_json(json!({ "result": format!("token-{n}"), "success": true }));
         }
         let token = format!("Bearer token-{}", f.logins.load(Ordering::SeqCst));
-        if req.headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(token.as_str()) {
+        if req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            != Some(token.as_str())
+        {
             return ResponseTemplate::new(401);
         }
         if req.url.path() == "/odata/Folders" {
-            return ResponseTemplate::new(200).set_body_json(json!({ "value": [{"Id": 1}, {"Id": 2}, {"Id": 3}] }));
+            return ResponseTemplate::new(200)
+                .set_body_json(json!({ "value": [{"Id": 1}, {"Id": 2}, {"Id": 3}] }));
         }
         let n = f.job_requests.fetch_add(1, Ordering::SeqCst) + 1;
         if f.fail_after.lock().unwrap().is_some_and(|after| n > after) {
@@ -78,14 +85,38 @@ impl Respond for Handler {
         if std::mem::take(&mut *f.throttle_next.lock().unwrap()) {
             return ResponseTemplate::new(429).insert_header("Retry-After", "1");
         }
-        let folder: i64 = req.headers.get(crate::client::orchestrator::FOLDER_HEADER).unwrap().to_str().unwrap().parse().unwrap();
-        let query: Vec<(String, String)> = req.url.query_pairs().map(|(k, v)| (k.into(), v.into())).collect();
-        let get = |k: &str| query.iter().find(|(q, _)| q == k).map(|(_, v)| v.clone()).unwrap();
+        let folder: i64 = req
+            .headers
+            .get(crate::client::orchestrator::FOLDER_HEADER)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let query: Vec<(String, String)> = req
+            .url
+            .query_pairs()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        let get = |k: &str| {
+            query
+                .iter()
+                .find(|(q, _)| q == k)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
         let filter = get("$filter");
         let from = parse_utc(between(&filter, "EndTime ge ", ' ').unwrap()).unwrap();
         let to = parse_utc(between(&filter, "EndTime lt ", ' ').unwrap()).unwrap();
-        let after = between(&filter, "EndTime gt ", ' ')
-            .map(|t| (parse_utc(t).unwrap(), between(&filter, "Id gt ", ')').unwrap().parse::<i64>().unwrap()));
+        let after = between(&filter, "EndTime gt ", ' ').map(|t| {
+            (
+                parse_utc(t).unwrap(),
+                between(&filter, "Id gt ", ')')
+                    .unwrap()
+                    .parse::<i64>()
+                    .unwrap(),
+            )
+        });
         let top: usize = get("$top").parse().unwrap();
         let now = f.now.lock().unwrap().unwrap_or_else(Utc::now);
         let mut matching: Vec<FakeJob> = f
@@ -118,8 +149,15 @@ impl Respond for Handler {
 
 async fn start(fake: Arc<Fake>) -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/api/Account/Authenticate")).respond_with(Handler(fake.clone())).mount(&server).await;
-    Mock::given(method("GET")).respond_with(Handler(fake)).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/api/Account/Authenticate"))
+        .respond_with(Handler(fake.clone()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(Handler(fake))
+        .mount(&server)
+        .await;
     server
 }
 
@@ -139,12 +177,18 @@ fn client(server: &MockServer, page_size: u32) -> OrchestratorClient {
         interval: Duration::from_secs(300),
         requests_per_minute: 60_000,
     };
-    let policy = RetryPolicy { base_delay: Duration::from_millis(5), ..RetryPolicy::default() };
+    let policy = RetryPolicy {
+        base_delay: Duration::from_millis(5),
+        ..RetryPolicy::default()
+    };
     OrchestratorClient::new(source, reqwest::Client::new(), policy)
 }
 
 fn ctx() -> UipathContext {
-    UipathContext { orchestrator_url: None, received_at: Utc::now() }
+    UipathContext {
+        orchestrator_url: None,
+        received_at: Utc::now(),
+    }
 }
 
 fn deadline() -> Instant {
@@ -153,7 +197,9 @@ fn deadline() -> Instant {
 
 fn jobs(n: i64, folders: &[(i64, i64)], base: DateTime<Utc>) -> Vec<FakeJob> {
     // Orchestrator keeps 100 ns ticks at most; a nanosecond base would not round-trip.
-    let base = base.with_nanosecond(base.nanosecond() / 1_000_000 * 1_000_000).unwrap();
+    let base = base
+        .with_nanosecond(base.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap();
     // `folders`: (folder, how many). Ids interleave, EndTimes collide in pairs (same millisecond).
     let mut out = Vec::new();
     let mut id = 1000;
@@ -162,7 +208,13 @@ fn jobs(n: i64, folders: &[(i64, i64)], base: DateTime<Utc>) -> Vec<FakeJob> {
             id += 1;
             let end = base + chrono::Duration::milliseconds(i / 2 * 1000);
             let state = ["Faulted", "Successful", "Stopped"][(id % 3) as usize];
-            out.push(FakeJob { folder, id, end, visible_at: end, state });
+            out.push(FakeJob {
+                folder,
+                id,
+                end,
+                visible_at: end,
+                state,
+            });
         }
     }
     assert_eq!(out.len() as i64, n);
@@ -176,45 +228,109 @@ fn keys(events: &[Event]) -> Vec<String> {
 #[tokio::test]
 async fn every_ended_job_is_queued_once_across_folders_and_pages() {
     let base = Utc::now() - chrono::Duration::hours(1);
-    let fake = Arc::new(Fake { cap: 1000, ..Fake::default() });
-    fake.jobs.lock().unwrap().extend(jobs(2500, &[(1, 1200), (2, 900), (3, 400)], base));
-    fake.jobs.lock().unwrap().push(FakeJob { folder: 1, id: 1, end: base, visible_at: base, state: "Running" });
+    let fake = Arc::new(Fake {
+        cap: 1000,
+        ..Fake::default()
+    });
+    fake.jobs
+        .lock()
+        .unwrap()
+        .extend(jobs(2500, &[(1, 1200), (2, 900), (3, 400)], base));
+    fake.jobs.lock().unwrap().push(FakeJob {
+        folder: 1,
+        id: 1,
+        end: base,
+        visible_at: base,
+        state: "Running",
+    });
     let server = start(fake.clone()).await;
     let (records, queue) = (MemoryRecords::default(), MemoryQueue::default());
 
-    let report = poll(&client(&server, 1000), &ctx(), &records, &queue, Utc::now(), deadline()).await.unwrap();
+    let report = poll(
+        &client(&server, 1000),
+        &ctx(),
+        &records,
+        &queue,
+        Utc::now(),
+        deadline(),
+    )
+    .await
+    .unwrap();
     let queued = keys(&queue.take());
     assert_eq!(queued.len(), 2500);
-    assert_eq!(queued.iter().collect::<BTreeSet<_>>().len(), 2500, "no duplicates");
+    assert_eq!(
+        queued.iter().collect::<BTreeSet<_>>().len(),
+        2500,
+        "no duplicates"
+    );
     assert_eq!((report.folders, report.pages, report.jobs), (3, 4, 2500));
-    assert_eq!(fake.logins.load(Ordering::SeqCst), 1, "one token for every page and folder");
-    assert_eq!(records.list_records("WATERMARK#uipath:prod").await.unwrap().len(), 3);
+    assert_eq!(
+        fake.logins.load(Ordering::SeqCst),
+        1,
+        "one token for every page and folder"
+    );
+    assert_eq!(
+        records
+            .list_records("WATERMARK#uipath:prod")
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
 
     // A server that caps pages below `$top` is paged through too.
-    let capped = Arc::new(Fake { cap: 100, ..Fake::default() });
-    capped.jobs.lock().unwrap().extend(jobs(2500, &[(1, 1200), (2, 900), (3, 400)], base));
+    let capped = Arc::new(Fake {
+        cap: 100,
+        ..Fake::default()
+    });
+    capped
+        .jobs
+        .lock()
+        .unwrap()
+        .extend(jobs(2500, &[(1, 1200), (2, 900), (3, 400)], base));
     let server = start(capped).await;
     let queue = MemoryQueue::default();
-    poll(&client(&server, 1000), &ctx(), &MemoryRecords::default(), &queue, Utc::now(), deadline()).await.unwrap();
+    poll(
+        &client(&server, 1000),
+        &ctx(),
+        &MemoryRecords::default(),
+        &queue,
+        Utc::now(),
+        deadline(),
+    )
+    .await
+    .unwrap();
     assert_eq!(queue.take().len(), 2500);
 }
 
 #[tokio::test]
 async fn a_run_that_dies_after_page_one_misses_nothing_and_the_log_drops_the_rest() {
     let base = Utc::now() - chrono::Duration::hours(1);
-    let fake = Arc::new(Fake { cap: 1000, ..Fake::default() });
-    fake.jobs.lock().unwrap().extend(jobs(2500, &[(1, 2500)], base));
+    let fake = Arc::new(Fake {
+        cap: 1000,
+        ..Fake::default()
+    });
+    fake.jobs
+        .lock()
+        .unwrap()
+        .extend(jobs(2500, &[(1, 2500)], base));
     *fake.fail_after.lock().unwrap() = Some(1);
     let server = start(fake.clone()).await;
     let (records, queue) = (MemoryRecords::default(), MemoryQueue::default());
     let c = client(&server, 1000);
 
-    assert!(poll(&c, &ctx(), &records, &queue, Utc::now(), deadline()).await.is_err());
+    assert!(
+        poll(&c, &ctx(), &records, &queue, Utc::now(), deadline())
+            .await
+            .is_err()
+    );
     let first = keys(&queue.take());
     assert_eq!(first.len(), 1000, "page 1 was queued before the failure");
 
     *fake.fail_after.lock().unwrap() = None;
-    poll(&c, &ctx(), &records, &queue, Utc::now(), deadline()).await.unwrap();
+    poll(&c, &ctx(), &records, &queue, Utc::now(), deadline())
+        .await
+        .unwrap();
     let second = keys(&queue.take());
     let all: BTreeSet<&String> = first.iter().chain(&second).collect();
     assert_eq!(all.len(), 2500, "nothing missed");
@@ -226,37 +342,86 @@ async fn a_run_that_dies_after_page_one_misses_nothing_and_the_log_drops_the_res
 #[tokio::test]
 async fn a_job_committed_late_inside_the_overlap_is_caught() {
     let now = Utc::now();
-    let fake = Arc::new(Fake { cap: 1000, ..Fake::default() });
-    fake.jobs.lock().unwrap().extend(jobs(10, &[(1, 10)], now - chrono::Duration::minutes(10)));
+    let fake = Arc::new(Fake {
+        cap: 1000,
+        ..Fake::default()
+    });
+    fake.jobs
+        .lock()
+        .unwrap()
+        .extend(jobs(10, &[(1, 10)], now - chrono::Duration::minutes(10)));
     let server = start(fake.clone()).await;
     let (records, queue) = (MemoryRecords::default(), MemoryQueue::default());
     let c = client(&server, 1000);
-    poll(&c, &ctx(), &records, &queue, now, deadline()).await.unwrap();
+    poll(&c, &ctx(), &records, &queue, now, deadline())
+        .await
+        .unwrap();
     assert_eq!(queue.take().len(), 10);
 
     // Ended 60 s before the newest job already seen, but committed only now.
-    let newest = records.get_record("WATERMARK#uipath:prod", "1").await.unwrap().unwrap();
+    let newest = records
+        .get_record("WATERMARK#uipath:prod", "1")
+        .await
+        .unwrap()
+        .unwrap();
     let mark: Cursor = serde_json::from_value(newest).unwrap();
-    let late = FakeJob { folder: 1, id: 1, end: mark.end_time - chrono::Duration::seconds(60), visible_at: now, state: "Faulted" };
+    let late = FakeJob {
+        folder: 1,
+        id: 1,
+        end: mark.end_time - chrono::Duration::seconds(60),
+        visible_at: now,
+        state: "Faulted",
+    };
     fake.jobs.lock().unwrap().push(late);
-    poll(&c, &ctx(), &records, &queue, now + chrono::Duration::seconds(30), deadline()).await.unwrap();
+    poll(
+        &c,
+        &ctx(),
+        &records,
+        &queue,
+        now + chrono::Duration::seconds(30),
+        deadline(),
+    )
+    .await
+    .unwrap();
     assert!(keys(&queue.take()).contains(&"uipath::key-1:faulted".to_string()));
 }
 
 #[tokio::test]
 async fn a_revoked_token_is_renewed_once_and_429_waits_as_told() {
     let base = Utc::now() - chrono::Duration::hours(1);
-    let fake = Arc::new(Fake { cap: 1000, ..Fake::default() });
-    fake.jobs.lock().unwrap().extend(jobs(300, &[(1, 100), (2, 100), (3, 100)], base));
+    let fake = Arc::new(Fake {
+        cap: 1000,
+        ..Fake::default()
+    });
+    fake.jobs
+        .lock()
+        .unwrap()
+        .extend(jobs(300, &[(1, 100), (2, 100), (3, 100)], base));
     *fake.revoke_after.lock().unwrap() = Some(1);
     *fake.throttle_next.lock().unwrap() = true;
     let server = start(fake.clone()).await;
     let queue = MemoryQueue::default();
     let started = std::time::Instant::now();
-    poll(&client(&server, 1000), &ctx(), &MemoryRecords::default(), &queue, Utc::now(), deadline()).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 honoured");
+    poll(
+        &client(&server, 1000),
+        &ctx(),
+        &MemoryRecords::default(),
+        &queue,
+        Utc::now(),
+        deadline(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After: 1 honoured"
+    );
     assert_eq!(queue.take().len(), 300);
-    assert_eq!(fake.logins.load(Ordering::SeqCst), 102, "exactly one re-login (the revocation adds 100)");
+    assert_eq!(
+        fake.logins.load(Ordering::SeqCst),
+        102,
+        "exactly one re-login (the revocation adds 100)"
+    );
 }
 
 /// Property: whatever the arrival order and poll schedule, with commits delayed less than the
@@ -266,13 +431,22 @@ async fn random_schedules_deliver_every_job_exactly_once() {
     for seed in 0..25u64 {
         let mut rng = fastrand::Rng::with_seed(seed);
         let start_at = Utc::now().with_nanosecond(0).unwrap() - chrono::Duration::hours(2);
-        let fake = Arc::new(Fake { cap: 1 + rng.usize(..50), ..Fake::default() });
+        let fake = Arc::new(Fake {
+            cap: 1 + rng.usize(..50),
+            ..Fake::default()
+        });
         let n = 50 + rng.i64(0..150);
         for id in 0..n {
             let end = start_at + chrono::Duration::seconds(rng.i64(0..3600));
             let visible_at = end + chrono::Duration::seconds(rng.i64(0..110));
             let state = ["Faulted", "Successful", "Stopped"][rng.usize(..3)];
-            fake.jobs.lock().unwrap().push(FakeJob { folder: 1 + rng.i64(0..2), id, end, visible_at, state });
+            fake.jobs.lock().unwrap().push(FakeJob {
+                folder: 1 + rng.i64(0..2),
+                id,
+                end,
+                visible_at,
+                state,
+            });
         }
         let server = start(fake.clone()).await;
         let c = client(&server, 1 + rng.u32(..60));
@@ -282,13 +456,24 @@ async fn random_schedules_deliver_every_job_exactly_once() {
         while now < start_at + chrono::Duration::minutes(65) {
             now += chrono::Duration::seconds(1 + rng.i64(0..300));
             *fake.now.lock().unwrap() = Some(now);
-            poll(&c, &ctx(), &records, &queue, now, deadline()).await.unwrap();
+            poll(&c, &ctx(), &records, &queue, now, deadline())
+                .await
+                .unwrap();
             for key in keys(&queue.take()) {
                 delivered.insert(key); // the delivery log keeps the first copy only
             }
         }
         *fake.now.lock().unwrap() = Some(start_at + chrono::Duration::hours(3));
-        poll(&c, &ctx(), &records, &queue, start_at + chrono::Duration::hours(3), deadline()).await.unwrap();
+        poll(
+            &c,
+            &ctx(),
+            &records,
+            &queue,
+            start_at + chrono::Duration::hours(3),
+            deadline(),
+        )
+        .await
+        .unwrap();
         delivered.extend(keys(&queue.take()));
         let expected: BTreeSet<String> = fake
             .jobs

@@ -1,0 +1,49 @@
+//! The `job-poller` Lambda: a CloudWatch schedule event → poll every configured source (or those
+//! the event's input names in `"sources"`) → queue → advance watermarks. The logic is
+//! [`opsbell_core::poll::Pollers`], shared with `opsbell serve`.
+
+use std::time::SystemTime;
+
+use chrono::Utc;
+use lambda_runtime::{Error, LambdaEvent};
+use opsbell_core::poll::Pollers;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+use tracing::error;
+
+pub async fn handle(event: LambdaEvent<Value>, pollers: &Pollers) -> Result<Value, Error> {
+    let only: Vec<String> = event
+        .payload
+        .get("sources")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let remaining = event
+        .context
+        .deadline()
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    let results = pollers
+        .run(&only, Utc::now(), Instant::now() + remaining)
+        .await;
+    let mut reports = Vec::new();
+    let mut failures = Vec::new();
+    for result in results {
+        match result {
+            Ok(report) => reports.push(report),
+            Err(e) => {
+                error!(error = %e, "Poll failed; the next scheduled run retries from the watermark.");
+                failures.push(e.to_string());
+            }
+        }
+    }
+    if !failures.is_empty() {
+        // An invocation error feeds the Lambda Errors metric, which the deployment alarms on.
+        return Err(failures.join("; ").into());
+    }
+    Ok(json!({ "polled": reports }))
+}
