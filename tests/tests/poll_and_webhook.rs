@@ -85,6 +85,8 @@ async fn a_job_seen_by_webhook_and_by_poll_is_delivered_once_per_target() {
             opsbell_core::http::client(),
             RetryPolicy::default(),
         )],
+        kamonohashi: Vec::new(),
+        timezone: chrono_tz::UTC,
         ui_url: None,
         records: store.clone(),
         queue: Arc::new(SqsQueue::new(h.sqs.clone(), &h.queue_url)),

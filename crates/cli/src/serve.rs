@@ -92,7 +92,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
         outbox.clone(),
     );
     let mut scheduler = Scheduler::default();
-    schedule_pollers(&mut scheduler, Arc::new(pollers), &config, &shutdown);
+    schedule_pollers(&mut scheduler, Arc::new(pollers), &shutdown);
     scheduler.every(
         "purge-expired".into(),
         Duration::from_secs(3600),
@@ -134,19 +134,18 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
 fn schedule_pollers(
     scheduler: &mut Scheduler,
     pollers: Arc<Pollers>,
-    config: &Config,
     shutdown: &watch::Receiver<bool>,
 ) {
-    for source in &config.orchestrators {
-        let (name, interval, pollers) = (source.name.clone(), source.interval, pollers.clone());
-        info!(source = %name, every = ?interval, "Polling Orchestrator.");
+    for (name, interval) in pollers.schedule() {
+        info!(source = %name, every = ?interval, "Polling.");
+        let pollers = pollers.clone();
         scheduler.every(format!("poll:{name}"), interval, shutdown.clone(), move || {
             let (pollers, only) = (pollers.clone(), vec![name.clone()]);
             async move {
                 let deadline = tokio::time::Instant::now() + interval;
                 for result in pollers.run(&only, chrono::Utc::now(), deadline).await {
                     if let Err(e) = result {
-                        error!(error = %e, "Poll failed; the next run retries from the watermark.");
+                        error!(error = %e, "Poll failed; the next run retries from the stored state.");
                     }
                 }
             }

@@ -190,6 +190,9 @@ pub struct Event {
     /// The source's own id of the notification (webhook `EventId`, SNS `MessageId`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_id: Option<String>,
+    /// Who to mention (Slack user ids such as `U0123ABCD`, Chatwork account ids, or names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
 }
 
 impl Event {
@@ -219,6 +222,7 @@ impl Event {
             occurred_at,
             link: None,
             origin_id: None,
+            mentions: Vec::new(),
         }
     }
 }

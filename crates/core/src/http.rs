@@ -83,6 +83,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 #[derive(Debug)]
 pub struct Sent {
     pub status: u16,
+    pub headers: HeaderMap,
     pub body: String,
     pub attempts: u32,
 }
@@ -102,11 +103,13 @@ pub async fn send_with_retry(
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 let hint = retry_after(resp.headers());
+                let headers = resp.headers().clone();
                 let body = resp.text().await.unwrap_or_default();
                 match classify(status) {
                     Verdict::Success => {
                         return Ok(Sent {
                             status,
+                            headers,
                             body,
                             attempts: attempt,
                         });

@@ -1,5 +1,6 @@
 //! HTTP clients of the systems opsbell polls.
 
+pub mod kamonohashi;
 pub mod orchestrator;
 
 use std::time::Duration;

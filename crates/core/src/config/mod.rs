@@ -6,6 +6,7 @@
 //! at once, each with its path.
 
 mod env;
+mod kamonohashi;
 mod legacy;
 mod raw;
 mod sources;
@@ -17,6 +18,7 @@ use chrono_tz::Tz;
 use secrecy::SecretString;
 
 pub use env::apply_overrides;
+pub use kamonohashi::{KamonohashiSource, Watch, WatchDay, WatchOverride};
 pub use raw::de_id as de_id_lenient;
 pub use sources::{OrchestratorAuth, OrchestratorSource};
 
@@ -40,6 +42,8 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Orchestrator tenants polled for job ends (`sources.orchestrator`, `scheduled.orchestrator`).
     pub orchestrators: Vec<OrchestratorSource>,
+    /// KAMONOHASHI servers polled for job transitions (`sources.kamonohashi`).
+    pub kamonohashi: Vec<KamonohashiSource>,
 }
 
 /// Settings for receiving Orchestrator webhooks.
@@ -202,6 +206,7 @@ impl Config {
             routes: vec![Route::to("console", State::ALL.to_vec())],
             channels,
             orchestrators: Vec::new(),
+            kamonohashi: Vec::new(),
         }
     }
 

@@ -179,7 +179,41 @@ pub(super) fn build(mut value: Value) -> Result<Config, ConfigError> {
     }
 
     let scheduled = root.remove("scheduled").unwrap_or(Value::Null);
-    let orchestrators = super::sources::read(root.remove("sources"), &scheduled, &mut p);
+    let sources = root.remove("sources");
+    for key in sources
+        .as_ref()
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.keys())
+    {
+        if key != "orchestrator" && key != "kamonohashi" {
+            p.push(
+                format!("sources.{key}"),
+                "unknown source kind (orchestrator, kamonohashi)",
+            );
+        }
+    }
+    let orchestrators = super::sources::read(sources.clone(), &scheduled, &mut p);
+    let kamonohashi = super::kamonohashi::read(sources.as_ref(), &mut p);
+    // The slackbot's SlackURI keeps working: a Slack channel for that source's events.
+    for k in &kamonohashi {
+        if let Some(uri) = &k.slack_uri {
+            let name = format!("{}-slack", k.name);
+            channels.insert(
+                name.clone(),
+                Channel::Slack {
+                    webhook_url: uri.clone(),
+                },
+            );
+            routes.push(Route {
+                name: name.clone(),
+                channels: vec![name],
+                sources: vec![crate::event::Source::Kamonohashi],
+                states: Vec::new(),
+                processes: Vec::new(),
+            });
+        }
+    }
 
     if !p.0.is_empty() {
         return Err(ConfigError { problems: p.0 });
@@ -191,6 +225,7 @@ pub(super) fn build(mut value: Value) -> Result<Config, ConfigError> {
         channels,
         routes,
         orchestrators,
+        kamonohashi,
     })
 }
 

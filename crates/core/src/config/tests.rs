@@ -159,3 +159,47 @@ fn available_state_limits_a_legacy_channel() {
     .unwrap();
     assert_eq!(config.routes[0].states, [State::Faulted, State::Stopped]);
 }
+
+#[test]
+fn kamonohashi_slackbot_files_load_as_they_are() {
+    let dir = format!("{}/../../samplejson", env!("CARGO_MANIFEST_DIR"));
+    let text = serde_json::json!({
+        "timezone": "Asia/Tokyo",
+        "sources": { "kamonohashi": [{
+            "name": "kqi",
+            "config_file": format!("{dir}/kamonohashi-slackbot-config.json"),
+            "secure_file": format!("{dir}/kamonohashi-slackbot-secure.json")
+        }]}
+    });
+    let config = load(&text.to_string()).unwrap();
+    let [k] = &config.kamonohashi[..] else {
+        panic!()
+    };
+    assert_eq!(k.server, "http://kamonohashi.example.com");
+    assert_eq!(k.tenants, [1, 2]);
+    assert_eq!(k.mentions[&1], ["U0123ABCD"]);
+    assert_eq!(k.interval, std::time::Duration::from_secs(60));
+    assert_eq!(
+        k.watch.default,
+        WatchDay {
+            active: true,
+            enter: 9,
+            leave: 18
+        }
+    );
+    assert!(!k.watch.day(chrono::Weekday::Sat).active);
+    assert_eq!(k.watch.day(chrono::Weekday::Fri).leave, 15);
+    assert_eq!(
+        k.watch.day(chrono::Weekday::Mon).leave,
+        18,
+        "overrides do not leak into other days"
+    );
+    assert_eq!(config.channels["kqi-slack"].kind(), "slack");
+    let route = config
+        .routes
+        .iter()
+        .find(|r| r.name == "kqi-slack")
+        .unwrap();
+    assert_eq!(route.sources, [Source::Kamonohashi]);
+    assert!(!format!("{config:?}").contains("slackbot-password"));
+}

@@ -1,5 +1,6 @@
 //! Polling: the safety net for lost webhooks, and the only way to hear about KAMONOHASHI jobs.
 
+pub mod kamonohashi;
 pub mod orchestrator;
 
 use std::sync::Arc;
@@ -8,16 +9,51 @@ use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use tokio::time::Instant;
 
-use crate::client::orchestrator::OrchestratorClient;
+use crate::client::kamonohashi::{KamonohashiClient, KamonohashiError};
+use crate::client::orchestrator::{OrchestratorClient, OrchestratorError};
 use crate::config::Config;
 use crate::http::RetryPolicy;
-use crate::ports::{Queue, Records};
+use crate::ports::{Queue, QueueError, Records, StoreError};
 use crate::source::uipath::UipathContext;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("Orchestrator {source_name}: {error}")]
+    Orchestrator {
+        source_name: String,
+        error: OrchestratorError,
+    },
+    #[error("KAMONOHASHI {source_name}: {error}")]
+    Kamonohashi {
+        source_name: String,
+        error: KamonohashiError,
+    },
+    #[error("queue: {0}")]
+    Queue(#[from] QueueError),
+    #[error("state store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// What one poll of one source did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PollReport {
+    pub source: String,
+    pub folders: usize,
+    pub pages: usize,
+    pub jobs: usize,
+    /// Folders (tenants) whose poll failed (the others went on).
+    pub failed_folders: Vec<i64>,
+    /// Outside the source's watch hours: nothing was polled.
+    pub skipped: bool,
+}
 
 /// Every configured polled source, run by the `job-poller` Lambda on its schedule and by
 /// `opsbell serve` on each source's interval.
 pub struct Pollers {
     pub orchestrators: Vec<OrchestratorClient>,
+    pub kamonohashi: Vec<KamonohashiClient>,
+    /// Watch hours are read in this zone.
+    pub timezone: chrono_tz::Tz,
     /// Orchestrator UI base for links (`webhook.orchestrator.url`, else the source's URL).
     pub ui_url: Option<String>,
     pub records: Arc<dyn Records>,
@@ -37,18 +73,33 @@ impl Pollers {
             .iter()
             .map(|s| OrchestratorClient::new(s.clone(), http.clone(), policy))
             .collect();
+        let kamonohashi = config
+            .kamonohashi
+            .iter()
+            .map(|s| KamonohashiClient::new(s.clone(), http.clone(), policy))
+            .collect();
         Pollers {
             orchestrators,
+            kamonohashi,
+            timezone: config.timezone,
             ui_url: config.orchestrator.url.clone(),
             records,
             queue,
         }
     }
 
-    pub fn names(&self) -> Vec<String> {
-        self.orchestrators
+    /// Every source's name with its poll interval (for `opsbell serve`'s scheduler).
+    pub fn schedule(&self) -> Vec<(String, std::time::Duration)> {
+        let uipath = self
+            .orchestrators
             .iter()
-            .map(|c| c.source().name.clone())
+            .map(|c| (c.source().name.clone(), c.source().interval));
+        uipath
+            .chain(
+                self.kamonohashi
+                    .iter()
+                    .map(|c| (c.source().name.clone(), c.source().interval)),
+            )
             .collect()
     }
 
@@ -58,30 +109,31 @@ impl Pollers {
         only: &[String],
         now: DateTime<Utc>,
         deadline: Instant,
-    ) -> Vec<Result<orchestrator::PollReport, orchestrator::PollError>> {
-        let chosen = self
+    ) -> Vec<Result<PollReport, PollError>> {
+        let wanted = |name: &String| only.is_empty() || only.contains(name);
+        let (records, queue) = (self.records.as_ref(), self.queue.as_ref());
+        let uipath = self
             .orchestrators
             .iter()
-            .filter(|c| only.is_empty() || only.contains(&c.source().name));
-        join_all(chosen.map(|client| async move {
-            let url = self
-                .ui_url
-                .clone()
-                .or_else(|| Some(client.source().url.clone()));
-            let ctx = UipathContext {
-                orchestrator_url: url,
-                received_at: now,
-            };
-            orchestrator::poll(
-                client,
-                &ctx,
-                self.records.as_ref(),
-                self.queue.as_ref(),
-                now,
-                deadline,
-            )
-            .await
-        }))
-        .await
+            .filter(|c| wanted(&c.source().name))
+            .map(|client| async move {
+                let url = self
+                    .ui_url
+                    .clone()
+                    .or_else(|| Some(client.source().url.clone()));
+                let ctx = UipathContext {
+                    orchestrator_url: url,
+                    received_at: now,
+                };
+                orchestrator::poll(client, &ctx, records, queue, now, deadline).await
+            });
+        let kqi = self
+            .kamonohashi
+            .iter()
+            .filter(|c| wanted(&c.source().name))
+            .map(|client| kamonohashi::poll(client, self.timezone, records, queue, now, deadline));
+        let (mut results, more) = futures::join!(join_all(uipath), join_all(kqi));
+        results.extend(more);
+        results
     }
 }

@@ -8,35 +8,12 @@ use serde_json::json;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::client::orchestrator::{Cursor, OrchestratorClient, OrchestratorError};
+use super::{PollError, PollReport};
+use crate::client::orchestrator::{Cursor, OrchestratorClient};
 use crate::event::Event;
-use crate::ports::{Queue, QueueError, Records, StoreError};
+use crate::ports::{Queue, Records};
 use crate::source::ParseError;
 use crate::source::uipath::{UipathContext, job_event, terminal_state};
-
-#[derive(Debug, thiserror::Error)]
-pub enum PollError {
-    #[error("Orchestrator {source_name}: {error}")]
-    Orchestrator {
-        source_name: String,
-        error: OrchestratorError,
-    },
-    #[error("queue: {0}")]
-    Queue(#[from] QueueError),
-    #[error("state store: {0}")]
-    Store(#[from] StoreError),
-}
-
-/// What one poll of one source did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct PollReport {
-    pub source: String,
-    pub folders: usize,
-    pub pages: usize,
-    pub jobs: usize,
-    /// Folders whose poll failed (the others went on).
-    pub failed_folders: Vec<i64>,
-}
 
 /// The watermark record of a folder.
 pub fn watermark_key(source: &str, folder: i64) -> (String, String) {

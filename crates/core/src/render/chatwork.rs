@@ -1,7 +1,7 @@
 //! Chatwork message `body`: `[info][title]…[/title]…[/info]`.
 //! <https://developer.chatwork.com/reference/post-rooms-room_id-messages>
 
-use super::{Label, RenderOptions, View, truncate};
+use super::{Label, MentionStyle, RenderOptions, View, mentions, truncate};
 use crate::event::Event;
 
 /// Very long bodies are refused with 400; stay far below.
@@ -9,7 +9,12 @@ pub const INFO_MAX_CHARS: usize = 4000;
 
 pub fn render(event: &Event, opts: RenderOptions) -> String {
     let view = View::new(event, opts);
-    let mut body = format!("[info][title]{} {}[/title]", view.emoji(), view.title);
+    let mut body = mentions(event, MentionStyle::Chatwork);
+    body.push_str(&format!(
+        "[info][title]{} {}[/title]",
+        view.emoji(),
+        view.title
+    ));
     if let Some(info) = &event.info {
         body.push_str(&truncate(&info.replace("\r\n", "\n"), INFO_MAX_CHARS));
         body.push_str("\n\n");

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Label, RenderOptions, View, truncate};
+use super::{Label, MentionStyle, RenderOptions, View, mentions, truncate};
 use crate::event::Event;
 
 /// A message, cards included, may be at most 32,000 bytes; keep the free text well inside it.
@@ -40,7 +40,7 @@ pub fn render(event: &Event, opts: RenderOptions) -> Value {
         }));
     }
     let mut message = json!({
-        "text": format!("{} *{}*", view.emoji(), view.title),
+        "text": format!("{}{} *{}*", mentions(event, MentionStyle::GoogleChat), view.emoji(), view.title),
         "cardsV2": [{
             "cardId": "opsbell-event",
             "card": {

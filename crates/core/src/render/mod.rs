@@ -79,6 +79,36 @@ impl<'a> View<'a> {
     }
 }
 
+/// How a destination writes a mention.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum MentionStyle {
+    Slack,
+    GoogleChat,
+    Chatwork,
+}
+
+/// The event's mentions as the destination writes them, with a trailing space; empty if none.
+/// Ids the destination understands become real mentions; anything else is written `@name`.
+pub(crate) fn mentions(event: &Event, style: MentionStyle) -> String {
+    let id_like = |m: &str, first: &[char]| {
+        m.len() >= 9
+            && m.starts_with(first)
+            && m.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    };
+    let numeric = |m: &str| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit());
+    event
+        .mentions
+        .iter()
+        .map(|m| match style {
+            MentionStyle::Slack if id_like(m, &['U', 'W']) => format!("<@{m}> "),
+            MentionStyle::GoogleChat if numeric(m) => format!("<users/{m}> "),
+            MentionStyle::Chatwork if numeric(m) => format!("[To:{m}] "),
+            _ => format!("@{m} "),
+        })
+        .collect()
+}
+
 /// `2018-11-26 23:14:26 JST`.
 pub fn format_time(t: &DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz)

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Label, RenderOptions, View, truncate};
+use super::{Label, MentionStyle, RenderOptions, View, mentions, truncate};
 use crate::event::{Event, Severity};
 
 /// A section block's text is limited to 3,000 characters.
@@ -12,7 +12,12 @@ pub const SECTION_TEXT_MAX: usize = 3000;
 
 pub fn render(event: &Event, opts: RenderOptions) -> Value {
     let view = View::new(event, opts);
-    let headline = format!("{} {}", view.emoji(), view.title);
+    let headline = format!(
+        "{}{} {}",
+        mentions(event, MentionStyle::Slack),
+        view.emoji(),
+        view.title
+    );
     let mut blocks = vec![json!({
         "type": "section",
         "text": { "type": "mrkdwn", "text": format!("*{}*", escape(&headline)) }

@@ -230,6 +230,7 @@ pub fn job_event(
         occurred_at,
         link: None,
         origin_id: None,
+        mentions: Vec::new(),
     };
     event.link = link_for(ctx, &event);
     Ok(event)

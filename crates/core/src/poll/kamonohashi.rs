@@ -1,0 +1,199 @@
+//! KAMONOHASHI transitions. Per tenant: list training and inference jobs, compare each status with
+//! the last one stored (`JOB#kamonohashi:<source>:<tenant>` / `<kind>-<id>`), queue an event for
+//! every move from a watched status (Pending, Running) to a notified one (Completed, Killed,
+//! UserCanceled, Failed, Error), then store the new statuses. A tenant's first snapshot and a job's
+//! first sighting are stored silently. Outside watch hours nothing is polled: the stored statuses
+//! stay, so a job that ended overnight is notified at the next watch start.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde_json::json;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use super::{PollError, PollReport};
+use crate::client::kamonohashi::{JobKind, KamonohashiClient, KqiJob, Tenant};
+use crate::event::{Event, Source, State};
+use crate::ports::{Queue, Records};
+
+/// Days a job's last status is kept.
+const JOB_STATE_TTL_DAYS: i64 = 30;
+
+/// The event state of a KAMONOHASHI status.
+pub fn state_of(status: &str) -> State {
+    match status {
+        "Completed" | "Succeeded" => State::Successful,
+        "Killed" | "UserCanceled" => State::Stopped,
+        "Running" => State::Started,
+        "Pending" | "Opened" => State::Created,
+        _ => State::Faulted,
+    }
+}
+
+pub async fn poll(
+    client: &KamonohashiClient,
+    tz: Tz,
+    records: &dyn Records,
+    queue: &dyn Queue,
+    now: DateTime<Utc>,
+    deadline: Instant,
+) -> Result<PollReport, PollError> {
+    let source = client.source();
+    let mut report = PollReport {
+        source: source.name.clone(),
+        ..PollReport::default()
+    };
+    if !source.watch.watching(now, tz) {
+        debug!(source = %source.name, "Outside watch hours; not polling.");
+        report.skipped = true;
+        return Ok(report);
+    }
+    let err = |error| PollError::Kamonohashi {
+        source_name: source.name.clone(),
+        error,
+    };
+    let tenants = match client.tenants(deadline).await {
+        Ok(t) => t,
+        Err(e) => {
+            client.reset().await; // a stale token is the usual cause; log in afresh next time
+            return Err(err(e));
+        }
+    };
+    let tenants: Vec<Tenant> = tenants
+        .into_iter()
+        .filter(|t| source.tenants.is_empty() || source.tenants.contains(&t.id))
+        .collect();
+    report.folders = tenants.len();
+    let mut first_error = None;
+    for tenant in &tenants {
+        if let Err(e) =
+            poll_tenant(client, tenant, records, queue, now, deadline, &mut report).await
+        {
+            warn!(source = %source.name, tenant = tenant.id, error = %e, "Tenant poll failed; retried next run.");
+            report.failed_folders.push(tenant.id);
+            first_error.get_or_insert(e);
+        }
+    }
+    info!(source = %source.name, tenants = tenants.len(), transitions = report.jobs, "KAMONOHASHI polled.");
+    match first_error {
+        Some(e) if report.failed_folders.len() == report.folders => Err(e),
+        _ => Ok(report),
+    }
+}
+
+async fn poll_tenant(
+    client: &KamonohashiClient,
+    tenant: &Tenant,
+    records: &dyn Records,
+    queue: &dyn Queue,
+    now: DateTime<Utc>,
+    deadline: Instant,
+    report: &mut PollReport,
+) -> Result<(), PollError> {
+    let source = client.source();
+    let pk = format!("JOB#kamonohashi:{}:{}", source.name, tenant.id);
+    let stored: HashMap<String, String> = records
+        .list_records(&pk)
+        .await?
+        .into_iter()
+        .filter_map(|(sk, v)| Some((sk, v.get("status")?.as_str()?.to_string())))
+        .collect();
+    let baseline = stored.is_empty();
+    let mut events = Vec::new();
+    let mut changed = Vec::new();
+    for kind in [JobKind::Training, JobKind::Inference] {
+        let jobs = client
+            .jobs(tenant.id, kind, deadline)
+            .await
+            .map_err(|error| PollError::Kamonohashi {
+                source_name: source.name.clone(),
+                error,
+            })?;
+        report.pages += 1;
+        for job in jobs {
+            let sk = format!("{}-{}", kind.route(), job.id);
+            let previous = stored.get(&sk);
+            if previous == Some(&job.status) {
+                continue;
+            }
+            if let Some(prev) = previous.filter(|p| !baseline && source.from.contains(p))
+                && source.notify.contains(&job.status)
+            {
+                events.push(event(client, tenant, kind, &job, prev, now));
+            }
+            changed.push((sk, job.status));
+        }
+    }
+    // Queue first: a crash before the statuses are stored re-detects the transitions next run,
+    // and the delivery log drops the copies.
+    queue.enqueue(&events).await?;
+    report.jobs += events.len();
+    let expires = now + chrono::Duration::days(JOB_STATE_TTL_DAYS);
+    for (sk, status) in changed {
+        records
+            .put_record(&pk, &sk, &json!({ "status": status }), Some(expires))
+            .await?;
+    }
+    Ok(())
+}
+
+fn event(
+    client: &KamonohashiClient,
+    tenant: &Tenant,
+    kind: JobKind,
+    job: &KqiJob,
+    previous: &str,
+    now: DateTime<Utc>,
+) -> Event {
+    let source = client.source();
+    let scope = format!("{}/{}", source.name, tenant.id);
+    let subject = format!("{}-{}", kind.route(), job.id);
+    let process = if job.name.is_empty() {
+        subject.clone()
+    } else {
+        job.name.clone()
+    };
+    let mut event = Event::new(
+        Source::Kamonohashi,
+        &scope,
+        &subject,
+        state_of(&job.status),
+        process,
+        now,
+    );
+    event.tenant = Some(
+        tenant
+            .display_name
+            .clone()
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| tenant.name.clone()),
+    );
+    event.job_id = Some(job.id.to_string());
+    event.robot = job.created_by.clone();
+    let memo = job
+        .memo
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .map(|m| format!("\n{m}"))
+        .unwrap_or_default();
+    event.info = Some(format!(
+        "{} {}: {previous} → {}{memo}",
+        kind.route(),
+        job.id,
+        job.status
+    ));
+    event.link = Some(format!(
+        "{}/#/{}/{}?tenantId={}",
+        source.server,
+        kind.route(),
+        job.id,
+        tenant.id
+    ));
+    event.mentions = source.mentions.get(&tenant.id).cloned().unwrap_or_default();
+    event
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,316 @@
+//! The KAMONOHASHI poller against a fake server with three tenants (wiremock).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::TimeZone;
+use serde_json::json;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use super::*;
+use crate::config::{KamonohashiSource, Watch, WatchDay};
+use crate::http::RetryPolicy;
+use crate::testing::{MemoryQueue, MemoryRecords};
+
+/// (tenant, "training" or "inferences"); its jobs are (id, status).
+type List = (i64, &'static str);
+
+#[derive(Default)]
+struct Fake {
+    jobs: Mutex<BTreeMap<List, Vec<(i64, &'static str)>>>,
+    v2: bool,
+    /// Largest page served.
+    cap: usize,
+    tenant_tokens: Mutex<BTreeSet<i64>>,
+    requests: Mutex<usize>,
+}
+
+struct Handler(Arc<Fake>);
+
+impl Respond for Handler {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let f = &self.0;
+        *f.requests.lock().unwrap() += 1;
+        let path = req.url.path().to_string();
+        let version = if path.starts_with("/api/v2/") { 2 } else { 1 };
+        if version == 2 && !f.v2 {
+            return ResponseTemplate::new(404);
+        }
+        let auth = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let rest = path.trim_start_matches(&format!("/api/v{version}/"));
+        if rest == "account/login" {
+            let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+            assert_eq!(body["password"], "kqi-password");
+            return ResponseTemplate::new(200)
+                .set_body_json(json!({ "token": "login", "userName": "bot", "tenantId": 1 }));
+        }
+        if rest == "account" {
+            assert_eq!(auth, "Bearer login");
+            return ResponseTemplate::new(200).set_body_json(
+                json!({ "userName": "bot", "tenants": [
+                    { "id": 1, "name": "t1", "displayName": "Team One" },
+                    { "id": 2, "name": "t2", "displayName": "" },
+                    { "id": 3, "name": "t3", "displayName": "Filtered" }
+                ]}),
+            );
+        }
+        if let Some(t) = rest
+            .strip_prefix("account/tenants/")
+            .and_then(|r| r.strip_suffix("/token"))
+        {
+            let t: i64 = t.parse().unwrap();
+            f.tenant_tokens.lock().unwrap().insert(t);
+            return ResponseTemplate::new(200)
+                .set_body_json(json!({ "token": format!("tenant-{t}") }));
+        }
+        let tenant: i64 = auth.trim_start_matches("Bearer tenant-").parse().unwrap();
+        let kind: &'static str = if rest == "training" {
+            "training"
+        } else {
+            "inferences"
+        };
+        let page: usize = req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "page")
+            .unwrap()
+            .1
+            .parse()
+            .unwrap();
+        let all = f
+            .jobs
+            .lock()
+            .unwrap()
+            .get(&(tenant, kind))
+            .cloned()
+            .unwrap_or_default();
+        let items: Vec<_> = all
+            .iter()
+            .skip((page - 1) * f.cap)
+            .take(f.cap)
+            .map(|(id, status)| json!({ "id": id, "name": format!("{kind}-job-{id}"), "status": status, "createdBy": "alice" }))
+            .collect();
+        ResponseTemplate::new(200)
+            .insert_header("X-Total-Count", all.len().to_string())
+            .set_body_json(items)
+    }
+}
+
+fn source(server: &MockServer, watch: Watch) -> KamonohashiSource {
+    KamonohashiSource {
+        name: "kqi".into(),
+        server: server.uri(),
+        username: "bot".into(),
+        password: "kqi-password".to_string().into(),
+        tenants: vec![1, 2],
+        mentions: BTreeMap::from([(1, vec!["U0123ABCD".to_string()])]),
+        from: vec!["Pending".into(), "Running".into()],
+        notify: ["Completed", "Killed", "UserCanceled", "Failed", "Error"]
+            .map(String::from)
+            .to_vec(),
+        watch,
+        interval: Duration::from_secs(60),
+        slack_uri: None,
+    }
+}
+
+async fn start(fake: Arc<Fake>) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(Handler(fake))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn set(fake: &Fake, tenant: i64, kind: &'static str, jobs: &[(i64, &'static str)]) {
+    fake.jobs
+        .lock()
+        .unwrap()
+        .insert((tenant, kind), jobs.to_vec());
+}
+
+fn deadline() -> Instant {
+    Instant::now() + Duration::from_secs(30)
+}
+
+#[tokio::test]
+async fn transitions_are_notified_once_and_first_sightings_are_silent() {
+    let fake = Arc::new(Fake {
+        v2: true,
+        cap: 2,
+        ..Fake::default()
+    });
+    set(
+        &fake,
+        1,
+        "training",
+        &[(1, "Running"), (2, "Completed"), (3, "Pending")],
+    );
+    set(&fake, 1, "inferences", &[(10, "Running")]);
+    set(&fake, 2, "training", &[(5, "Running")]);
+    set(&fake, 3, "training", &[(7, "Running")]);
+    let server = start(fake.clone()).await;
+    let client = KamonohashiClient::new(
+        source(&server, Watch::always()),
+        reqwest::Client::new(),
+        RetryPolicy::default(),
+    );
+    let (records, queue) = (MemoryRecords::default(), MemoryQueue::default());
+    let tz = chrono_tz::Asia::Tokyo;
+
+    let report = poll(&client, tz, &records, &queue, Utc::now(), deadline())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.folders, report.jobs),
+        (2, 0),
+        "the first snapshot is silent"
+    );
+
+    set(
+        &fake,
+        1,
+        "training",
+        &[
+            (1, "Completed"),
+            (2, "Completed"),
+            (3, "Running"),
+            (4, "Completed"),
+        ],
+    );
+    set(&fake, 1, "inferences", &[(10, "Failed")]);
+    set(&fake, 2, "training", &[(5, "Killed")]);
+    poll(&client, tz, &records, &queue, Utc::now(), deadline())
+        .await
+        .unwrap();
+    let mut events = queue.take();
+    events.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
+    let got: Vec<(&str, State)> = events.iter().map(|e| (e.key.as_str(), e.state)).collect();
+    assert_eq!(
+        got,
+        [
+            ("kamonohashi:kqi/1:inference-10:faulted", State::Faulted),
+            ("kamonohashi:kqi/1:training-1:successful", State::Successful),
+            ("kamonohashi:kqi/2:training-5:stopped", State::Stopped),
+        ]
+    );
+    let t1 = &events[1];
+    assert_eq!(t1.tenant.as_deref(), Some("Team One"));
+    assert_eq!(t1.mentions, ["U0123ABCD"]);
+    assert_eq!(
+        t1.link.as_deref(),
+        Some(format!("{}/#/training/1?tenantId=1", server.uri()).as_str())
+    );
+    assert_eq!(events[2].tenant.as_deref(), Some("t2"));
+    assert!(events[2].mentions.is_empty());
+
+    poll(&client, tz, &records, &queue, Utc::now(), deadline())
+        .await
+        .unwrap();
+    assert!(queue.take().is_empty(), "each transition once");
+    assert_eq!(
+        *fake.tenant_tokens.lock().unwrap(),
+        BTreeSet::from([1, 2]),
+        "tenant 3 is never polled"
+    );
+}
+
+#[tokio::test]
+async fn outside_watch_hours_nothing_is_polled_and_an_overnight_end_is_told_at_enter() {
+    let fake = Arc::new(Fake {
+        v2: true,
+        cap: 1000,
+        ..Fake::default()
+    });
+    set(&fake, 1, "training", &[(1, "Running")]);
+    let server = start(fake.clone()).await;
+    let watch = Watch {
+        default: WatchDay {
+            active: true,
+            enter: 9,
+            leave: 18,
+        },
+        days: Default::default(),
+    };
+    let client = KamonohashiClient::new(
+        source(&server, watch),
+        reqwest::Client::new(),
+        RetryPolicy::default(),
+    );
+    let (records, queue) = (MemoryRecords::default(), MemoryQueue::default());
+    let tz = chrono_tz::Asia::Tokyo;
+    let at = |d, h| tz.with_ymd_and_hms(2026, 11, d, h, 30, 0).unwrap().to_utc();
+
+    poll(&client, tz, &records, &queue, at(24, 17), deadline())
+        .await
+        .unwrap();
+    set(&fake, 1, "training", &[(1, "Completed")]);
+    let before = *fake.requests.lock().unwrap();
+    let night = poll(&client, tz, &records, &queue, at(24, 22), deadline())
+        .await
+        .unwrap();
+    assert!(night.skipped);
+    assert_eq!(
+        *fake.requests.lock().unwrap(),
+        before,
+        "no request outside watch hours"
+    );
+    assert!(queue.take().is_empty());
+
+    poll(&client, tz, &records, &queue, at(25, 9), deadline())
+        .await
+        .unwrap();
+    let events = queue.take();
+    assert_eq!(
+        events.len(),
+        1,
+        "the overnight end is told at the next watch start"
+    );
+    assert_eq!(events[0].state, State::Successful);
+}
+
+#[tokio::test]
+async fn a_v1_server_is_used_when_v2_is_missing() {
+    let fake = Arc::new(Fake {
+        v2: false,
+        cap: 1000,
+        ..Fake::default()
+    });
+    set(&fake, 2, "training", &[(5, "Running")]);
+    let server = start(fake.clone()).await;
+    let client = KamonohashiClient::new(
+        source(&server, Watch::always()),
+        reqwest::Client::new(),
+        RetryPolicy::default(),
+    );
+    let (records, queue) = (MemoryRecords::default(), MemoryQueue::default());
+    poll(
+        &client,
+        chrono_tz::UTC,
+        &records,
+        &queue,
+        Utc::now(),
+        deadline(),
+    )
+    .await
+    .unwrap();
+    set(&fake, 2, "training", &[(5, "UserCanceled")]);
+    poll(
+        &client,
+        chrono_tz::UTC,
+        &records,
+        &queue,
+        Utc::now(),
+        deadline(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(queue.take().len(), 1);
+}
