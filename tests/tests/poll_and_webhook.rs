@@ -38,6 +38,38 @@ async fn a_job_seen_by_webhook_and_by_poll_is_delivered_once_per_target() {
             .is_empty()
     );
 
+    let (orchestrator, pollers, store) = orchestrator_with_the_faulted_job(&h).await;
+    let reply = run_poller(&pollers, json!({ "sources": ["prod"] })).await;
+    assert_eq!(reply["polled"][0]["jobs"], 1);
+
+    let batch = h.receive().await;
+    assert_eq!(batch.records.len(), 1, "the poll queued the job again");
+    assert!(h.fan_out(batch).await.batch_item_failures.is_empty());
+    for (name, server) in [
+        ("slack", &h.slack),
+        ("gchat", &h.gchat),
+        ("chatwork", &h.chatwork),
+        ("backlog", &h.backlog),
+    ] {
+        assert_eq!(
+            server.received_requests().await.unwrap().len(),
+            1,
+            "{name} heard the job once"
+        );
+    }
+    let mark = store
+        .get_record("WATERMARK#uipath:prod", "1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mark["id"], 148671);
+    orchestrator.verify().await;
+    assert_no_secret_logged();
+}
+
+/// A fake Orchestrator whose OData view holds the faulted sample's job, and pollers for it that
+/// queue to the harness's SQS queue and keep watermarks in its table.
+async fn orchestrator_with_the_faulted_job(h: &Harness) -> (MockServer, Pollers, Arc<DynamoStore>) {
     // Orchestrator's OData view of the same job: ReleaseName instead of Release, no Robot.
     let orchestrator = MockServer::start().await;
     Mock::given(method("POST"))
@@ -91,37 +123,38 @@ async fn a_job_seen_by_webhook_and_by_poll_is_delivered_once_per_target() {
         records: store.clone(),
         queue: Arc::new(SqsQueue::new(h.sqs.clone(), &h.queue_url)),
     };
+    (orchestrator, pollers, store)
+}
+
+async fn run_poller(pollers: &Pollers, input: serde_json::Value) -> serde_json::Value {
     let mut context = Context::default();
     context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap() + 60_000;
-    let reply = job_poller::handle(
-        LambdaEvent::new(json!({ "sources": ["prod"] }), context),
-        &pollers,
-    )
-    .await
-    .unwrap();
-    assert_eq!(reply["polled"][0]["jobs"], 1);
-
-    let batch = h.receive().await;
-    assert_eq!(batch.records.len(), 1, "the poll queued the job again");
-    assert!(h.fan_out(batch).await.batch_item_failures.is_empty());
-    for (name, server) in [
-        ("slack", &h.slack),
-        ("gchat", &h.gchat),
-        ("chatwork", &h.chatwork),
-        ("backlog", &h.backlog),
-    ] {
-        assert_eq!(
-            server.received_requests().await.unwrap().len(),
-            1,
-            "{name} heard the job once"
-        );
-    }
-    let mark = store
-        .get_record("WATERMARK#uipath:prod", "1")
+    job_poller::handle(LambdaEvent::new(input, context), pollers)
         .await
         .unwrap()
-        .unwrap();
-    assert_eq!(mark["id"], 148671);
-    orchestrator.verify().await;
-    assert_no_secret_logged();
+}
+
+#[tokio::test]
+async fn a_schedule_that_names_its_destinations_reaches_only_them() {
+    let Some(h) = Harness::start().await else {
+        return;
+    };
+    mount_ok(&h).await;
+    let (_orchestrator, pollers, _) = orchestrator_with_the_faulted_job(&h).await;
+    let reply = run_poller(
+        &pollers,
+        json!({ "sources": ["prod"], "destinations": ["slack"] }),
+    )
+    .await;
+    assert_eq!(reply["polled"][0]["jobs"], 1);
+    assert!(
+        h.fan_out(h.receive().await)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    assert_eq!(h.slack.received_requests().await.unwrap().len(), 1);
+    for server in [&h.gchat, &h.chatwork, &h.backlog] {
+        assert!(server.received_requests().await.unwrap().is_empty());
+    }
 }

@@ -143,7 +143,7 @@ fn schedule_pollers(
             let (pollers, only) = (pollers.clone(), vec![name.clone()]);
             async move {
                 let deadline = tokio::time::Instant::now() + interval;
-                for result in pollers.run(&only, chrono::Utc::now(), deadline).await {
+                for result in pollers.run(&only, &[], chrono::Utc::now(), deadline).await {
                     if let Err(e) = result {
                         error!(error = %e, "Poll failed; the next run retries from the stored state.");
                     }

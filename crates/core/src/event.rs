@@ -193,6 +193,10 @@ pub struct Event {
     /// Who to mention (Slack user ids such as `U0123ABCD`, Chatwork account ids, or names).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
+    /// When set, only these channels may hear the event (a schedule that names its destinations,
+    /// as the predecessor's per-target schedules did).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only_channels: Vec<String>,
 }
 
 impl Event {
@@ -223,6 +227,7 @@ impl Event {
             link: None,
             origin_id: None,
             mentions: Vec::new(),
+            only_channels: Vec::new(),
         }
     }
 }

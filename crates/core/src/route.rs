@@ -40,7 +40,8 @@ impl Route {
     }
 }
 
-/// The channels that should hear `event`, each once, in route order.
+/// The channels that should hear `event`, each once, in route order (and only those the event
+/// is restricted to, when it is).
 pub fn targets<'a>(routes: &'a [Route], event: &Event) -> Vec<&'a str> {
     let mut out: Vec<&str> = Vec::new();
     for channel in routes
@@ -48,7 +49,8 @@ pub fn targets<'a>(routes: &'a [Route], event: &Event) -> Vec<&'a str> {
         .filter(|r| r.matches(event))
         .flat_map(|r| &r.channels)
     {
-        if !out.contains(&channel.as_str()) {
+        let allowed = event.only_channels.is_empty() || event.only_channels.contains(channel);
+        if allowed && !out.contains(&channel.as_str()) {
             out.push(channel);
         }
     }
@@ -125,5 +127,8 @@ mod tests {
             ["chat", "billing"]
         );
         assert!(targets(&routes, &event(State::Started, "X")).is_empty());
+        let mut only = event(State::Faulted, "X");
+        only.only_channels = vec!["tickets".into()];
+        assert_eq!(targets(&routes, &only), ["tickets"]);
     }
 }

@@ -1,6 +1,6 @@
 //! The `job-poller` Lambda: a CloudWatch schedule event → poll every configured source (or those
-//! the event's input names in `"sources"`) → queue → advance watermarks. The logic is
-//! [`opsbell_core::poll::Pollers`], shared with `opsbell serve`.
+//! the event's input names in `"sources"`, for the channels it names in `"destinations"`) → queue
+//! → advance watermarks. The logic is [`opsbell_core::poll::Pollers`], shared with `opsbell serve`.
 
 use std::time::SystemTime;
 
@@ -12,23 +12,23 @@ use tokio::time::Instant;
 use tracing::error;
 
 pub async fn handle(event: LambdaEvent<Value>, pollers: &Pollers) -> Result<Value, Error> {
-    let only: Vec<String> = event
-        .payload
-        .get("sources")
-        .and_then(Value::as_array)
-        .map(|a| {
+    let names = |key: &str| -> Vec<String> {
+        let list = event.payload.get(key).and_then(Value::as_array);
+        list.map(|a| {
             a.iter()
                 .filter_map(|s| s.as_str().map(String::from))
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+    };
+    let (only, destinations) = (names("sources"), names("destinations"));
     let remaining = event
         .context
         .deadline()
         .duration_since(SystemTime::now())
         .unwrap_or_default();
     let results = pollers
-        .run(&only, Utc::now(), Instant::now() + remaining)
+        .run(&only, &destinations, Utc::now(), Instant::now() + remaining)
         .await;
     let mut reports = Vec::new();
     let mut failures = Vec::new();
@@ -36,7 +36,7 @@ pub async fn handle(event: LambdaEvent<Value>, pollers: &Pollers) -> Result<Valu
         match result {
             Ok(report) => reports.push(report),
             Err(e) => {
-                error!(error = %e, "Poll failed; the next scheduled run retries from the watermark.");
+                error!(error = %e, "Poll failed; the next scheduled run retries from the stored state.");
                 failures.push(e.to_string());
             }
         }

@@ -47,6 +47,23 @@ pub struct PollReport {
     pub skipped: bool,
 }
 
+/// Restricts every event it queues to `channels`, then hands it on.
+pub struct RestrictedQueue<'a> {
+    pub inner: &'a dyn Queue,
+    pub channels: Vec<String>,
+}
+
+#[async_trait::async_trait]
+impl Queue for RestrictedQueue<'_> {
+    async fn enqueue(&self, events: &[crate::event::Event]) -> Result<(), QueueError> {
+        let mut events = events.to_vec();
+        for e in &mut events {
+            e.only_channels = self.channels.clone();
+        }
+        self.inner.enqueue(&events).await
+    }
+}
+
 /// Every configured polled source, run by the `job-poller` Lambda on its schedule and by
 /// `opsbell serve` on each source's interval.
 pub struct Pollers {
@@ -103,15 +120,26 @@ impl Pollers {
             .collect()
     }
 
-    /// Polls the sources named in `only` (all when empty) concurrently.
+    /// Polls the sources named in `only` (all when empty) concurrently; the events go only to
+    /// `destinations` when that is not empty.
     pub async fn run(
         &self,
         only: &[String],
+        destinations: &[String],
         now: DateTime<Utc>,
         deadline: Instant,
     ) -> Vec<Result<PollReport, PollError>> {
         let wanted = |name: &String| only.is_empty() || only.contains(name);
-        let (records, queue) = (self.records.as_ref(), self.queue.as_ref());
+        let restricted = RestrictedQueue {
+            inner: self.queue.as_ref(),
+            channels: destinations.to_vec(),
+        };
+        let queue: &dyn Queue = if destinations.is_empty() {
+            self.queue.as_ref()
+        } else {
+            &restricted
+        };
+        let records = self.records.as_ref();
         let uipath = self
             .orchestrators
             .iter()

@@ -231,6 +231,7 @@ pub fn job_event(
         link: None,
         origin_id: None,
         mentions: Vec::new(),
+        only_channels: Vec::new(),
     };
     event.link = link_for(ctx, &event);
     Ok(event)
