@@ -11,6 +11,7 @@ pub mod fanout;
 pub mod http;
 pub mod ingest;
 pub mod notify;
+pub mod oncall;
 pub mod poll;
 pub mod ports;
 pub mod render;
