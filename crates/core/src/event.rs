@@ -12,6 +12,8 @@ pub enum Source {
     Uipath,
     Kamonohashi,
     Cloudwatch,
+    /// The on-call escalation itself ("nobody answered").
+    Oncall,
 }
 
 impl Source {
@@ -20,6 +22,7 @@ impl Source {
             Source::Uipath => "uipath",
             Source::Kamonohashi => "kamonohashi",
             Source::Cloudwatch => "cloudwatch",
+            Source::Oncall => "oncall",
         }
     }
 }
