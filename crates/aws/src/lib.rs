@@ -1,10 +1,14 @@
 //! AWS implementations of opsbell's ports. One cargo feature per AWS service, so each Lambda
 //! compiles and links only the SDKs it calls.
 
+#[cfg(feature = "connect")]
+pub mod connect;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "dynamodb")]
 pub mod records;
+#[cfg(feature = "s3")]
+pub mod s3;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 pub mod testing;

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use opsbell_core::event::Event;
+use opsbell_core::oncall::escalation::EscalationError;
 use opsbell_core::ports::{Queue, QueueError};
 
 use crate::describe;
@@ -84,6 +85,32 @@ impl Queue for SqsQueue {
         if !batch.is_empty() {
             self.send_batch(&batch).await?;
         }
+        Ok(())
+    }
+}
+
+/// The on-call check queue: a [`Check`] delivered after its delay (SQS `DelaySeconds`, ≤ 900 s).
+pub struct SqsCheckQueue(pub SqsQueue);
+
+#[async_trait]
+impl opsbell_core::oncall::escalation::CheckQueue for SqsCheckQueue {
+    async fn schedule(
+        &self,
+        check: &opsbell_core::oncall::escalation::Check,
+        delay: std::time::Duration,
+    ) -> Result<(), opsbell_core::oncall::escalation::EscalationError> {
+        let body =
+            serde_json::to_string(check).map_err(|e| EscalationError::Schedule(e.to_string()))?;
+        let delay = i32::try_from(delay.as_secs().min(900)).unwrap_or(900);
+        self.0
+            .client
+            .send_message()
+            .queue_url(&self.0.queue_url)
+            .message_body(body)
+            .delay_seconds(delay)
+            .send()
+            .await
+            .map_err(|e| EscalationError::Schedule(describe(&e)))?;
         Ok(())
     }
 }

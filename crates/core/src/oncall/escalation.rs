@@ -49,6 +49,27 @@ pub trait Dialer: Send + Sync {
     async fn answered(&self, contact_id: &str) -> Result<bool, EscalationError>;
 }
 
+/// Never dials; for dry runs (every step is logged and the plan told to chat instead).
+pub struct DryRunDialer;
+
+#[async_trait]
+impl Dialer for DryRunDialer {
+    async fn dial(
+        &self,
+        number: &str,
+        _message: &str,
+        _token: &str,
+    ) -> Result<String, EscalationError> {
+        Err(EscalationError::Dial(format!(
+            "dry run: {number} not called"
+        )))
+    }
+
+    async fn answered(&self, _contact_id: &str) -> Result<bool, EscalationError> {
+        Ok(false)
+    }
+}
+
 /// Delivers a [`Check`] after a delay (SQS `DelaySeconds`; a timer locally).
 #[async_trait]
 pub trait CheckQueue: Send + Sync {
@@ -81,7 +102,6 @@ pub struct Incident {
     /// The current step; `contacts[step]` is set once its call was placed.
     pub step: usize,
     pub contacts: Vec<Option<String>>,
-    #[serde(flatten)]
     pub status: Status,
     pub dry_run: bool,
 }
@@ -308,7 +328,13 @@ impl Escalation<'_> {
     async fn load(&self, id: &str) -> Result<Option<Incident>, EscalationError> {
         let (pk, sk) = incident_key(id);
         let value = self.records.get_record(&pk, &sk).await?;
-        Ok(value.and_then(|v| serde_json::from_value(v).ok()))
+        // An unreadable record is an error, never "no incident": that would dial everyone again.
+        value
+            .map(|v| {
+                serde_json::from_value(v)
+                    .map_err(|e| StoreError(format!("incident {id}: {e}")).into())
+            })
+            .transpose()
     }
 
     async fn save(&self, incident: &Incident, now: DateTime<Utc>) -> Result<(), EscalationError> {

@@ -6,6 +6,8 @@ pub mod escalation;
 pub mod mapping;
 pub mod plan;
 pub mod rotation;
+pub mod settings;
+pub mod trigger;
 
 use std::fmt;
 

@@ -1,0 +1,174 @@
+//! The caller's settings, from the environment. lambda-connect's names are accepted as they are
+//! (`CALL_STATE_CHACK_INTERVAL_SECONDS` as spelled there, with a correctly spelled alias), and its
+//! documented but unused `CONNECT_EXTRA_DESTINATION_PHONE_NUMBER` is now the fallback number.
+
+use std::time::Duration;
+
+use chrono_tz::Tz;
+
+use super::plan::PlanOptions;
+use super::rotation::is_e164;
+
+/// SQS delays a message at most 15 minutes.
+pub const MAX_CHECK_INTERVAL: Duration = Duration::from_secs(900);
+/// lambda-connect's default message: "a failure has occurred".
+pub const DEFAULT_MESSAGE: &str = "障害が発生しました。";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectSettings {
+    pub instance_id: String,
+    pub contact_flow_id: String,
+    pub source_phone_number: Option<String>,
+    pub queue_id: Option<String>,
+    /// The contact attribute the flow sets to "true" once the callee confirms.
+    pub answer_attribute: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OncallSettings {
+    /// S3 bucket holding the rotation and mapping files (`PHONE_NUMBER_BUCKET`)…
+    pub bucket: Option<String>,
+    /// …or a local folder (`ONCALL_FILES_DIR`).
+    pub files_dir: Option<String>,
+    pub rotation_file: String,
+    pub mapping_file: Option<String>,
+    pub message: String,
+    pub plan: PlanOptions,
+    pub interval: Duration,
+    pub dry_run: bool,
+    /// `None`: no Connect configured, so only a dry run is possible.
+    pub connect: Option<ConnectSettings>,
+}
+
+impl OncallSettings {
+    /// Reads the settings; returns every problem at once.
+    pub fn from_env(env: &[(String, String)]) -> Result<OncallSettings, Vec<String>> {
+        let get = |k: &str| {
+            env.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let flag = |k: &str| {
+            get(k).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+        };
+        let mut problems = Vec::new();
+        let number = |k: &str, problems: &mut Vec<String>| -> Option<u64> {
+            let v = get(k)?;
+            v.parse()
+                .map_err(|_| problems.push(format!("{k}={v:?} is not a number")))
+                .ok()
+        };
+        let repeat_count = number("CALL_REPEAT_COUNT", &mut problems).unwrap_or(3);
+        let interval = number("CALL_STATE_CHECK_INTERVAL_SECONDS", &mut problems)
+            .or_else(|| number("CALL_STATE_CHACK_INTERVAL_SECONDS", &mut problems))
+            .unwrap_or(60);
+        let interval = Duration::from_secs(interval);
+        if interval > MAX_CHECK_INTERVAL {
+            problems.push(format!(
+                "the check interval is at most {} s (an SQS delay)",
+                MAX_CHECK_INTERVAL.as_secs()
+            ));
+        }
+        let timezone: Tz = match get("ONCALL_TIMEZONE") {
+            None => chrono_tz::Asia::Tokyo,
+            Some(z) => z.parse().unwrap_or_else(|_| {
+                problems.push(format!("ONCALL_TIMEZONE={z:?} is not a time zone"));
+                chrono_tz::Asia::Tokyo
+            }),
+        };
+        let fallback = get("CONNECT_EXTRA_DESTINATION_PHONE_NUMBER");
+        if let Some(f) = fallback.as_deref().filter(|f| !is_e164(f)) {
+            problems.push(format!(
+                "CONNECT_EXTRA_DESTINATION_PHONE_NUMBER={f:?} is not an E.164 number"
+            ));
+        }
+        let connect = match (get("CONNECT_INSTANCE_ID"), get("CONNECT_CONTACT_FLOW_ID")) {
+            (Some(instance_id), Some(contact_flow_id)) => Some(ConnectSettings {
+                instance_id,
+                contact_flow_id,
+                source_phone_number: get("CONNECT_SOURCE_PHONE_NUMBER"),
+                queue_id: get("CONNECT_QUEUE_ID"),
+                answer_attribute: get("CONNECT_ANSWER_ATTRIBUTE")
+                    .unwrap_or_else(|| "isTalking".into()),
+            }),
+            _ => None,
+        };
+        let dry_run = flag("DRY_RUN") || connect.is_none();
+        if let Some(c) = &connect
+            && c.source_phone_number.is_none()
+            && c.queue_id.is_none()
+        {
+            problems.push("set CONNECT_SOURCE_PHONE_NUMBER (or CONNECT_QUEUE_ID)".into());
+        }
+        let (bucket, files_dir) = (get("PHONE_NUMBER_BUCKET"), get("ONCALL_FILES_DIR"));
+        if bucket.is_none() && files_dir.is_none() {
+            problems
+                .push("set PHONE_NUMBER_BUCKET (S3) or ONCALL_FILES_DIR (a local folder)".into());
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(OncallSettings {
+            bucket,
+            files_dir,
+            rotation_file: get("PHONE_NUMBER_JSON_FILE")
+                .unwrap_or_else(|| "phoneNumber.json".into()),
+            mapping_file: get("MAPPING_JSON_FILE"),
+            message: get("CONNECT_ALARM_MSG").unwrap_or_else(|| DEFAULT_MESSAGE.into()),
+            plan: PlanOptions {
+                repeat_count: u32::try_from(repeat_count).unwrap_or(3),
+                repeat_group: flag("CALL_REPEAT_GROUP"),
+                fallback,
+                timezone,
+            },
+            interval,
+            dry_run,
+            connect,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn predecessor_names_and_defaults() {
+        let s = OncallSettings::from_env(&env(&[
+            ("PHONE_NUMBER_BUCKET", "rotations"),
+            ("CONNECT_INSTANCE_ID", "i-1"),
+            ("CONNECT_CONTACT_FLOW_ID", "f-1"),
+            ("CONNECT_SOURCE_PHONE_NUMBER", "+815000000000"),
+            ("CALL_REPEAT_GROUP", "True"),
+            ("CALL_STATE_CHACK_INTERVAL_SECONDS", "30"),
+            ("CONNECT_EXTRA_DESTINATION_PHONE_NUMBER", "+815099999999"),
+        ]))
+        .unwrap();
+        assert_eq!(s.rotation_file, "phoneNumber.json");
+        assert_eq!(s.interval, Duration::from_secs(30));
+        assert!(s.plan.repeat_group && !s.dry_run);
+        assert_eq!(s.plan.repeat_count, 3);
+        assert_eq!(s.plan.fallback.as_deref(), Some("+815099999999"));
+        assert_eq!(s.connect.unwrap().answer_attribute, "isTalking");
+    }
+
+    #[test]
+    fn without_connect_it_is_a_dry_run_and_problems_are_listed() {
+        let s = OncallSettings::from_env(&env(&[("ONCALL_FILES_DIR", "samplejson")])).unwrap();
+        assert!(s.dry_run);
+        let err = OncallSettings::from_env(&env(&[
+            ("CALL_REPEAT_COUNT", "three"),
+            ("CALL_STATE_CHECK_INTERVAL_SECONDS", "3600"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.len(), 3, "{err:?}");
+    }
+}

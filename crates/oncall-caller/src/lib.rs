@@ -1,0 +1,117 @@
+//! The `oncall-caller` Lambda. Two triggers, one state machine ([`Escalation`]):
+//! - SNS (an alarm topic, as lambda-connect was wired): the topic picks the rotation through the
+//!   mapping file; the incident is keyed by the SNS `MessageId`, so a duplicated delivery or a
+//!   retried invocation finds it and dials nobody twice. The first call is placed.
+//! - SQS (the check queue, delayed by the check interval): one check per message; answers with a
+//!   partial batch response, so only failed checks come back.
+
+use chrono::Utc;
+use lambda_runtime::{Error, LambdaEvent};
+use opsbell_core::oncall::escalation::{Check, Escalation};
+use opsbell_core::oncall::settings::OncallSettings;
+use opsbell_core::oncall::trigger::{Files, plan_for};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tracing::error;
+
+pub struct Caller<'a> {
+    pub settings: &'a OncallSettings,
+    pub files: &'a dyn Files,
+    pub escalation: Escalation<'a>,
+}
+
+pub async fn handle(event: LambdaEvent<Value>, caller: &Caller<'_>) -> Result<Value, Error> {
+    let records = event
+        .payload
+        .get("Records")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut started = Vec::new();
+    let mut failures = Vec::new();
+    for record in &records {
+        if let Some(sns) = record.get("Sns") {
+            let outcome = start(sns, caller).await?;
+            started.push(json!(format!("{outcome:?}")));
+        } else if let Some(body) = record.get("body").and_then(Value::as_str) {
+            let id = record
+                .get("messageId")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let result = match serde_json::from_str::<Check>(body) {
+                Ok(check) => caller
+                    .escalation
+                    .check(&check, Utc::now())
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(format!("not a check: {e}")),
+            };
+            if let Err(e) = result {
+                error!(message_id = id, error = %e, "Check failed; it will be retried.");
+                failures.push(json!({ "itemIdentifier": id }));
+            }
+        }
+    }
+    Ok(json!({ "batchItemFailures": failures, "started": started }))
+}
+
+async fn start(
+    sns: &Value,
+    caller: &Caller<'_>,
+) -> Result<opsbell_core::oncall::escalation::Outcome, Error> {
+    let text = |k: &str| sns.get(k).and_then(Value::as_str).unwrap_or_default();
+    let topic_arn = text("TopicArn");
+    let topic = topic_arn.rsplit(':').next().unwrap_or_default();
+    // The MessageId keys the incident; an event without one (lambda-connect's minimal sample) is
+    // keyed by its content, so the same delivery twice is still one incident.
+    let id = match text("MessageId") {
+        "" => {
+            let digest = Sha256::digest(sns.to_string().as_bytes());
+            digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+        }
+        id => id.to_string(),
+    };
+    let now = Utc::now();
+    let planned = plan_for(
+        caller.settings,
+        caller.files,
+        Some(topic).filter(|t| !t.is_empty()),
+        now,
+    )
+    .await;
+    let (title, alarm_text) = alarm_text(sns);
+    let message = planned
+        .message
+        .or(alarm_text)
+        .unwrap_or_else(|| caller.settings.message.clone());
+    let title = title.unwrap_or_else(|| format!("On-call escalation ({topic})"));
+    Ok(caller
+        .escalation
+        .start(&id, &title, &message, planned.calls, now)
+        .await?)
+}
+
+/// The alarm's name and a spoken text, when the SNS message is a CloudWatch alarm.
+fn alarm_text(sns: &Value) -> (Option<String>, Option<String>) {
+    let subject = sns.get("Subject").and_then(Value::as_str).map(String::from);
+    let alarm: Option<Value> = sns
+        .get("Message")
+        .and_then(Value::as_str)
+        .and_then(|m| serde_json::from_str(m).ok());
+    let Some(alarm) = alarm else {
+        return (subject, None);
+    };
+    let name = alarm.get("AlarmName").and_then(Value::as_str);
+    let reason = alarm
+        .get("NewStateReason")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match name {
+        Some(name) => {
+            let spoken: String = format!("{name}. {reason}").chars().take(500).collect();
+            (Some(name.to_string()), Some(spoken))
+        }
+        None => (subject, None),
+    }
+}

@@ -1,0 +1,444 @@
+//! The on-call caller end to end: rotation files in S3, the check queue and incidents on moto, the
+//! Connect REST API faked with wiremock (moto has no Connect), the real AWS SDK throughout.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lambda_runtime::{Context, LambdaEvent};
+use oncall_caller::Caller;
+use opsbell_aws::connect::ConnectDialer;
+use opsbell_aws::dynamodb::DynamoStore;
+use opsbell_aws::s3::S3Files;
+use opsbell_aws::sqs::{SqsCheckQueue, SqsQueue};
+use opsbell_aws::testing::{emulator, unique};
+use opsbell_core::event::{Event, Source, State};
+use opsbell_core::oncall::escalation::{Escalation, Incident, Status, incident_key};
+use opsbell_core::oncall::plan::plan;
+use opsbell_core::oncall::rotation::Rotation;
+use opsbell_core::oncall::settings::OncallSettings;
+use opsbell_core::ports::Records;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const INSTANCE: &str = "inst-1";
+
+/// Speaks Connect's REST-JSON: one ContactId per ClientToken; answered when the contact's number
+/// is the one that picks up.
+#[derive(Default)]
+struct FakeConnect {
+    calls: Mutex<Vec<(String, String)>>,
+    answer_on: Mutex<Option<String>>,
+}
+
+struct Start(Arc<FakeConnect>);
+struct Attributes(Arc<FakeConnect>);
+
+impl Respond for Start {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(body["InstanceId"], INSTANCE);
+        assert_eq!(body["Attributes"]["isTalking"], "false");
+        let number = body["DestinationPhoneNumber"].as_str().unwrap().to_string();
+        let token = body["ClientToken"].as_str().unwrap().to_string();
+        let mut calls = self.0.calls.lock().unwrap();
+        let same = calls.iter().position(|(_, t)| *t == token);
+        let index = same.unwrap_or_else(|| {
+            calls.push((number, token));
+            calls.len() - 1
+        });
+        ResponseTemplate::new(200).set_body_json(json!({ "ContactId": format!("contact-{index}") }))
+    }
+}
+
+impl Respond for Attributes {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let contact = req.url.path().rsplit('/').next().unwrap();
+        let index: usize = contact.trim_start_matches("contact-").parse().unwrap();
+        let number = self.0.calls.lock().unwrap()[index].0.clone();
+        let answered = self.0.answer_on.lock().unwrap().as_deref() == Some(number.as_str());
+        ResponseTemplate::new(200).set_body_json(
+            json!({ "Attributes": { "isTalking": answered.to_string(), "message": "x" } }),
+        )
+    }
+}
+
+struct World {
+    aws: aws_config::SdkConfig,
+    sqs: aws_sdk_sqs::Client,
+    check_url: String,
+    events_url: String,
+    store: DynamoStore,
+    files: S3Files,
+    connect_server: MockServer,
+    connect: Arc<FakeConnect>,
+    settings: OncallSettings,
+}
+
+impl World {
+    async fn start(rotation: &[u8], fallback: Option<&str>, repeat: u32) -> Option<World> {
+        let aws = emulator().await?;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&aws)
+                .force_path_style(true)
+                .build(),
+        );
+        let bucket = unique("rotations").to_lowercase();
+        let region = aws.region().map(|r| r.to_string()).unwrap_or_default();
+        let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                region.as_str(),
+            ))
+            .build();
+        s3.create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(location)
+            .send()
+            .await
+            .unwrap();
+        let put = |key: &str, body: Vec<u8>| {
+            s3.put_object()
+                .bucket(&bucket)
+                .key(key)
+                .body(body.into())
+                .send()
+        };
+        put(
+            "mapping.json",
+            include_bytes!("../../samplejson/lambda-connect-mapping.json").to_vec(),
+        )
+        .await
+        .unwrap();
+        put("b-phoneNumber.json", rotation.to_vec()).await.unwrap();
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        let check_url = sqs
+            .create_queue()
+            .queue_name(unique("checks"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let events_url = sqs
+            .create_queue()
+            .queue_name(unique("events"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        let table = unique("state");
+        DynamoStore::create_table(&dynamodb, &table).await.unwrap();
+
+        let connect = Arc::new(FakeConnect::default());
+        let connect_server = MockServer::start().await;
+        Mock::given(method("PUT"))
+            .and(path("/contact/outbound-voice"))
+            .respond_with(Start(connect.clone()))
+            .mount(&connect_server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/contact/attributes/inst-1/contact-\d+$"))
+            .respond_with(Attributes(connect.clone()))
+            .mount(&connect_server)
+            .await;
+
+        let mut env = vec![
+            ("PHONE_NUMBER_BUCKET", bucket.as_str()),
+            ("MAPPING_JSON_FILE", "mapping.json"),
+            ("CONNECT_INSTANCE_ID", INSTANCE),
+            ("CONNECT_CONTACT_FLOW_ID", "flow-1"),
+            ("CONNECT_SOURCE_PHONE_NUMBER", "+815000000000"),
+            ("CALL_STATE_CHACK_INTERVAL_SECONDS", "1"),
+        ];
+        let repeat = repeat.to_string();
+        env.push(("CALL_REPEAT_COUNT", &repeat));
+        if let Some(f) = fallback {
+            env.push(("CONNECT_EXTRA_DESTINATION_PHONE_NUMBER", f));
+        }
+        let env: Vec<(String, String)> =
+            env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let settings = OncallSettings::from_env(&env).unwrap();
+        Some(World {
+            files: S3Files::from_config(&aws, &bucket),
+            store: DynamoStore::new(dynamodb, &table),
+            sqs,
+            check_url,
+            events_url,
+            connect_server,
+            connect,
+            settings,
+            aws,
+        })
+    }
+
+    fn dialer(&self) -> ConnectDialer {
+        let conf = aws_sdk_connect::config::Builder::from(&self.aws)
+            .endpoint_url(self.connect_server.uri())
+            .build();
+        ConnectDialer::new(
+            aws_sdk_connect::Client::from_conf(conf),
+            self.settings.connect.clone().unwrap(),
+        )
+    }
+
+    fn dialed(&self) -> Vec<String> {
+        self.connect
+            .calls
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    async fn incident(&self, id: &str) -> Incident {
+        let (pk, sk) = incident_key(id);
+        serde_json::from_value(self.store.get_record(&pk, &sk).await.unwrap().unwrap()).unwrap()
+    }
+
+    async fn events(&self) -> Vec<Event> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.events_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        out.messages()
+            .iter()
+            .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+            .collect()
+    }
+}
+
+fn sns_event(message_id: &str) -> Value {
+    let mut e: Value = serde_json::from_slice(include_bytes!(
+        "../../samplejson/sns-cloudwatch-alarm-single-metric-lambda-event.json"
+    ))
+    .unwrap();
+    e["Records"][0]["Sns"]["TopicArn"] = json!("arn:aws:sns:ap-northeast-1:123456789012:b-topic");
+    e["Records"][0]["Sns"]["MessageId"] = json!(message_id);
+    e
+}
+
+fn context() -> Context {
+    let mut c = Context::default();
+    c.deadline = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap() + 60_000;
+    c
+}
+
+/// Runs the handler on `event`; returns its answer and how long it took.
+async fn invoke(caller: &Caller<'_>, event: Value) -> (Value, Duration) {
+    let started = Instant::now();
+    let reply = oncall_caller::handle(LambdaEvent::new(event, context()), caller)
+        .await
+        .unwrap();
+    (reply, started.elapsed())
+}
+
+/// Delivers delayed checks from the (moto) check queue to the handler until the incident ends.
+async fn drive(w: &World, caller: &Caller<'_>, id: &str) -> Duration {
+    let mut longest = Duration::ZERO;
+    for _ in 0..60 {
+        if w.incident(id).await.status != Status::Calling {
+            return longest;
+        }
+        let out = w
+            .sqs
+            .receive_message()
+            .queue_url(&w.check_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(2)
+            .send()
+            .await
+            .unwrap();
+        let records: Vec<Value> = out
+            .messages()
+            .iter()
+            .map(|m| json!({ "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(), "eventSource": "aws:sqs" }))
+            .collect();
+        if records.is_empty() {
+            continue;
+        }
+        let (reply, took) = invoke(caller, json!({ "Records": records })).await;
+        longest = longest.max(took);
+        assert_eq!(reply["batchItemFailures"], json!([]));
+        for m in out.messages() {
+            w.sqs
+                .delete_message()
+                .queue_url(&w.check_url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    panic!("the escalation did not end");
+}
+
+fn rotation_sample() -> Vec<u8> {
+    include_bytes!("../../samplejson/lambda-connect-rotation-new-format.json").to_vec()
+}
+
+#[tokio::test]
+async fn an_alarm_calls_in_the_documented_order_until_someone_answers_and_never_dials_twice() {
+    let Some(w) = World::start(&rotation_sample(), Some("+815099999999"), 3).await else {
+        return;
+    };
+    let rotation = Rotation::parse("b", &rotation_sample()).unwrap();
+    let expected: Vec<String> = plan(Some(&rotation), chrono::Utc::now(), &w.settings.plan)
+        .into_iter()
+        .map(|c| c.number)
+        .collect();
+    *w.connect.answer_on.lock().unwrap() = Some(expected[2].clone());
+    let (checks, events) = (
+        SqsCheckQueue(SqsQueue::new(w.sqs.clone(), &w.check_url)),
+        SqsQueue::new(w.sqs.clone(), &w.events_url),
+    );
+    let dialer = w.dialer();
+    let escalation = Escalation {
+        records: &w.store,
+        dialer: &dialer,
+        checks: &checks,
+        events: &events,
+        interval: w.settings.interval,
+        dry_run: false,
+    };
+    let caller = Caller {
+        settings: &w.settings,
+        files: &w.files,
+        escalation,
+    };
+
+    let (_, first) = invoke(&caller, sns_event("sns-msg-1")).await;
+    let (again, _) = invoke(&caller, sns_event("sns-msg-1")).await;
+    assert_eq!(
+        again["started"],
+        json!(["Ignored"]),
+        "a duplicated SNS delivery"
+    );
+    let longest = drive(&w, &caller, "sns-msg-1").await.max(first);
+
+    assert_eq!(
+        w.dialed(),
+        expected[..3],
+        "calls in order until the third answers"
+    );
+    assert_eq!(
+        w.incident("sns-msg-1").await.status,
+        Status::Answered {
+            step: 2,
+            number: expected[2].clone()
+        }
+    );
+    assert!(
+        longest < Duration::from_secs(5),
+        "one step per invocation; the longest took {longest:?}"
+    );
+    println!("3 groups x 2 numbers x 3 repeats: the longest invocation took {longest:?}");
+}
+
+#[tokio::test]
+async fn an_ack_from_chat_between_steps_stops_the_escalation() {
+    let Some(w) = World::start(&rotation_sample(), None, 3).await else {
+        return;
+    };
+    let (checks, events) = (
+        SqsCheckQueue(SqsQueue::new(w.sqs.clone(), &w.check_url)),
+        SqsQueue::new(w.sqs.clone(), &w.events_url),
+    );
+    let dialer = w.dialer();
+    let escalation = Escalation {
+        records: &w.store,
+        dialer: &dialer,
+        checks: &checks,
+        events: &events,
+        interval: w.settings.interval,
+        dry_run: false,
+    };
+    let caller = Caller {
+        settings: &w.settings,
+        files: &w.files,
+        escalation,
+    };
+    invoke(&caller, sns_event("sns-msg-2")).await;
+    assert!(
+        caller
+            .escalation
+            .ack("sns-msg-2", "users/1234", chrono::Utc::now())
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let out = w
+        .sqs
+        .receive_message()
+        .queue_url(&w.check_url)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap();
+    let records: Vec<Value> = out
+        .messages()
+        .iter()
+        .map(|m| json!({ "messageId": m.message_id(), "body": m.body(), "eventSource": "aws:sqs" }))
+        .collect();
+    invoke(&caller, json!({ "Records": records })).await;
+    assert_eq!(w.dialed().len(), 1, "nobody else is called after the ack");
+    assert_eq!(
+        w.incident("sns-msg-2").await.status,
+        Status::Acked {
+            by: "users/1234".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn nobody_answers_then_the_fallback_then_chat_and_an_invalid_rotation_still_calls_the_fallback()
+ {
+    let one = br#"[{"start_day": 1, "end_day": 31, "phone_number": ["+815011111111"]}]"#;
+    for (rotation, expected) in [
+        (one.to_vec(), vec!["+815011111111", "+815099999999"]),
+        (b"{ this is not json".to_vec(), vec!["+815099999999"]),
+    ] {
+        let Some(w) = World::start(&rotation, Some("+815099999999"), 1).await else {
+            return;
+        };
+        let (checks, events) = (
+            SqsCheckQueue(SqsQueue::new(w.sqs.clone(), &w.check_url)),
+            SqsQueue::new(w.sqs.clone(), &w.events_url),
+        );
+        let dialer = w.dialer();
+        let escalation = Escalation {
+            records: &w.store,
+            dialer: &dialer,
+            checks: &checks,
+            events: &events,
+            interval: w.settings.interval,
+            dry_run: false,
+        };
+        let caller = Caller {
+            settings: &w.settings,
+            files: &w.files,
+            escalation,
+        };
+        invoke(&caller, sns_event("sns-msg-3")).await;
+        drive(&w, &caller, "sns-msg-3").await;
+        assert_eq!(w.dialed(), expected);
+        assert_eq!(w.incident("sns-msg-3").await.status, Status::Exhausted);
+        let told: Vec<(Source, State)> = w
+            .events()
+            .await
+            .iter()
+            .map(|e| (e.source, e.state))
+            .collect();
+        assert_eq!(
+            told,
+            [(Source::Oncall, State::Alarm)],
+            "chat hears that nobody answered"
+        );
+    }
+}
