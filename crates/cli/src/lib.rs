@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod logging;
+pub mod oncall;
 pub mod send;
 pub mod serve;
 pub mod sign;
@@ -33,4 +34,6 @@ pub enum Command {
     Send(send::SendArgs),
     /// Print the X-UiPath-Signature value of a body, for testing with curl.
     Sign(sign::SignArgs),
+    /// Who is on call, the call plan, and the rotation calendar (calls nobody).
+    Oncall(oncall::OncallArgs),
 }

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use opsbell::{Cli, Command, check, send, serve, sign};
+use opsbell::{Cli, Command, check, oncall, send, serve, sign};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -14,6 +14,7 @@ async fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Send(args) => send::run(args).await,
         Command::Sign(args) => sign::run(&args),
+        Command::Oncall(args) => oncall::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -304,3 +304,62 @@ fn send_dry_run_prints_what_each_target_gets_and_sign_matches() {
         signature(&std::fs::read(&file).unwrap())
     );
 }
+
+#[test]
+fn check_tells_rotation_and_mapping_files_apart_and_oncall_shows_the_calendar() {
+    let check = |name: &str| {
+        Command::new(bin())
+            .arg("check")
+            .arg(repo(&format!("samplejson/{name}")))
+            .output()
+            .unwrap()
+    };
+    let out = check("lambda-connect-mapping.json");
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("ok (mapping)"));
+    let out = check("lambda-connect-rotation-new-format.json");
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("ok (rotation)"));
+    let out = check("lambda-connect-rotation-old-format.json");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "placeholder numbers are errors: {text}"
+    );
+    assert!(
+        text.contains("group1: \"+81xxxxxxxxxx\" is not an E.164 number"),
+        "{text}"
+    );
+
+    let out = Command::new(bin())
+        .args([
+            "oncall",
+            "--rotation",
+            "lambda-connect-rotation-old-format.json",
+            "--files",
+        ])
+        .arg(repo("samplejson"))
+        .args(["calendar", "--weeks", "5"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(text.lines().count(), 35);
+    assert!(text.contains("group1") && text.contains("group2"), "{text}");
+
+    let out = Command::new(bin())
+        .args([
+            "oncall",
+            "--mapping",
+            "lambda-connect-mapping.json",
+            "--topic",
+            "arn:aws:sns:us-east-1:1:b-topic",
+            "--files",
+        ])
+        .arg(repo("samplejson"))
+        .args(["plan", "--at", "2026-11-15T10:00:00+09:00", "--repeat", "1"])
+        .output()
+        .unwrap();
+    // The mapping names b-phoneNumber.json, which the samples do not ship.
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("b-phoneNumber.json"));
+}

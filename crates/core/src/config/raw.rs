@@ -95,6 +95,21 @@ pub(super) fn build(mut value: Value) -> Result<Config, ConfigError> {
         return Err(ConfigError { problems: p.0 });
     };
 
+    const KNOWN: [&str; 7] = [
+        "language",
+        "timezone",
+        "webhook",
+        "scheduled",
+        "channels",
+        "routes",
+        "sources",
+    ];
+    for key in root.keys().filter(|k| !KNOWN.contains(&k.as_str())) {
+        p.push(
+            key.clone(),
+            format!("unknown key (known: {})", KNOWN.join(", ")),
+        );
+    }
     let language = match root.get("language").and_then(Value::as_str).unwrap_or("en") {
         "en" | "" => Language::En,
         "ja" => Language::Ja,
