@@ -194,8 +194,16 @@ impl World {
     }
 
     async fn incident(&self, id: &str) -> Incident {
+        self.maybe_incident(id).await.expect("incident recorded")
+    }
+
+    async fn maybe_incident(&self, id: &str) -> Option<Incident> {
         let (pk, sk) = incident_key(id);
-        serde_json::from_value(self.store.get_record(&pk, &sk).await.unwrap().unwrap()).unwrap()
+        self.store
+            .get_record(&pk, &sk)
+            .await
+            .unwrap()
+            .map(|v| serde_json::from_value(v).unwrap())
     }
 
     async fn events(&self) -> Vec<Event> {
@@ -243,7 +251,10 @@ async fn invoke(caller: &Caller<'_>, event: Value) -> (Value, Duration) {
 async fn drive(w: &World, caller: &Caller<'_>, id: &str) -> Duration {
     let mut longest = Duration::ZERO;
     for _ in 0..60 {
-        if w.incident(id).await.status != Status::Calling {
+        if w.maybe_incident(id)
+            .await
+            .is_some_and(|i| i.status != Status::Calling)
+        {
             return longest;
         }
         let out = w
@@ -441,4 +452,47 @@ async fn nobody_answers_then_the_fallback_then_chat_and_an_invalid_rotation_stil
             "chat hears that nobody answered"
         );
     }
+}
+
+#[tokio::test]
+async fn an_oncall_route_target_starts_the_escalation_through_the_callers_queue() {
+    use opsbell_core::oncall::escalation::Escalations;
+    let Some(w) = World::start(&rotation_sample(), Some("+815099999999"), 1).await else {
+        return;
+    };
+    let (checks, events) = (
+        SqsCheckQueue(SqsQueue::new(w.sqs.clone(), &w.check_url)),
+        SqsQueue::new(w.sqs.clone(), &w.events_url),
+    );
+    let dialer = w.dialer();
+    let escalation = Escalation {
+        records: &w.store,
+        dialer: &dialer,
+        checks: &checks,
+        events: &events,
+        interval: w.settings.interval,
+        dry_run: false,
+    };
+    let caller = Caller {
+        settings: &w.settings,
+        files: &w.files,
+        escalation,
+    };
+    // What alarm-fanout's `oncall` sink sends (twice: a redelivered event starts nothing twice).
+    let starts = opsbell_aws::sqs::SqsEscalations(SqsQueue::new(w.sqs.clone(), &w.check_url));
+    let mut event = Event::new(
+        Source::Cloudwatch,
+        "",
+        "db-cpu",
+        State::Alarm,
+        "db-cpu-high",
+        chrono::Utc::now(),
+    );
+    event.info = Some("Threshold Crossed".into());
+    let start = opsbell_core::oncall::escalation::start_of(&event);
+    starts.start(&start).await.unwrap();
+    starts.start(&start).await.unwrap();
+    drive(&w, &caller, &start.id).await;
+    // The default rotation file is phoneNumber.json, absent here: an error, and the fallback is called.
+    assert_eq!(w.dialed(), ["+815099999999"]);
 }

@@ -1,12 +1,15 @@
-//! Wiring only: configuration, the delivery log, the chat and ticket adapters, the runtime.
+//! Wiring only: configuration, the delivery log, the chat and ticket adapters, the on-call
+//! caller's queue for `oncall` channels, the runtime.
 
 use std::sync::Arc;
 
 use lambda_runtime::{Error, run, service_fn, tracing};
 use opsbell_aws::dynamodb::DynamoStore;
+use opsbell_aws::sqs::{SqsEscalations, SqsQueue};
 use opsbell_core::config::Config;
 use opsbell_core::fanout::Fanout;
 use opsbell_core::http::{RetryPolicy, client};
+use opsbell_core::notify::oncall_sinks;
 use opsbell_core::ports::SystemClock;
 
 #[tokio::main]
@@ -16,12 +19,17 @@ async fn main() -> Result<(), Error> {
     let table = std::env::var("STATE_TABLE").map_err(|_| "STATE_TABLE is not set")?;
     let aws = opsbell_aws::sdk_config().await;
     let store = DynamoStore::from_config(&aws, table);
-    let fanout = Fanout::from_config(
+    let policy = RetryPolicy::default();
+    let mut fanout = Fanout::from_config(
         &config,
         &client(),
-        RetryPolicy::default(),
+        policy,
         Arc::new(store),
         Arc::new(SystemClock),
     );
+    if let Ok(url) = std::env::var("ONCALL_QUEUE_URL") {
+        let escalations = Arc::new(SqsEscalations(SqsQueue::from_config(&aws, url)));
+        fanout.sinks.extend(oncall_sinks(&config, escalations));
+    }
     run(service_fn(|event| alarm_fanout::handle(event, &fanout))).await
 }

@@ -114,3 +114,26 @@ impl opsbell_core::oncall::escalation::CheckQueue for SqsCheckQueue {
         Ok(())
     }
 }
+
+/// Starts escalations by sending a [`Start`](opsbell_core::oncall::escalation::Start) to the
+/// caller's queue (the same queue its delayed checks use).
+pub struct SqsEscalations(pub SqsQueue);
+
+#[async_trait]
+impl opsbell_core::oncall::escalation::Escalations for SqsEscalations {
+    async fn start(
+        &self,
+        start: &opsbell_core::oncall::escalation::Start,
+    ) -> Result<(), EscalationError> {
+        let body = serde_json::json!({ "start": start }).to_string();
+        self.0
+            .client
+            .send_message()
+            .queue_url(&self.0.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| EscalationError::Schedule(describe(&e)))?;
+        Ok(())
+    }
+}

@@ -67,13 +67,12 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
     let outbox = Arc::new(SqliteOutbox::new(&db)?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ingest = Arc::new(Ingest::new(&config, outbox.clone(), clock.clone())?);
-    let fanout = Arc::new(Fanout::from_config(
-        &config,
-        &client(),
-        RetryPolicy::default(),
-        store.clone(),
-        clock.clone(),
-    ));
+    let policy = RetryPolicy::default();
+    let mut fanout = Fanout::from_config(&config, &client(), policy, store.clone(), clock.clone());
+    fanout
+        .sinks
+        .extend(local_oncall(&config, store.clone(), outbox.clone()));
+    let fanout = Arc::new(fanout);
     let (pending, dead) = outbox.counts().await?;
     info!(db = %args.db.display(), pending, dead, released, "Outbox opened.");
 
@@ -128,6 +127,34 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
     outbox.close();
     info!("Stopped.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `oncall` channels start a dry-run escalation in-process (rotation files from `ONCALL_FILES_DIR`
+/// and the caller's other environment settings): the plan is logged and told to chat, nobody is
+/// dialled (that takes Amazon Connect, i.e. the `oncall-caller` Lambda).
+fn local_oncall(
+    config: &Config,
+    records: Arc<SqliteStore>,
+    events: Arc<SqliteOutbox>,
+) -> std::collections::BTreeMap<String, opsbell_core::notify::Sink> {
+    if !config
+        .channels
+        .values()
+        .any(|c| matches!(c, opsbell_core::config::Channel::Oncall))
+    {
+        return Default::default();
+    }
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    match opsbell_core::oncall::settings::OncallSettings::from_env(&env) {
+        Ok(settings) => {
+            let caller = opsbell_local::caller::LocalCaller::new(records, events, settings);
+            opsbell_core::notify::oncall_sinks(config, caller)
+        }
+        Err(problems) => {
+            tracing::warn!(problems = ?problems, "oncall channels are configured but the caller is not; they will fail.");
+            Default::default()
+        }
+    }
 }
 
 /// Each polled source on its own interval, with the same code as the `job-poller` Lambda.

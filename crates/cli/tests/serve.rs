@@ -49,6 +49,10 @@ struct Serve {
 
 impl Serve {
     async fn start(config: &Path, db: &Path) -> Serve {
+        Serve::start_with(config, db, &[]).await
+    }
+
+    async fn start_with(config: &Path, db: &Path, env: &[(&str, String)]) -> Serve {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -61,6 +65,7 @@ impl Serve {
             .arg(config)
             .arg("--db")
             .arg(db)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -362,4 +367,58 @@ fn check_tells_rotation_and_mapping_files_apart_and_oncall_shows_the_calendar() 
     // The mapping names b-phoneNumber.json, which the samples do not ship.
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("b-phoneNumber.json"));
+}
+
+#[tokio::test]
+async fn an_oncall_channel_runs_a_dry_run_escalation_in_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let config = dir.path().join("config.json");
+    let text = json!({
+        "webhook": { "orchestrator": { "secret": SECRET } },
+        "channels": {
+            "pager": { "type": "oncall" },
+            "ops-slack": { "type": "slack", "webhook_url": format!("{}/hook", slack.uri()) }
+        },
+        "routes": [
+            { "name": "wake-someone", "channels": ["pager"], "states": ["faulted"] },
+            { "name": "tell-chat", "channels": ["ops-slack"], "sources": ["oncall"] }
+        ]
+    });
+    std::fs::write(&config, text.to_string()).unwrap();
+    let env = [
+        ("ONCALL_FILES_DIR", repo("samplejson").display().to_string()),
+        (
+            "PHONE_NUMBER_JSON_FILE",
+            "lambda-connect-rotation-new-format.json".to_string(),
+        ),
+        ("CALL_REPEAT_COUNT", "1".to_string()),
+        ("CALL_STATE_CHECK_INTERVAL_SECONDS", "0".to_string()),
+    ];
+    let serve = Serve::start_with(&config, &dir.path().join("o.db"), &env).await;
+    let body = sample("faulted");
+    assert_eq!(serve.post(&body, Some(&signature(&body))).await.0, 202);
+    let received = wait_for_requests(&slack, 2, Duration::from_secs(20)).await;
+    let texts: Vec<String> = received
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains("FailingJob")), "{texts:?}");
+    let cards = received
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(cards.contains("Dry run: would call +"), "{cards}");
+    assert!(cards.contains("Nobody answered"), "{cards}");
 }

@@ -3,6 +3,7 @@
 //! dispatcher drains the outbox with the same fan-out code as the `alarm-fanout` Lambda; a small
 //! scheduler runs periodic jobs (pollers, housekeeping).
 
+pub mod caller;
 pub mod db;
 pub mod dispatcher;
 pub mod outbox;

@@ -2,17 +2,26 @@
 //! - SNS (an alarm topic, as lambda-connect was wired): the topic picks the rotation through the
 //!   mapping file; the incident is keyed by the SNS `MessageId`, so a duplicated delivery or a
 //!   retried invocation finds it and dials nobody twice. The first call is placed.
-//! - SQS (the check queue, delayed by the check interval): one check per message; answers with a
-//!   partial batch response, so only failed checks come back.
+//! - SQS (the caller's queue): delayed checks, one per message, and starts sent by alarm-fanout's
+//!   `oncall` route target (keyed by the event key). Answers with a partial batch response, so only
+//!   failed messages come back.
 
 use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent};
-use opsbell_core::oncall::escalation::{Check, Escalation};
+use opsbell_core::oncall::escalation::{Check, Escalation, Start};
 use opsbell_core::oncall::settings::OncallSettings;
 use opsbell_core::oncall::trigger::{Files, plan_for};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tracing::error;
+
+/// What arrives on the caller's queue: a delayed check, or a start from an `oncall` route.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Command {
+    Start { start: Start },
+    Check(Check),
+}
 
 pub struct Caller<'a> {
     pub settings: &'a OncallSettings,
@@ -38,22 +47,36 @@ pub async fn handle(event: LambdaEvent<Value>, caller: &Caller<'_>) -> Result<Va
                 .get("messageId")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            let result = match serde_json::from_str::<Check>(body) {
-                Ok(check) => caller
-                    .escalation
-                    .check(&check, Utc::now())
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(format!("not a check: {e}")),
-            };
-            if let Err(e) = result {
-                error!(message_id = id, error = %e, "Check failed; it will be retried.");
+            if let Err(e) = command(body, caller).await {
+                error!(message_id = id, error = %e, "On-call message failed; it will be retried.");
                 failures.push(json!({ "itemIdentifier": id }));
             }
         }
     }
     Ok(json!({ "batchItemFailures": failures, "started": started }))
+}
+
+async fn command(body: &str, caller: &Caller<'_>) -> Result<(), String> {
+    let now = Utc::now();
+    match serde_json::from_str::<Command>(body)
+        .map_err(|e| format!("neither a check nor a start: {e}"))?
+    {
+        Command::Check(check) => caller
+            .escalation
+            .check(&check, now)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Command::Start { start } => {
+            let planned = plan_for(caller.settings, caller.files, None, now).await;
+            let message = planned.message.unwrap_or(start.message);
+            let result = caller
+                .escalation
+                .start(&start.id, &start.title, &message, planned.calls, now)
+                .await;
+            result.map(|_| ()).map_err(|e| e.to_string())
+        }
+    }
 }
 
 async fn start(

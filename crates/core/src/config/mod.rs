@@ -74,6 +74,8 @@ pub enum Channel {
     Backlog(BacklogChannel),
     /// Prints rendered messages to standard output (local runs).
     Console,
+    /// Starts the on-call phone escalation (the `oncall-caller`; a dry run in `opsbell serve`).
+    Oncall,
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +96,7 @@ impl Channel {
             Channel::Chatwork { .. } => "chatwork",
             Channel::Backlog(_) => "backlog",
             Channel::Console => "console",
+            Channel::Oncall => "oncall",
         }
     }
 
@@ -102,6 +105,7 @@ impl Channel {
     pub fn default_states(&self) -> Vec<State> {
         match self {
             Channel::Backlog(_) => vec![State::Faulted, State::Stopped, State::Alarm],
+            Channel::Oncall => vec![State::Alarm],
             _ => vec![
                 State::Faulted,
                 State::Successful,

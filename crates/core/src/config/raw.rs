@@ -67,6 +67,7 @@ enum RawChannel {
         priority_id: Option<String>,
     },
     Console {},
+    Oncall {},
 }
 
 /// Ids arrive as numbers or strings (the predecessor's files have both).
@@ -287,6 +288,7 @@ fn channel(raw: RawChannel, path: &str, p: &mut Problems) -> Option<Channel> {
             })
         }
         RawChannel::Console {} => Channel::Console,
+        RawChannel::Oncall {} => Channel::Oncall,
     };
     (p.0.len() == before).then_some(channel)
 }

@@ -67,10 +67,30 @@ pub fn preview(channel: &Channel, event: &Event, opts: RenderOptions) -> String 
             )
         }
         Channel::Console => console::render(event, opts),
+        Channel::Oncall => format!(
+            "start the on-call escalation: {}",
+            crate::oncall::escalation::start_of(event).title
+        ),
     }
 }
 
-/// Builds one sink per configured channel.
+/// A sink for every `oncall` channel, starting escalations through `escalations`.
+pub fn oncall_sinks(
+    config: &Config,
+    escalations: Arc<dyn crate::oncall::escalation::Escalations>,
+) -> BTreeMap<String, Sink> {
+    let sink = Sink::Notifier(Arc::new(crate::oncall::escalation::OncallNotifier(
+        escalations,
+    )));
+    let names = config
+        .channels
+        .iter()
+        .filter(|(_, c)| matches!(c, Channel::Oncall))
+        .map(|(n, _)| n.clone());
+    names.map(|n| (n, sink.clone())).collect()
+}
+
+/// Builds one sink per configured channel (but `oncall`: see [`oncall_sinks`]).
 pub fn build_sinks(
     config: &Config,
     http: &reqwest::Client,
@@ -80,7 +100,7 @@ pub fn build_sinks(
     config
         .channels
         .iter()
-        .map(|(name, channel)| {
+        .filter_map(|(name, channel)| {
             let ctx = AdapterContext {
                 name: name.clone(),
                 http: http.clone(),
@@ -108,8 +128,10 @@ pub fn build_sinks(
                     Sink::Tickets(Arc::new(BacklogTickets::new(ctx, cfg.clone())))
                 }
                 Channel::Console => Sink::Notifier(Arc::new(console::ConsoleNotifier::new(ctx))),
+                // Provided by the process that can start escalations (see `oncall_sinks`).
+                Channel::Oncall => return None,
             };
-            (name.clone(), sink)
+            Some((name.clone(), sink))
         })
         .collect()
 }

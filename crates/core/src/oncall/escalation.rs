@@ -76,6 +76,66 @@ pub trait CheckQueue: Send + Sync {
     async fn schedule(&self, check: &Check, delay: Duration) -> Result<(), EscalationError>;
 }
 
+/// "Start an escalation for this": what an `oncall` route target sends to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Start {
+    /// Keys the incident: the event key, so a redelivered event starts nothing twice.
+    pub id: String,
+    pub title: String,
+    pub message: String,
+}
+
+/// The start of an escalation for an event routed to an `oncall` channel.
+pub fn start_of(event: &Event) -> Start {
+    let info = event
+        .info
+        .as_deref()
+        .and_then(|i| i.lines().next())
+        .unwrap_or_default();
+    let message: String = format!("{} {}", event.process, info)
+        .trim()
+        .chars()
+        .take(500)
+        .collect();
+    Start {
+        id: event.key.to_string(),
+        title: event.process.clone(),
+        message,
+    }
+}
+
+/// Starts escalations somewhere else (the caller's queue on AWS, a local task in `opsbell serve`).
+#[async_trait]
+pub trait Escalations: Send + Sync {
+    async fn start(&self, start: &Start) -> Result<(), EscalationError>;
+}
+
+/// The `oncall` channel: hands the event to [`Escalations`].
+pub struct OncallNotifier(pub std::sync::Arc<dyn Escalations>);
+
+#[async_trait]
+impl crate::ports::Notifier for OncallNotifier {
+    async fn notify(
+        &self,
+        event: &Event,
+        _deadline: tokio::time::Instant,
+    ) -> Result<crate::ports::Receipt, crate::ports::NotifyError> {
+        let start = start_of(event);
+        self.0
+            .start(&start)
+            .await
+            .map_err(|e| crate::ports::NotifyError::Retryable {
+                detail: e.to_string(),
+                attempts: 1,
+                retry_after: None,
+            })?;
+        Ok(crate::ports::Receipt {
+            detail: format!("escalation {}", start.id),
+            attempts: 1,
+        })
+    }
+}
+
 /// "Was step `step` of `incident` answered?"
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
