@@ -138,3 +138,77 @@ fn alarm_text(sns: &Value) -> (Option<String>, Option<String>) {
         None => (subject, None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use lambda_runtime::Context;
+    use opsbell_core::oncall::escalation::{CheckQueue, DryRunDialer, EscalationError};
+    use opsbell_core::oncall::trigger::DirFiles;
+    use opsbell_core::testing::{MemoryQueue, MemoryRecords};
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Checks(Mutex<Vec<Check>>);
+
+    #[async_trait]
+    impl CheckQueue for Checks {
+        async fn schedule(&self, check: &Check, _: Duration) -> Result<(), EscalationError> {
+            self.0.lock().unwrap().push(check.clone());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn lambda_connects_minimal_sns_event_opens_one_incident_however_often_it_arrives() {
+        let dir = format!("{}/../../samplejson", env!("CARGO_MANIFEST_DIR"));
+        let env: Vec<(String, String)> = [
+            ("ONCALL_FILES_DIR", dir.as_str()),
+            ("MAPPING_JSON_FILE", "lambda-connect-mapping.json"),
+            ("CONNECT_EXTRA_DESTINATION_PHONE_NUMBER", "+815099999999"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let settings = OncallSettings::from_env(&env).unwrap();
+        let (records, checks, events) = (
+            MemoryRecords::default(),
+            Checks::default(),
+            MemoryQueue::default(),
+        );
+        let files = DirFiles(dir.clone().into());
+        let escalation = Escalation {
+            records: &records,
+            dialer: &DryRunDialer,
+            checks: &checks,
+            events: &events,
+            interval: settings.interval,
+            dry_run: true,
+        };
+        let caller = Caller {
+            settings: &settings,
+            files: &files,
+            escalation,
+        };
+        let event: Value = serde_json::from_slice(
+            &std::fs::read(format!("{dir}/lambda-connect-minimal-sns-event.json")).unwrap(),
+        )
+        .unwrap();
+        let first = handle(LambdaEvent::new(event.clone(), Context::default()), &caller)
+            .await
+            .unwrap();
+        let again = handle(LambdaEvent::new(event, Context::default()), &caller)
+            .await
+            .unwrap();
+        assert_eq!(
+            first["started"],
+            json!(["Called { step: 0, number: \"+815099999999\" }"])
+        );
+        assert_eq!(again["started"], json!(["Ignored"]));
+        assert_eq!(checks.0.lock().unwrap().len(), 1);
+    }
+}
