@@ -6,7 +6,6 @@ use std::sync::Arc;
 use lambda_runtime::{Error, run, service_fn, tracing};
 use opsbell_aws::dynamodb::DynamoStore;
 use opsbell_aws::sqs::{SqsEscalations, SqsQueue};
-use opsbell_core::config::Config;
 use opsbell_core::fanout::Fanout;
 use opsbell_core::http::{RetryPolicy, client};
 use opsbell_core::notify::oncall_sinks;
@@ -15,9 +14,9 @@ use opsbell_core::ports::SystemClock;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config = Config::from_environment()?;
     let table = std::env::var("STATE_TABLE").map_err(|_| "STATE_TABLE is not set")?;
     let aws = opsbell_aws::sdk_config().await;
+    let config = opsbell_aws::secrets::load_config(&aws).await?;
     let store = DynamoStore::from_config(&aws, table);
     let policy = RetryPolicy::default();
     let mut fanout = Fanout::from_config(

@@ -9,6 +9,8 @@ pub mod dynamodb;
 pub mod records;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 pub mod testing;

@@ -135,3 +135,95 @@ async fn records_honour_the_contract() {
     DynamoStore::create_table(&client, &table).await.unwrap();
     opsbell_core::contract::records(&DynamoStore::new(client, &table), "WATERMARK").await;
 }
+
+#[tokio::test]
+async fn secret_references_resolve_through_ssm_and_secrets_manager_and_are_never_logged() {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use opsbell_aws::secrets::AwsSecrets;
+    use opsbell_core::config::{Channel, Config, secrets};
+    use secrecy::ExposeSecret;
+
+    let Some(aws) = emulator().await else {
+        return;
+    };
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || Buf(sink.clone()))
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let name = format!("/opsbell/test/{}", unique("secret"));
+    aws_sdk_ssm::Client::new(&aws)
+        .put_parameter()
+        .name(&name)
+        .value("orchestrator-s3cr3t-value")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let secret_id = unique("slack-hook");
+    aws_sdk_secretsmanager::Client::new(&aws)
+        .create_secret()
+        .name(&secret_id)
+        .secret_string("https://hooks.slack.test/services/T0/B0/s3cr3t-path")
+        .send()
+        .await
+        .unwrap();
+
+    let text = serde_json::json!({
+        "webhook": { "orchestrator": { "secret": format!("ssm:{name}") } },
+        "channels": { "ops": { "type": "slack", "webhook_url": format!("secretsmanager:{secret_id}") } }
+    })
+    .to_string();
+    assert!(
+        Config::load(&text, &[]).is_err(),
+        "unresolved references are problems"
+    );
+    let mut value = Config::raw(&text, &[]).unwrap();
+    assert_eq!(
+        secrets::resolve(&mut value, &AwsSecrets::from_config(&aws))
+            .await
+            .unwrap(),
+        2
+    );
+    let config = Config::from_value(value).unwrap();
+    assert_eq!(
+        config.orchestrator.secrets[0].expose_secret(),
+        "orchestrator-s3cr3t-value"
+    );
+    let Channel::Slack { webhook_url } = &config.channels["ops"] else {
+        panic!()
+    };
+    assert_eq!(
+        webhook_url.expose_secret(),
+        "https://hooks.slack.test/services/T0/B0/s3cr3t-path"
+    );
+
+    let missing = Config::raw(
+        r#"{"webhook":{"orchestrator":{"secret":"ssm:/opsbell/none"}}}"#,
+        &[],
+    )
+    .unwrap();
+    let mut missing = missing;
+    let err = secrets::resolve(&mut missing, &AwsSecrets::from_config(&aws))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ssm:/opsbell/none"), "{err}");
+
+    let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("Secret resolved."), "{logs}");
+    assert!(!logs.contains("s3cr3t"), "a secret was logged: {logs}");
+}

@@ -9,6 +9,7 @@ mod env;
 mod kamonohashi;
 mod legacy;
 mod raw;
+pub mod secrets;
 mod sources;
 
 use std::collections::BTreeMap;
@@ -153,6 +154,11 @@ impl fmt::Display for ConfigError {
 impl Config {
     /// Parses and validates `text`, after applying overrides from `env` (name, value) pairs.
     pub fn load(text: &str, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        Config::from_value(Config::raw(text, env)?)
+    }
+
+    /// Parses `text` and applies the overrides, without validating: for secret resolution.
+    pub fn raw(text: &str, env: &[(String, String)]) -> Result<serde_json::Value, ConfigError> {
         let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| ConfigError {
             problems: vec![Problem {
                 path: "config".into(),
@@ -160,7 +166,30 @@ impl Config {
             }],
         })?;
         apply_overrides(&mut value, env);
-        raw::build(value)
+        Ok(value)
+    }
+
+    /// Validates a parsed configuration. Secret references left unresolved are problems.
+    pub fn from_value(value: serde_json::Value) -> Result<Config, ConfigError> {
+        let unresolved: Vec<Problem> = secrets::references(&value)
+            .into_iter()
+            .map(|(path, r)| Problem {
+                path,
+                message: format!(
+                    "{r} is a secret reference, resolved only where AWS is reachable (the Lambdas)"
+                ),
+            })
+            .collect();
+        match (raw::build(value), unresolved.is_empty()) {
+            (Ok(config), true) => Ok(config),
+            (Ok(_), false) => Err(ConfigError {
+                problems: unresolved,
+            }),
+            (Err(mut e), _) => {
+                e.problems.extend(unresolved);
+                Err(e)
+            }
+        }
     }
 
     /// Reads and loads a file, with the process environment as overrides.
@@ -174,10 +203,11 @@ impl Config {
         Config::load(&text, &std::env::vars().collect::<Vec<_>>())
     }
 
-    /// The configuration of a deployed function: the file named by `OPSBELL_CONFIG` (default
-    /// `config.json`; when that default file is absent, an empty one), then the environment's
-    /// overrides. A Lambda can thus be configured by environment variables alone.
-    pub fn from_environment() -> Result<Config, ConfigError> {
+    /// The configuration of a deployed function, unvalidated: the file named by `OPSBELL_CONFIG`
+    /// (default `config.json`, packaged next to `bootstrap`; when that default file is absent, an
+    /// empty one), then the environment's overrides. A Lambda can be configured by environment
+    /// variables alone.
+    pub fn raw_from_environment() -> Result<serde_json::Value, ConfigError> {
         let env: Vec<(String, String)> = std::env::vars().collect();
         let named = std::env::var("OPSBELL_CONFIG").ok();
         let path = std::path::PathBuf::from(named.as_deref().unwrap_or("config.json"));
@@ -196,7 +226,14 @@ impl Config {
                 });
             }
         };
-        Config::load(&text, &env)
+        Config::raw(&text, &env)
+    }
+
+    /// [`Config::raw_from_environment`], with its secret references resolved, validated.
+    pub async fn from_environment(resolver: &dyn secrets::Resolver) -> Result<Config, ConfigError> {
+        let mut value = Config::raw_from_environment()?;
+        secrets::resolve(&mut value, resolver).await?;
+        Config::from_value(value)
     }
 
     /// A configuration with one console channel that hears everything; for tests and demos.

@@ -1,0 +1,131 @@
+//! Secret references in configuration: any string value written `ssm:/path` (an SSM Parameter
+//! Store parameter, decrypted) or `secretsmanager:name` (a Secrets Manager secret) is replaced by
+//! its value once at cold start, before validation. The values are never logged; only the
+//! reference names are.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tracing::info;
+
+use super::{ConfigError, Problem};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    Ssm(String),
+    SecretsManager(String),
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reference::Ssm(p) => write!(f, "ssm:{p}"),
+            Reference::SecretsManager(n) => write!(f, "secretsmanager:{n}"),
+        }
+    }
+}
+
+impl Reference {
+    pub fn parse(s: &str) -> Option<Reference> {
+        if let Some(p) = s.strip_prefix("ssm:") {
+            return Some(Reference::Ssm(p.to_string()));
+        }
+        s.strip_prefix("secretsmanager:")
+            .map(|n| Reference::SecretsManager(n.to_string()))
+    }
+}
+
+/// Fetches referenced secrets (SSM and Secrets Manager on AWS).
+#[async_trait]
+pub trait Resolver: Send + Sync {
+    async fn resolve(&self, reference: &Reference) -> Result<String, String>;
+}
+
+/// Every reference in `value`, with its path.
+pub fn references(value: &Value) -> Vec<(String, Reference)> {
+    let mut out = Vec::new();
+    walk(value, String::new(), &mut out);
+    out
+}
+
+fn walk(value: &Value, path: String, out: &mut Vec<(String, Reference)>) {
+    match value {
+        Value::String(s) => out.extend(Reference::parse(s).map(|r| (path, r))),
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                walk(v, format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                walk(
+                    v,
+                    if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    },
+                    out,
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Replaces every reference in `value` by its secret. Reports every failure at once.
+pub async fn resolve(value: &mut Value, resolver: &dyn Resolver) -> Result<usize, ConfigError> {
+    let mut problems = Vec::new();
+    let mut n = 0;
+    resolve_in(value, String::new(), resolver, &mut problems, &mut n).await;
+    if problems.is_empty() {
+        Ok(n)
+    } else {
+        Err(ConfigError { problems })
+    }
+}
+
+fn resolve_in<'a>(
+    value: &'a mut Value,
+    path: String,
+    resolver: &'a dyn Resolver,
+    problems: &'a mut Vec<Problem>,
+    n: &'a mut usize,
+) -> futures::future::BoxFuture<'a, ()> {
+    Box::pin(async move {
+        match value {
+            Value::String(s) => {
+                if let Some(r) = Reference::parse(s) {
+                    match resolver.resolve(&r).await {
+                        Ok(secret) => {
+                            info!(reference = %r, path = %path, "Secret resolved.");
+                            *s = secret;
+                            *n += 1;
+                        }
+                        Err(e) => problems.push(Problem {
+                            path,
+                            message: format!("{r}: {e}"),
+                        }),
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter_mut().enumerate() {
+                    resolve_in(v, format!("{path}[{i}]"), resolver, problems, n).await;
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    resolve_in(v, p, resolver, problems, n).await;
+                }
+            }
+            _ => {}
+        }
+    })
+}
