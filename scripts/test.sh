@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MOTO_VERSION=5.2.5
-VENV=${OPSBELL_VENV:-.venv}
+VENV=$(realpath -m "${OPSBELL_VENV:-.venv}")
 
 if [ ! -x "$VENV/bin/moto_server" ]; then
   echo "Installing moto $MOTO_VERSION into $VENV ..."

@@ -203,3 +203,28 @@ fn kamonohashi_slackbot_files_load_as_they_are() {
     assert_eq!(route.sources, [Source::Kamonohashi]);
     assert!(!format!("{config:?}").contains("slackbot-password"));
 }
+
+#[tokio::test]
+async fn the_deploy_example_is_valid_once_its_secrets_resolve() {
+    struct Fake;
+    #[async_trait::async_trait]
+    impl secrets::Resolver for Fake {
+        async fn resolve(&self, r: &secrets::Reference) -> Result<String, String> {
+            Ok(match r {
+                secrets::Reference::Ssm(p) if p.ends_with("url") => {
+                    "https://hooks.slack.test/x".into()
+                }
+                _ => "resolved".into(),
+            })
+        }
+    }
+    let text = file("deploy/config.json");
+    assert!(
+        Config::load(&text, &[]).is_err(),
+        "references must be resolved first"
+    );
+    let mut value = Config::raw(&text, &[]).unwrap();
+    assert_eq!(secrets::resolve(&mut value, &Fake).await.unwrap(), 2);
+    let config = Config::from_value(value).unwrap();
+    assert_eq!(config.channels["pager"].kind(), "oncall");
+}
