@@ -1,7 +1,11 @@
-//! The `alarm-fanout` Lambda: SQS batch of normalized events → [`Fanout`] per event → partial
-//! batch response, so only messages with a retryable failure return to the queue (and, after
-//! the queue's receive limit, land in the DLQ). An unreadable message is returned too, so it ends
-//! in the DLQ for a human instead of vanishing.
+//! The `alarm-fanout` Lambda, on two triggers:
+//! - the events queue (SQS): a batch of normalized events → [`Fanout`] per event → partial batch
+//!   response, so only messages with a retryable failure return to the queue (and, after the
+//!   queue's receive limit, land in the DLQ). An unreadable message is returned too, so it ends in
+//!   the DLQ for a human instead of vanishing;
+//! - the alarm topic (SNS): CloudWatch alarms (and any other message) → events → [`Fanout`]. A
+//!   retryable failure fails the invocation, so Lambda retries it and, after its retries, hands it
+//!   to the failure destination; the delivery log keeps retries from posting twice.
 
 use std::time::SystemTime;
 
@@ -10,9 +14,55 @@ use futures::future::join_all;
 use lambda_runtime::{Context, Error, LambdaEvent};
 use opsbell_core::event::Event;
 use opsbell_core::fanout::Fanout;
-use opsbell_core::source::ParseError;
+use opsbell_core::source::cloudwatch::parse_sns;
+use opsbell_core::source::{Inbound, ParseError};
+use serde_json::{Value, json};
 use tokio::time::Instant;
 use tracing::error;
+
+/// Either trigger, told apart by the records' shape.
+pub async fn handle_any(event: LambdaEvent<Value>, fanout: &Fanout) -> Result<Value, Error> {
+    let records = event.payload.get("Records").and_then(Value::as_array);
+    if records.is_some_and(|r| r.iter().any(|x| x.get("Sns").is_some())) {
+        let deadline = deadline_of(&event.context);
+        return handle_sns(records.cloned().unwrap_or_default(), fanout, deadline).await;
+    }
+    let sqs: SqsEvent = serde_json::from_value(event.payload)?;
+    let response = handle(LambdaEvent::new(sqs, event.context), fanout).await?;
+    Ok(serde_json::to_value(response)?)
+}
+
+async fn handle_sns(
+    records: Vec<Value>,
+    fanout: &Fanout,
+    deadline: Instant,
+) -> Result<Value, Error> {
+    let mut delivered = Vec::new();
+    let mut failures = Vec::new();
+    for record in &records {
+        let sns = record.get("Sns").cloned().unwrap_or_default();
+        match parse_sns(&sns, chrono::Utc::now()) {
+            Ok(Inbound::Events(events)) => {
+                for event in events {
+                    if fanout.deliver(&event, deadline).await.should_retry() {
+                        failures.push(format!("{}: retryable failure", event.key));
+                    }
+                    delivered.push(event.key.to_string());
+                }
+            }
+            Ok(Inbound::Ignored { .. }) => {}
+            Err(e) => {
+                error!(field = %e.path, error = %e.message,
+                    "Unreadable SNS message; failing so it is retried, then kept by the failure destination.");
+                failures.push(e.to_string());
+            }
+        }
+    }
+    if !failures.is_empty() {
+        return Err(failures.join("; ").into());
+    }
+    Ok(json!({ "delivered": delivered }))
+}
 
 pub async fn handle(
     event: LambdaEvent<SqsEvent>,

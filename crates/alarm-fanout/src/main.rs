@@ -30,5 +30,5 @@ async fn main() -> Result<(), Error> {
         let escalations = Arc::new(SqsEscalations(SqsQueue::from_config(&aws, url)));
         fanout.sinks.extend(oncall_sinks(&config, escalations));
     }
-    run(service_fn(|event| alarm_fanout::handle(event, &fanout))).await
+    run(service_fn(|event| alarm_fanout::handle_any(event, &fanout))).await
 }

@@ -1,5 +1,6 @@
 //! One parser per source. Each returns normalized [`Event`]s or says what it ignored.
 
+pub mod cloudwatch;
 pub mod uipath;
 
 use crate::event::Event;
