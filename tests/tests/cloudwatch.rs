@@ -28,14 +28,7 @@ async fn an_alarm_by_sns_reaches_every_target_once_even_when_delivered_twice() {
             .unwrap();
         assert_eq!(reply["delivered"].as_array().unwrap().len(), 1);
     }
-    for (name, server) in [
-        ("slack", &h.slack),
-        ("gchat", &h.gchat),
-        ("chatwork", &h.chatwork),
-        ("backlog", &h.backlog),
-    ] {
-        assert_eq!(server.received_requests().await.unwrap().len(), 1, "{name}");
-    }
+    assert_each_target_received(&h, 1).await;
     let Inbound::Events(events) =
         parse_sns(&event["Records"][0]["Sns"], chrono::Utc::now()).unwrap()
     else {

@@ -64,13 +64,16 @@ impl Respond for Attributes {
 }
 
 struct World {
-    aws: aws_config::SdkConfig,
+    dialer: ConnectDialer,
+    checks: SqsCheckQueue,
+    events_queue: SqsQueue,
     sqs: aws_sdk_sqs::Client,
     check_url: String,
     events_url: String,
     store: DynamoStore,
     files: S3Files,
-    connect_server: MockServer,
+    /// Kept alive for the dialer (a dropped server stops answering).
+    _connect_server: MockServer,
     connect: Arc<FakeConnect>,
     settings: OncallSettings,
 }
@@ -160,27 +163,43 @@ impl World {
         let env: Vec<(String, String)> =
             env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
         let settings = OncallSettings::from_env(&env).unwrap();
+        let conf = aws_sdk_connect::config::Builder::from(&aws)
+            .endpoint_url(connect_server.uri())
+            .build();
+        let dialer = ConnectDialer::new(
+            aws_sdk_connect::Client::from_conf(conf),
+            settings.connect.clone().unwrap(),
+        );
         Some(World {
+            dialer,
+            checks: SqsCheckQueue(SqsQueue::new(sqs.clone(), &check_url)),
+            events_queue: SqsQueue::new(sqs.clone(), &events_url),
             files: S3Files::from_config(&aws, &bucket),
             store: DynamoStore::new(dynamodb, &table),
             sqs,
             check_url,
             events_url,
-            connect_server,
+            _connect_server: connect_server,
             connect,
             settings,
-            aws,
         })
     }
 
-    fn dialer(&self) -> ConnectDialer {
-        let conf = aws_sdk_connect::config::Builder::from(&self.aws)
-            .endpoint_url(self.connect_server.uri())
-            .build();
-        ConnectDialer::new(
-            aws_sdk_connect::Client::from_conf(conf),
-            self.settings.connect.clone().unwrap(),
-        )
+    /// The caller as the Lambda wires it, on this world's queues, table, bucket and Connect fake.
+    fn caller(&self) -> Caller<'_> {
+        let escalation = Escalation {
+            records: &self.store,
+            dialer: &self.dialer,
+            checks: &self.checks,
+            events: &self.events_queue,
+            interval: self.settings.interval,
+            dry_run: false,
+        };
+        Caller {
+            settings: &self.settings,
+            files: &self.files,
+            escalation,
+        }
     }
 
     fn dialed(&self) -> Vec<String> {
@@ -305,24 +324,7 @@ async fn an_alarm_calls_in_the_documented_order_until_someone_answers_and_never_
         .map(|c| c.number)
         .collect();
     *w.connect.answer_on.lock().unwrap() = Some(expected[2].clone());
-    let (checks, events) = (
-        SqsCheckQueue(SqsQueue::new(w.sqs.clone(), &w.check_url)),
-        SqsQueue::new(w.sqs.clone(), &w.events_url),
-    );
-    let dialer = w.dialer();
-    let escalation = Escalation {
-        records: &w.store,
-        dialer: &dialer,
-        checks: &checks,
-        events: &events,
-        interval: w.settings.interval,
-        dry_run: false,
-    };
-    let caller = Caller {
-        settings: &w.settings,
-        files: &w.files,
-        escalation,
-    };
+    let caller = w.caller();
 
     let (_, first) = invoke(&caller, sns_event("sns-msg-1")).await;
     let (again, _) = invoke(&caller, sns_event("sns-msg-1")).await;
@@ -357,24 +359,7 @@ async fn an_ack_from_chat_between_steps_stops_the_escalation() {
     let Some(w) = World::start(&rotation_sample(), None, 3).await else {
         return;
     };
-    let (checks, events) = (
-        SqsCheckQueue(SqsQueue::new(w.sqs.clone(), &w.check_url)),
-        SqsQueue::new(w.sqs.clone(), &w.events_url),
-    );
-    let dialer = w.dialer();
-    let escalation = Escalation {
-        records: &w.store,
-        dialer: &dialer,
-        checks: &checks,
-        events: &events,
-        interval: w.settings.interval,
-        dry_run: false,
-    };
-    let caller = Caller {
-        settings: &w.settings,
-        files: &w.files,
-        escalation,
-    };
+    let caller = w.caller();
     invoke(&caller, sns_event("sns-msg-2")).await;
     assert!(
         caller
@@ -418,24 +403,7 @@ async fn nobody_answers_then_the_fallback_then_chat_and_an_invalid_rotation_stil
         let Some(w) = World::start(&rotation, Some("+815099999999"), 1).await else {
             return;
         };
-        let (checks, events) = (
-            SqsCheckQueue(SqsQueue::new(w.sqs.clone(), &w.check_url)),
-            SqsQueue::new(w.sqs.clone(), &w.events_url),
-        );
-        let dialer = w.dialer();
-        let escalation = Escalation {
-            records: &w.store,
-            dialer: &dialer,
-            checks: &checks,
-            events: &events,
-            interval: w.settings.interval,
-            dry_run: false,
-        };
-        let caller = Caller {
-            settings: &w.settings,
-            files: &w.files,
-            escalation,
-        };
+        let caller = w.caller();
         invoke(&caller, sns_event("sns-msg-3")).await;
         drive(&w, &caller, "sns-msg-3").await;
         assert_eq!(w.dialed(), expected);
@@ -460,24 +428,7 @@ async fn an_oncall_route_target_starts_the_escalation_through_the_callers_queue(
     let Some(w) = World::start(&rotation_sample(), Some("+815099999999"), 1).await else {
         return;
     };
-    let (checks, events) = (
-        SqsCheckQueue(SqsQueue::new(w.sqs.clone(), &w.check_url)),
-        SqsQueue::new(w.sqs.clone(), &w.events_url),
-    );
-    let dialer = w.dialer();
-    let escalation = Escalation {
-        records: &w.store,
-        dialer: &dialer,
-        checks: &checks,
-        events: &events,
-        interval: w.settings.interval,
-        dry_run: false,
-    };
-    let caller = Caller {
-        settings: &w.settings,
-        files: &w.files,
-        escalation,
-    };
+    let caller = w.caller();
     // What alarm-fanout's `oncall` sink sends (twice: a redelivered event starts nothing twice).
     let starts = opsbell_aws::sqs::SqsEscalations(SqsQueue::new(w.sqs.clone(), &w.check_url));
     let mut event = Event::new(

@@ -45,18 +45,7 @@ async fn a_job_seen_by_webhook_and_by_poll_is_delivered_once_per_target() {
     let batch = h.receive().await;
     assert_eq!(batch.records.len(), 1, "the poll queued the job again");
     assert!(h.fan_out(batch).await.batch_item_failures.is_empty());
-    for (name, server) in [
-        ("slack", &h.slack),
-        ("gchat", &h.gchat),
-        ("chatwork", &h.chatwork),
-        ("backlog", &h.backlog),
-    ] {
-        assert_eq!(
-            server.received_requests().await.unwrap().len(),
-            1,
-            "{name} heard the job once"
-        );
-    }
+    assert_each_target_received(&h, 1).await;
     let mark = store
         .get_record("WATERMARK#uipath:prod", "1")
         .await

@@ -139,14 +139,7 @@ async fn the_same_message_handled_twice_posts_once_per_target() {
             .batch_item_failures
             .is_empty()
     );
-    for (name, server) in [
-        ("slack", &h.slack),
-        ("gchat", &h.gchat),
-        ("chatwork", &h.chatwork),
-        ("backlog", &h.backlog),
-    ] {
-        assert_eq!(server.received_requests().await.unwrap().len(), 1, "{name}");
-    }
+    assert_each_target_received(&h, 1).await;
     assert_no_secret_logged();
 }
 

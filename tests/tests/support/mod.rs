@@ -345,6 +345,18 @@ pub async fn mount_chatwork(h: &Harness, response: ResponseTemplate) {
         .await;
 }
 
+/// Asserts how many requests each of the four destinations received.
+pub async fn assert_each_target_received(h: &Harness, n: usize) {
+    for (name, server) in [
+        ("slack", &h.slack),
+        ("gchat", &h.gchat),
+        ("chatwork", &h.chatwork),
+        ("backlog", &h.backlog),
+    ] {
+        assert_eq!(server.received_requests().await.unwrap().len(), n, "{name}");
+    }
+}
+
 /// JSON bodies a mock server received, sorted (targets and records run concurrently).
 pub async fn json_bodies(server: &MockServer) -> Vec<Value> {
     let mut bodies: Vec<Value> = server
