@@ -10,6 +10,8 @@ pub mod event;
 pub mod fanout;
 pub mod http;
 pub mod ingest;
+#[cfg(test)]
+mod never_panic;
 pub mod notify;
 pub mod oncall;
 pub mod poll;
