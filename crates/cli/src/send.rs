@@ -12,6 +12,7 @@ use opsbell_core::notify::{build_sinks, deliver, preview};
 use opsbell_core::render::RenderOptions;
 use opsbell_core::route::targets;
 use opsbell_core::source::Inbound;
+use opsbell_core::source::cloudwatch::parse_sns;
 use opsbell_core::source::uipath::{UipathContext, parse_webhook};
 use tokio::time::{Duration, Instant};
 
@@ -22,7 +23,7 @@ pub struct SendArgs {
     pub dry_run: bool,
     #[arg(long, default_value = "config.json")]
     pub config: PathBuf,
-    /// A UiPath Orchestrator webhook body.
+    /// A UiPath Orchestrator webhook body, or an SNS Lambda event (CloudWatch alarm).
     pub file: PathBuf,
 }
 
@@ -33,14 +34,21 @@ pub async fn run(args: SendArgs) -> Result<ExitCode, crate::Error> {
         orchestrator_url: config.orchestrator.url.clone(),
         received_at: Utc::now(),
     };
-    let events =
-        match parse_webhook(&body, &ctx).map_err(|e| format!("{}: {e}", args.file.display()))? {
-            Inbound::Events(events) => events,
-            Inbound::Ignored { kind } => {
-                println!("ignored: {kind} is not an event opsbell notifies about");
-                return Ok(ExitCode::SUCCESS);
-            }
-        };
+    // An SNS Lambda event (CloudWatch alarms), or an Orchestrator webhook body.
+    let sns = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.pointer("/Records/0/Sns").cloned());
+    let parsed = match &sns {
+        Some(sns) => parse_sns(sns, Utc::now()),
+        None => parse_webhook(&body, &ctx),
+    };
+    let events = match parsed.map_err(|e| format!("{}: {e}", args.file.display()))? {
+        Inbound::Events(events) => events,
+        Inbound::Ignored { kind } => {
+            println!("ignored: {kind} is not an event opsbell notifies about");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let opts = RenderOptions::from_config(&config);
     let sinks = build_sinks(&config, &client(), RetryPolicy::default());
     let mut failed = false;

@@ -298,6 +298,20 @@ fn send_dry_run_prints_what_each_target_gets_and_sign_matches() {
         "{text}"
     );
 
+    let out = Command::new(bin())
+        .args(["send", "--dry-run", "--config"])
+        .arg(repo("samplejson/predecessor-config.json"))
+        .arg(repo(
+            "samplejson/sns-cloudwatch-alarm-single-metric-lambda-event.json",
+        ))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("EXAMPLE がアラーム状態です"),
+        "{text}"
+    );
+
     let file = repo("samplejson/uipath-webhook-job-faulted.json");
     let out = Command::new(bin())
         .args(["sign", "--secret", SECRET])
