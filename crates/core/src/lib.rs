@@ -2,6 +2,7 @@
 //! configuration, routing, rendering, the HTTP adapters for chat and ticket services, and the
 //! ports ([`ports`]) that AWS and local storage implement. No AWS SDK here.
 
+pub mod chat;
 pub mod client;
 pub mod config;
 #[doc(hidden)]

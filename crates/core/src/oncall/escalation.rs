@@ -182,6 +182,31 @@ pub enum Outcome {
     Ignored,
 }
 
+/// Marks incident `id` acknowledged (the chat `ack` command); the next check ends the
+/// escalation. False when there is no running escalation of that id.
+pub async fn ack(
+    records: &dyn Records,
+    id: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, EscalationError> {
+    let (pk, sk) = incident_key(id);
+    let Some(value) = records.get_record(&pk, &sk).await? else {
+        return Ok(false);
+    };
+    let mut incident: Incident =
+        serde_json::from_value(value).map_err(|e| StoreError(format!("incident {id}: {e}")))?;
+    if incident.status != Status::Calling {
+        return Ok(false);
+    }
+    incident.status = Status::Acked { by: by.into() };
+    let body = serde_json::to_value(&incident).map_err(|e| StoreError(e.to_string()))?;
+    let expires = now + chrono::Duration::days(INCIDENT_TTL_DAYS);
+    records.put_record(&pk, &sk, &body, Some(expires)).await?;
+    info!(incident = id, by, "Acknowledged; escalation stops.");
+    Ok(true)
+}
+
 pub fn incident_key(id: &str) -> (String, String) {
     (format!("INCIDENT#{id}"), "STATE".to_string())
 }
@@ -295,16 +320,7 @@ impl Escalation<'_> {
         by: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, EscalationError> {
-        let Some(mut incident) = self.load(id).await? else {
-            return Ok(false);
-        };
-        if incident.status != Status::Calling {
-            return Ok(false);
-        }
-        incident.status = Status::Acked { by: by.into() };
-        self.save(&incident, now).await?;
-        info!(incident = id, by, "Acknowledged; escalation stops.");
-        Ok(true)
+        ack(self.records, id, by, now).await
     }
 
     async fn call(

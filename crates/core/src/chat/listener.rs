@@ -1,0 +1,209 @@
+//! The Google Chat bot endpoint: verify the request, keep the space registry
+//! (`SPACE#<bot>` / `spaces/…`), answer commands. Shared by the `chat-listener` Lambda and
+//! `opsbell serve`. User mistakes are answered in chat with 200, never a 5xx.
+//! <https://developers.google.com/workspace/chat/api/reference/rest/v1/Event>
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use super::verify::ChatVerifier;
+use crate::ingest::Reply;
+use crate::oncall::escalation::ack;
+use crate::oncall::plan::day_of_month;
+use crate::oncall::rotation::Rotation;
+use crate::oncall::settings::OncallSettings;
+use crate::oncall::trigger::Files;
+use crate::ports::Records;
+use crate::source::ParseError;
+
+#[derive(Deserialize)]
+struct ChatEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    space: Option<Space>,
+    #[serde(default)]
+    message: Option<Message>,
+    #[serde(default)]
+    user: Option<User>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Space {
+    name: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    space_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Message {
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    argument_text: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct User {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+/// The registry's partition of a bot.
+pub fn spaces_key(bot: &str) -> String {
+    format!("SPACE#{bot}")
+}
+
+/// What the listener needs.
+pub struct ChatListener<'a> {
+    pub bot: &'a str,
+    pub verifier: &'a ChatVerifier,
+    pub records: &'a dyn Records,
+    /// For `oncall`: the caller's settings and rotation files, when this deployment has them.
+    pub oncall: Option<(&'a OncallSettings, &'a dyn Files)>,
+}
+
+impl ChatListener<'_> {
+    pub async fn handle(
+        &self,
+        authorization: Option<&str>,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Reply {
+        if let Err(e) = self.verifier.verify(authorization).await {
+            warn!(reason = %e, "Chat request refused.");
+            return Reply {
+                status: 401,
+                body: json!({ "error": e.to_string() }),
+            };
+        }
+        let event: ChatEvent = match ParseError::from_json(body) {
+            Ok(e) => e,
+            Err(e) => {
+                return Reply {
+                    status: 400,
+                    body: json!({ "error": "malformed event", "field": e.path }),
+                };
+            }
+        };
+        match self.dispatch(event, now).await {
+            Ok(body) => Reply { status: 200, body },
+            Err(e) => {
+                // The store failed: tell the user in chat; Google shows a 5xx as a broken app.
+                warn!(error = %e, "Chat command failed.");
+                Reply {
+                    status: 200,
+                    body: json!({ "text": format!("Sorry, that failed: {e}. Try again in a minute.") }),
+                }
+            }
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        event: ChatEvent,
+        now: DateTime<Utc>,
+    ) -> Result<Value, crate::ports::StoreError> {
+        let space = event.space.as_ref();
+        match (event.kind.as_str(), space) {
+            ("ADDED_TO_SPACE", Some(space)) => {
+                let kind = space.space_type.clone().or_else(|| space.kind.clone());
+                let by = event.user.as_ref().and_then(|u| u.name.clone());
+                let body = json!({ "display_name": space.display_name, "type": kind, "added_by": by, "added_at": now });
+                self.records
+                    .put_record(&spaces_key(self.bot), &space.name, &body, None)
+                    .await?;
+                info!(space = %space.name, "Added to a space.");
+                let name = space.display_name.as_deref().unwrap_or("this space");
+                Ok(
+                    json!({ "text": format!("Thanks for adding me to {name}. I will post job failures and alarms here. {HELP}") }),
+                )
+            }
+            ("REMOVED_FROM_SPACE", Some(space)) => {
+                self.records
+                    .delete_record(&spaces_key(self.bot), &space.name)
+                    .await?;
+                info!(space = %space.name, "Removed from a space.");
+                Ok(json!({}))
+            }
+            ("MESSAGE", _) => {
+                let text = event
+                    .message
+                    .as_ref()
+                    .and_then(|m| m.argument_text.clone().or_else(|| m.text.clone()))
+                    .unwrap_or_default();
+                let user = event.user.as_ref();
+                let by = user
+                    .and_then(|u| u.display_name.clone().or_else(|| u.name.clone()))
+                    .unwrap_or_else(|| "someone".into());
+                Ok(json!({ "text": self.command(text.trim(), &by, now).await? }))
+            }
+            _ => Ok(json!({})),
+        }
+    }
+
+    async fn command(
+        &self,
+        text: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, crate::ports::StoreError> {
+        let mut words = text.split_whitespace();
+        let verb = words.next().unwrap_or_default().to_ascii_lowercase();
+        Ok(match verb.as_str() {
+            "ack" => match words.next() {
+                None => "Say which incident: `ack <incident>`.".into(),
+                Some(id) => match ack(self.records, id, by, now).await {
+                    Ok(true) => format!("Acknowledged {id} by {by}: nobody else will be called."),
+                    Ok(false) => format!("No running escalation {id}."),
+                    Err(e) => return Err(crate::ports::StoreError(e.to_string())),
+                },
+            },
+            "status" => {
+                let spaces = self.records.list_records(&spaces_key(self.bot)).await?;
+                format!("opsbell is running. I post to {} space(s).", spaces.len())
+            }
+            "oncall" => self.who(now).await,
+            _ => HELP.to_string(),
+        })
+    }
+
+    async fn who(&self, now: DateTime<Utc>) -> String {
+        let Some((settings, files)) = self.oncall else {
+            return "On-call is not configured for this bot.".into();
+        };
+        let bytes = match files.read(&settings.rotation_file).await {
+            Ok(b) => b,
+            Err(e) => return format!("The rotation could not be read: {e}"),
+        };
+        let rotation = match Rotation::parse(&settings.rotation_file, &bytes) {
+            Ok(r) => r,
+            Err(f) => return format!("The rotation is invalid: {f}"),
+        };
+        let day = day_of_month(now, settings.plan.timezone);
+        match rotation.group_on(day).map(|g| &rotation.groups[g]) {
+            Some(g) => format!(
+                "On call today (day {day}): {} — {}",
+                g.label,
+                g.numbers.join(", ")
+            ),
+            None => format!("Nobody is scheduled for day {day}; the first group is called."),
+        }
+    }
+}
+
+const HELP: &str = "Commands: `help`, `status`, `oncall` (who is on call now), `ack <incident>` (stop a phone escalation).";
+
+#[cfg(test)]
+mod tests;

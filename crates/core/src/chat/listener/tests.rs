@@ -1,0 +1,158 @@
+//! The listener with the Chat event samples, signed tokens and an in-memory registry.
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::*;
+use crate::chat::verify::{Audience, CHAT_ISSUER};
+use crate::oncall::escalation::{Incident, Status, incident_key};
+use crate::testing::MemoryRecords;
+
+fn file(path: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn bearer() -> String {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("test-kid-1".into());
+    let now = Utc::now().timestamp();
+    let claims = json!({ "iss": CHAT_ISSUER, "aud": "42", "iat": now, "exp": now + 300 });
+    let key = EncodingKey::from_rsa_pem(&file("testdata/test-rsa-key.pem")).unwrap();
+    format!("Bearer {}", encode(&header, &claims, &key).unwrap())
+}
+
+async fn verifier() -> (MockServer, ChatVerifier) {
+    let server = MockServer::start().await;
+    let jwks: Value = serde_json::from_slice(&file("testdata/test-jwks.json")).unwrap();
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(jwks))
+        .mount(&server)
+        .await;
+    let v = ChatVerifier::new(
+        Audience::ProjectNumber("42".into()),
+        Some(server.uri()),
+        reqwest::Client::new(),
+    );
+    (server, v)
+}
+
+fn sample(name: &str) -> Vec<u8> {
+    file(&format!(
+        "../../samplejson/googlechat-event-{name}-docs.json"
+    ))
+}
+
+#[tokio::test]
+async fn the_samples_drive_the_registry_and_commands_answer() {
+    let (_server, verifier) = verifier().await;
+    let records = MemoryRecords::default();
+    let listener = ChatListener {
+        bot: "opsbell",
+        verifier: &verifier,
+        records: &records,
+        oncall: None,
+    };
+    let auth = bearer();
+    let now = Utc::now();
+
+    let added = listener
+        .handle(Some(&auth), &sample("added-to-space-room"), now)
+        .await;
+    assert_eq!(added.status, 200);
+    assert!(
+        added.body["text"]
+            .as_str()
+            .unwrap()
+            .contains("Chuck Norris Discussion Room")
+    );
+    let spaces = records.list_records("SPACE#opsbell").await.unwrap();
+    assert_eq!(spaces.len(), 1);
+    assert_eq!(
+        (spaces[0].0.as_str(), spaces[0].1["type"].as_str()),
+        ("spaces/AAAAAAAAAAA", Some("ROOM"))
+    );
+
+    let message = listener
+        .handle(Some(&auth), &sample("message-room"), now)
+        .await;
+    assert!(
+        message.body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Commands:"),
+        "unknown words get help"
+    );
+
+    let removed = listener
+        .handle(Some(&auth), &sample("removed-from-space"), now)
+        .await;
+    assert_eq!((removed.status, removed.body.clone()), (200, json!({})));
+    assert!(
+        records
+            .list_records("SPACE#opsbell")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let unsigned = listener.handle(None, &sample("message-room"), now).await;
+    assert_eq!(unsigned.status, 401);
+    assert_eq!(listener.handle(Some(&auth), b"{", now).await.status, 400);
+}
+
+#[tokio::test]
+async fn ack_marks_a_running_incident_and_oncall_says_when_unconfigured() {
+    let (_server, verifier) = verifier().await;
+    let records = MemoryRecords::default();
+    let incident = Incident {
+        id: "inc-7".into(),
+        created_at: Utc::now(),
+        message: "m".into(),
+        title: "t".into(),
+        calls: Vec::new(),
+        step: 0,
+        contacts: Vec::new(),
+        status: Status::Calling,
+        dry_run: false,
+    };
+    let (pk, sk) = incident_key("inc-7");
+    records
+        .put_record(&pk, &sk, &serde_json::to_value(&incident).unwrap(), None)
+        .await
+        .unwrap();
+    let listener = ChatListener {
+        bot: "opsbell",
+        verifier: &verifier,
+        records: &records,
+        oncall: None,
+    };
+    let mut event: Value = serde_json::from_slice(&sample("message-room")).unwrap();
+    let mut say = |text: &str| {
+        event["message"]["argumentText"] = Value::String(format!(" {text}"));
+        event.to_string()
+    };
+    let reply = listener
+        .handle(Some(&bearer()), say("ack inc-7").as_bytes(), Utc::now())
+        .await;
+    assert_eq!(
+        reply.body["text"],
+        "Acknowledged inc-7 by Chuck Norris: nobody else will be called."
+    );
+    let stored: Incident =
+        serde_json::from_value(records.get_record(&pk, &sk).await.unwrap().unwrap()).unwrap();
+    assert_eq!(
+        stored.status,
+        Status::Acked {
+            by: "Chuck Norris".into()
+        }
+    );
+    let again = listener
+        .handle(Some(&bearer()), say("ack inc-7").as_bytes(), Utc::now())
+        .await;
+    assert_eq!(again.body["text"], "No running escalation inc-7.");
+    let who = listener
+        .handle(Some(&bearer()), say("oncall").as_bytes(), Utc::now())
+        .await;
+    assert_eq!(who.body["text"], "On-call is not configured for this bot.");
+}
