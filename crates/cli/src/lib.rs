@@ -1,6 +1,7 @@
 //! The `opsbell` command line. Each command is a module; `serve` hosts the same ingest and
 //! fan-out code as the Lambdas, on the embedded store of `opsbell-local`.
 
+pub mod chat_route;
 pub mod check;
 pub mod logging;
 pub mod oncall;

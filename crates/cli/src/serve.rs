@@ -46,6 +46,7 @@ pub struct ServeArgs {
 struct AppState {
     ingest: Arc<Ingest>,
     outbox: Arc<SqliteOutbox>,
+    chat: Option<Arc<crate::chat_route::LocalChat>>,
 }
 
 pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
@@ -76,6 +77,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
     let (pending, dead) = outbox.counts().await?;
     info!(db = %args.db.display(), pending, dead, released, "Outbox opened.");
 
+    let chat = crate::chat_route::LocalChat::from_env(store.clone());
     let (stop, shutdown) = watch::channel(false);
     let dispatcher = Dispatcher {
         outbox: outbox.clone(),
@@ -115,6 +117,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
         router(AppState {
             ingest,
             outbox: outbox.clone(),
+            chat,
         }),
     )
     .with_graceful_shutdown(signalled())
@@ -184,9 +187,21 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/webhook/orchestrator", post(webhook))
         .route("/healthz", get(healthz))
+        .route("/chat/events", post(chat_events))
         // Room above our own 1 MiB limit, so the ingest code answers 413 with its reason.
         .layer(DefaultBodyLimit::max(2 * MAX_BODY_BYTES))
         .with_state(state)
+}
+
+async fn chat_events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match &state.chat {
+        Some(chat) => chat.handle(&headers, &body).await,
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "the chat bot is off (set CHAT_PROJECT_NUMBER)" })),
+        )
+            .into_response(),
+    }
 }
 
 async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {

@@ -1,0 +1,42 @@
+//! Wiring only: bot settings, Google's keys, the space registry, on-call files when configured.
+
+use lambda_http::{Error, run, service_fn, tracing};
+use opsbell_aws::dynamodb::DynamoStore;
+use opsbell_aws::s3::S3Files;
+use opsbell_core::chat::ChatSettings;
+use opsbell_core::chat::listener::ChatListener;
+use opsbell_core::chat::verify::ChatVerifier;
+use opsbell_core::oncall::settings::OncallSettings;
+use opsbell_core::oncall::trigger::Files;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let chat =
+        ChatSettings::from_env(&env).ok_or("set CHAT_PROJECT_NUMBER or CHAT_ENDPOINT_URL")?;
+    let table = std::env::var("STATE_TABLE").map_err(|_| "STATE_TABLE is not set")?;
+    let aws = opsbell_aws::sdk_config().await;
+    let records = DynamoStore::from_config(&aws, table);
+    let verifier = ChatVerifier::new(
+        chat.audience.clone(),
+        chat.keys_url.clone(),
+        opsbell_core::http::client(),
+    );
+    let oncall = OncallSettings::from_env(&env).ok();
+    let files = oncall
+        .as_ref()
+        .and_then(|s| s.bucket.as_ref())
+        .map(|b| S3Files::from_config(&aws, b));
+    let oncall = oncall.as_ref().zip(files.as_ref().map(|f| f as &dyn Files));
+    let listener = ChatListener {
+        bot: &chat.bot,
+        verifier: &verifier,
+        records: &records,
+        oncall,
+    };
+    run(service_fn(|request| {
+        chat_listener::handle(request, &listener)
+    }))
+    .await
+}
