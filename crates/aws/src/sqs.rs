@@ -30,6 +30,19 @@ impl SqsQueue {
         }
     }
 
+    /// One message, delivered after `delay_seconds` (0–900).
+    pub async fn send_one(&self, body: String, delay_seconds: i32) -> Result<(), QueueError> {
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .delay_seconds(delay_seconds)
+            .send()
+            .await
+            .map_err(|e| QueueError(describe(&e)))?;
+        Ok(())
+    }
+
     async fn send_batch(&self, bodies: &[String]) -> Result<(), QueueError> {
         let entries = bodies
             .iter()
@@ -103,15 +116,9 @@ impl opsbell_core::oncall::escalation::CheckQueue for SqsCheckQueue {
             serde_json::to_string(check).map_err(|e| EscalationError::Schedule(e.to_string()))?;
         let delay = i32::try_from(delay.as_secs().min(900)).unwrap_or(900);
         self.0
-            .client
-            .send_message()
-            .queue_url(&self.0.queue_url)
-            .message_body(body)
-            .delay_seconds(delay)
-            .send()
+            .send_one(body, delay)
             .await
-            .map_err(|e| EscalationError::Schedule(describe(&e)))?;
-        Ok(())
+            .map_err(|e| EscalationError::Schedule(e.0))
     }
 }
 
@@ -127,13 +134,8 @@ impl opsbell_core::oncall::escalation::Escalations for SqsEscalations {
     ) -> Result<(), EscalationError> {
         let body = serde_json::json!({ "start": start }).to_string();
         self.0
-            .client
-            .send_message()
-            .queue_url(&self.0.queue_url)
-            .message_body(body)
-            .send()
+            .send_one(body, 0)
             .await
-            .map_err(|e| EscalationError::Schedule(describe(&e)))?;
-        Ok(())
+            .map_err(|e| EscalationError::Schedule(e.0))
     }
 }

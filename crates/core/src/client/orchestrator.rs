@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::RateLimiter;
 use crate::config::{OrchestratorAuth, OrchestratorSource};
-use crate::http::{RetryPolicy, send_with_retry};
+use crate::http::{RetryPolicy, percent_encode, send_with_retry};
 use crate::ports::NotifyError;
 use crate::source::uipath::Job;
 
@@ -269,22 +269,9 @@ pub fn odata_time(t: DateTime<Utc>) -> String {
 fn encode_query(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| format!("{k}={}", percent(v)))
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-fn percent(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~$".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -77,10 +77,7 @@ pub async fn poll(
         }
     }
     info!(source = %source.name, tenants = tenants.len(), transitions = report.jobs, "KAMONOHASHI polled.");
-    match first_error {
-        Some(e) if report.failed_folders.len() == report.folders => Err(e),
-        _ => Ok(report),
-    }
+    report.into_result(first_error)
 }
 
 async fn poll_tenant(

@@ -64,6 +64,20 @@ impl Queue for RestrictedQueue<'_> {
     }
 }
 
+impl PollReport {
+    /// A source's poll fails only when every folder (tenant) failed; otherwise the report lists
+    /// the failed ones and the others' work stands.
+    pub(crate) fn into_result(
+        self,
+        first_error: Option<PollError>,
+    ) -> Result<PollReport, PollError> {
+        match first_error {
+            Some(e) if self.failed_folders.len() == self.folders => Err(e),
+            _ => Ok(self),
+        }
+    }
+}
+
 /// Every configured polled source, run by the `job-poller` Lambda on its schedule and by
 /// `opsbell serve` on each source's interval.
 pub struct Pollers {

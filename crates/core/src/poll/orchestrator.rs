@@ -66,10 +66,7 @@ pub async fn poll(
         }
     }
     info!(source = %source.name, jobs = report.jobs, pages = report.pages, "Orchestrator polled.");
-    match first_error {
-        Some(e) if report.failed_folders.len() == report.folders => Err(e),
-        _ => Ok(report),
-    }
+    report.into_result(first_error)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::{Inbound, ParseError};
 use crate::event::{Event, INFO_MAX_CHARS, Source, State};
+use crate::http::percent_encode;
 use crate::render::truncate;
 use crate::time::parse_utc;
 
@@ -137,7 +138,7 @@ fn alarm_event(alarm: Alarm, at: DateTime<Utc>) -> Result<Event, ParseError> {
     event.link = region.map(|r| {
         format!(
             "https://{r}.console.aws.amazon.com/cloudwatch/home?region={r}#alarmsV2:alarm/{}",
-            percent(&alarm.alarm_name)
+            percent_encode(&alarm.alarm_name)
         )
     });
     Ok(event)
@@ -192,18 +193,6 @@ fn plain_event(record: &SnsRecord, message: &str, at: DateTime<Utc>) -> Event {
     let mut event = Event::new(Source::Cloudwatch, topic, &subject, State::Alarm, title, at);
     event.info = Some(truncate(message, INFO_MAX_CHARS));
     event
-}
-
-fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
