@@ -1,4 +1,5 @@
-//! Wiring only: configuration, the delivery log, the chat and ticket adapters, the on-call
+//! Wiring only: configuration, the delivery log (and the Chat bot's space registry), the chat and
+//! ticket adapters, the on-call
 //! caller's queue for `oncall` channels, the runtime.
 
 use std::sync::Arc;
@@ -17,13 +18,14 @@ async fn main() -> Result<(), Error> {
     let table = std::env::var("STATE_TABLE").map_err(|_| "STATE_TABLE is not set")?;
     let aws = opsbell_aws::sdk_config().await;
     let config = opsbell_aws::secrets::load_config(&aws).await?;
-    let store = DynamoStore::from_config(&aws, table);
+    let store = Arc::new(DynamoStore::from_config(&aws, table));
     let policy = RetryPolicy::default();
     let mut fanout = Fanout::from_config(
         &config,
         &client(),
         policy,
-        Arc::new(store),
+        store.clone(),
+        store,
         Arc::new(SystemClock),
     );
     if let Ok(url) = std::env::var("ONCALL_QUEUE_URL") {

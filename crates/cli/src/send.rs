@@ -67,13 +67,14 @@ pub async fn run(args: SendArgs) -> Result<ExitCode, crate::Error> {
                 println!("{}\n", preview(channel, event, opts));
                 continue;
             }
-            match deliver(
-                &sinks[name],
-                event,
-                Instant::now() + Duration::from_secs(30),
-            )
-            .await
-            {
+            let Some(sink) = sinks.get(name) else {
+                println!(
+                    "skipped: a {} channel is delivered by the service (it needs the space registry or the caller); --dry-run shows the message\n",
+                    channel.kind()
+                );
+                continue;
+            };
+            match deliver(sink, event, Instant::now() + Duration::from_secs(30)).await {
                 Ok(r) => println!("sent ({} attempt(s)) {}\n", r.attempts, r.detail),
                 Err(e) => {
                     failed = true;

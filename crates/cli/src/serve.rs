@@ -69,7 +69,14 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ingest = Arc::new(Ingest::new(&config, outbox.clone(), clock.clone())?);
     let policy = RetryPolicy::default();
-    let mut fanout = Fanout::from_config(&config, &client(), policy, store.clone(), clock.clone());
+    let mut fanout = Fanout::from_config(
+        &config,
+        &client(),
+        policy,
+        store.clone(),
+        store.clone(),
+        clock.clone(),
+    );
     fanout
         .sinks
         .extend(local_oncall(&config, store.clone(), outbox.clone()));

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
+use futures::{StreamExt, stream};
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use crate::event::{Event, EventKey};
+use crate::notify::chat_bot::ChatBot;
 use crate::notify::{Sink, deliver};
-use crate::ports::{Claim, Clock, DeliveryOutcome, Store};
+use crate::ports::{Claim, Clock, DeliveryOutcome, NotifyError, Receipt, Records, Store};
 use crate::route::{Route, targets};
 
 /// How long past the deadline a claim stays exclusive, so a crashed worker's lease expires soon
@@ -63,22 +65,27 @@ impl Report {
 
 pub struct Fanout {
     pub sinks: BTreeMap<String, Sink>,
+    /// Google Chat bots: one delivery per registered space.
+    pub bots: BTreeMap<String, Arc<ChatBot>>,
     pub routes: Vec<Route>,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
 }
 
 impl Fanout {
-    /// Sinks and routes from `config`, sharing one HTTP client.
+    /// Sinks, bots and routes from `config`, sharing one HTTP client. `records` holds the bots'
+    /// space registry.
     pub fn from_config(
         config: &crate::config::Config,
         http: &reqwest::Client,
         policy: crate::http::RetryPolicy,
         store: Arc<dyn Store>,
+        records: Arc<dyn Records>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Fanout {
             sinks: crate::notify::build_sinks(config, http, policy),
+            bots: crate::notify::build_bots(config, http, policy, records),
             routes: config.routes.clone(),
             store,
             clock,
@@ -100,34 +107,88 @@ impl Fanout {
     }
 
     async fn deliver_to(&self, name: &str, event: &Event, deadline: Instant) -> TargetOutcome {
-        let key = &event.key;
+        if let Some(bot) = self.bots.get(name) {
+            return self.deliver_to_spaces(name, bot, event, deadline).await;
+        }
         let Some(sink) = self.sinks.get(name) else {
-            error!(channel = name, %key, "Route names a channel that has no sink; event not delivered.");
+            error!(channel = name, key = %event.key, "Route names a channel that has no sink; event not delivered.");
             return TargetOutcome::Failed {
                 error: format!("no channel {name:?}"),
                 retryable: false,
             };
         };
+        self.claim_and_send(name, event, deadline, deliver(sink, event, deadline))
+            .await
+    }
+
+    /// Every registered space of `bot`, at most `bot.concurrency` at a time, each with its own
+    /// delivery-log entry (`<channel>#<space>`), so a retry posts only to the spaces that failed.
+    async fn deliver_to_spaces(
+        &self,
+        name: &str,
+        bot: &ChatBot,
+        event: &Event,
+        deadline: Instant,
+    ) -> TargetOutcome {
+        let key = &event.key;
+        let spaces = match bot.spaces().await {
+            Ok(spaces) => spaces,
+            Err(e) => {
+                warn!(channel = name, %key, error = %e, "Space registry unavailable; will retry.");
+                return TargetOutcome::Failed {
+                    error: e.to_string(),
+                    retryable: true,
+                };
+            }
+        };
+        if spaces.is_empty() {
+            warn!(channel = name, %key, "The Chat bot is in no space yet; add it to a space to hear alerts.");
+        }
+        let posts = spaces.into_iter().map(|space| async move {
+            let target = format!("{name}#{space}");
+            let post = bot.post(&space, event, deadline);
+            self.claim_and_send(&target, event, deadline, post).await
+        });
+        let outcomes: Vec<TargetOutcome> = stream::iter(posts)
+            .buffer_unordered(bot.concurrency.max(1))
+            .collect()
+            .await;
+        summarize_spaces(&outcomes)
+    }
+
+    /// Claims `target` in the delivery log, sends, records how it went.
+    async fn claim_and_send(
+        &self,
+        target: &str,
+        event: &Event,
+        deadline: Instant,
+        send: impl Future<Output = Result<Receipt, NotifyError>>,
+    ) -> TargetOutcome {
+        let key = &event.key;
         let now = self.clock.now();
         let lease = deadline.saturating_duration_since(Instant::now()) + LEASE_SLACK;
         let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        match self.store.claim_delivery(key, name, now, lease_until).await {
+        match self
+            .store
+            .claim_delivery(key, target, now, lease_until)
+            .await
+        {
             Ok(Claim::Acquired { .. }) => {}
             Ok(Claim::AlreadyDelivered) => return TargetOutcome::AlreadyDelivered,
             Ok(Claim::Rejected) => return TargetOutcome::Rejected,
             Ok(Claim::Busy) => {
-                warn!(channel = name, %key, "Another worker is delivering this event; will retry.");
+                warn!(channel = target, %key, "Another worker is delivering this event; will retry.");
                 return TargetOutcome::Busy;
             }
             Err(e) => {
-                warn!(channel = name, %key, error = %e, "Delivery log unavailable; will retry.");
+                warn!(channel = target, %key, error = %e, "Delivery log unavailable; will retry.");
                 return TargetOutcome::Failed {
                     error: e.to_string(),
                     retryable: true,
                 };
             }
         }
-        let result = deliver(sink, event, deadline).await;
+        let result = send.await;
         let record = match &result {
             Ok(r) => DeliveryOutcome::Delivered {
                 detail: r.detail.clone(),
@@ -139,35 +200,89 @@ impl Fanout {
         };
         let recorded = self
             .store
-            .finish_delivery(key, name, &record, self.clock.now())
+            .finish_delivery(key, target, &record, self.clock.now())
             .await;
         match result {
             Ok(receipt) => {
                 if let Err(e) = recorded {
-                    error!(channel = name, %key, error = %e,
+                    error!(channel = target, %key, error = %e,
                         "Delivered but not recorded; a redelivery of this event may post again.");
                 }
-                info!(channel = name, %key, attempts = receipt.attempts, "Delivered.");
+                info!(channel = target, %key, attempts = receipt.attempts, "Delivered.");
                 TargetOutcome::Delivered {
                     attempts: receipt.attempts,
                     detail: receipt.detail,
                 }
             }
             Err(e) if e.is_retryable() => {
-                warn!(channel = name, %key, error = %e, "Delivery failed; the event will be retried.");
+                warn!(channel = target, %key, error = %e, "Delivery failed; the event will be retried.");
                 TargetOutcome::Failed {
                     error: e.to_string(),
                     retryable: true,
                 }
             }
+            Err(e @ NotifyError::Gone { .. }) => TargetOutcome::Failed {
+                error: e.to_string(),
+                retryable: false,
+            },
             Err(e) => {
-                error!(channel = name, %key, error = %e, "Delivery rejected; not retrying. Check this channel's settings.");
+                error!(channel = target, %key, error = %e, "Delivery rejected; not retrying. Check this channel's settings.");
                 TargetOutcome::Failed {
                     error: e.to_string(),
                     retryable: false,
                 }
             }
         }
+    }
+}
+
+/// One outcome for a bot: retried when any space can still succeed; otherwise delivered, with
+/// how many spaces heard it.
+fn summarize_spaces(outcomes: &[TargetOutcome]) -> TargetOutcome {
+    let count = |f: fn(&TargetOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+    let posted = count(|o| matches!(o, TargetOutcome::Delivered { .. }));
+    let before = count(|o| matches!(o, TargetOutcome::AlreadyDelivered));
+    let retry: Vec<&TargetOutcome> = outcomes
+        .iter()
+        .filter(|o| {
+            matches!(
+                o,
+                TargetOutcome::Busy
+                    | TargetOutcome::Failed {
+                        retryable: true,
+                        ..
+                    }
+            )
+        })
+        .collect();
+    let attempts = outcomes
+        .iter()
+        .map(|o| match o {
+            TargetOutcome::Delivered { attempts, .. } => *attempts,
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0);
+    let total = outcomes.len();
+    if let Some(first) = retry.first() {
+        let error = match first {
+            TargetOutcome::Failed { error, .. } => error.clone(),
+            _ => "busy".into(),
+        };
+        return TargetOutcome::Failed {
+            error: format!(
+                "{} of {total} space(s) to retry; first: {error}",
+                retry.len()
+            ),
+            retryable: true,
+        };
+    }
+    TargetOutcome::Delivered {
+        attempts,
+        detail: format!(
+            "{posted} of {total} space(s) posted now, {before} before, {} not posted",
+            total - posted - before
+        ),
     }
 }
 

@@ -54,6 +54,9 @@ pub enum NotifyError {
         attempts: u32,
         retry_after: Option<Duration>,
     },
+    /// The destination no longer exists (a chat space the bot was removed from); forgotten.
+    #[error("gone: {detail}")]
+    Gone { detail: String, attempts: u32 },
 }
 
 impl NotifyError {

@@ -139,6 +139,26 @@ impl Queue for MemoryQueue {
     }
 }
 
+/// A service-account key file (JSON) with the test RSA key of `testdata/` (it protects nothing),
+/// whose token endpoint is `token_uri`.
+pub fn service_account_key(token_uri: &str) -> String {
+    let pem = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/test-rsa-key.pem"
+    ))
+    .expect("the test key in crates/core/testdata");
+    serde_json::json!({
+        "type": "service_account",
+        "project_id": "opsbell-test",
+        "private_key_id": "test-kid-1",
+        "private_key": pem,
+        "client_email": "opsbell-bot@opsbell-test.iam.gserviceaccount.com",
+        "client_id": "1234567890",
+        "token_uri": token_uri,
+    })
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

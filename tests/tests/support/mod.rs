@@ -183,6 +183,7 @@ impl Harness {
             &config,
             &opsbell_core::http::client(),
             policy,
+            store.clone(),
             store,
             Arc::new(SystemClock),
         );

@@ -67,6 +67,8 @@ pub enum Channel {
     GoogleChat {
         webhook_url: SecretString,
     },
+    /// The Google Chat bot: every space it was added to, through the Chat API.
+    GoogleChatBot(ChatBotChannel),
     Chatwork {
         api_token: SecretString,
         room_id: String,
@@ -77,6 +79,17 @@ pub enum Channel {
     Console,
     /// Starts the on-call phone escalation (the `oncall-caller`; a dry run in `opsbell serve`).
     Oncall,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChatBotChannel {
+    /// The service account's key file (JSON); its private key signs the token requests.
+    pub key: crate::notify::chat_api::ServiceAccountKey,
+    /// The registry's name of the bot: the chat-listener's `CHAT_BOT_NAME` (default `opsbell`).
+    pub bot: String,
+    pub api_base: String,
+    /// Spaces posted to at once per event (default 8).
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +107,7 @@ impl Channel {
         match self {
             Channel::Slack { .. } => "slack",
             Channel::GoogleChat { .. } => "google_chat",
+            Channel::GoogleChatBot(_) => "google_chat_bot",
             Channel::Chatwork { .. } => "chatwork",
             Channel::Backlog(_) => "backlog",
             Channel::Console => "console",

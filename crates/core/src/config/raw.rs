@@ -6,7 +6,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{BacklogChannel, Channel, Config, ConfigError, Language, Problem};
+use super::{BacklogChannel, Channel, ChatBotChannel, Config, ConfigError, Language, Problem};
+use crate::notify::chat_api::{CHAT_API, ServiceAccountKey};
+use crate::notify::chat_bot::DEFAULT_CONCURRENCY;
 use crate::route::Route;
 
 /// Collects problems while building.
@@ -45,6 +47,16 @@ enum RawChannel {
     },
     GoogleChat {
         webhook_url: String,
+    },
+    GoogleChatBot {
+        /// The key file's JSON, usually a `secretsmanager:` reference.
+        service_account_key: String,
+        #[serde(default)]
+        bot: Option<String>,
+        #[serde(default)]
+        api_base: Option<String>,
+        #[serde(default)]
+        concurrency: Option<usize>,
     },
     Chatwork {
         api_token: String,
@@ -254,6 +266,28 @@ fn channel(raw: RawChannel, path: &str, p: &mut Problems) -> Option<Channel> {
         RawChannel::GoogleChat { webhook_url } => Channel::GoogleChat {
             webhook_url: url_secret(webhook_url, &format!("{path}.webhook_url"), p),
         },
+        RawChannel::GoogleChatBot {
+            service_account_key,
+            bot,
+            api_base,
+            concurrency,
+        } => {
+            let key = ServiceAccountKey::parse(&service_account_key)
+                .map_err(|m| p.push(format!("{path}.service_account_key"), m))
+                .ok();
+            if concurrency == Some(0) {
+                p.push(format!("{path}.concurrency"), "must be at least 1");
+            }
+            let channel = key.map(|key| {
+                Channel::GoogleChatBot(ChatBotChannel {
+                    key,
+                    bot: bot.unwrap_or_else(|| "opsbell".into()),
+                    api_base: api_base.unwrap_or_else(|| CHAT_API.into()),
+                    concurrency: concurrency.unwrap_or(DEFAULT_CONCURRENCY),
+                })
+            });
+            return channel.filter(|_| p.0.len() == before);
+        }
         RawChannel::Chatwork {
             api_token,
             room_id,

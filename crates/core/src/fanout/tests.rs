@@ -64,6 +64,7 @@ fn event() -> Event {
 
 fn fanout(sinks: &[(&str, Arc<Scripted>)]) -> Fanout {
     Fanout {
+        bots: BTreeMap::new(),
         sinks: sinks
             .iter()
             .map(|(n, s)| (n.to_string(), Sink::Notifier(s.clone())))

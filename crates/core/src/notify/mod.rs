@@ -1,5 +1,7 @@
 //! HTTP adapters for chat destinations, and building every configured target from [`Config`].
 
+pub mod chat_api;
+pub mod chat_bot;
 pub mod chatwork;
 pub mod console;
 pub mod google_chat;
@@ -55,6 +57,12 @@ pub fn preview(channel: &Channel, event: &Event, opts: RenderOptions) -> String 
     match channel {
         Channel::Slack { .. } => pretty(crate::render::slack::render(event, opts)),
         Channel::GoogleChat { .. } => pretty(crate::render::google_chat::render(event, opts)),
+        Channel::GoogleChatBot(c) => format!(
+            "POST {}/v1/{{every space of bot {:?}}}/messages\n{}",
+            c.api_base,
+            c.bot,
+            pretty(crate::render::google_chat::render(event, opts))
+        ),
         Channel::Chatwork { room_id, .. } => {
             let body = crate::render::chatwork::render(event, opts);
             format!("POST /v2/rooms/{room_id}/messages\nbody:\n{body}\nself_unread: 0")
@@ -88,6 +96,35 @@ pub fn oncall_sinks(
         .filter(|(_, c)| matches!(c, Channel::Oncall))
         .map(|(n, _)| n.clone());
     names.map(|n| (n, sink.clone())).collect()
+}
+
+/// A [`ChatBot`](chat_bot::ChatBot) per `google_chat_bot` channel, reading spaces from `records`.
+pub fn build_bots(
+    config: &Config,
+    http: &reqwest::Client,
+    policy: RetryPolicy,
+    records: Arc<dyn crate::ports::Records>,
+) -> BTreeMap<String, Arc<chat_bot::ChatBot>> {
+    let render = RenderOptions::from_config(config);
+    let bots = config.channels.iter().filter_map(|(name, channel)| {
+        let Channel::GoogleChatBot(c) = channel else {
+            return None;
+        };
+        let ctx = AdapterContext {
+            name: name.clone(),
+            http: http.clone(),
+            policy,
+            render,
+        };
+        let bot = chat_bot::ChatBot {
+            api: chat_api::ChatApi::new(ctx, c.key.clone(), &c.api_base),
+            bot: c.bot.clone(),
+            concurrency: c.concurrency,
+            records: records.clone(),
+        };
+        Some((name.clone(), Arc::new(bot)))
+    });
+    bots.collect()
 }
 
 /// Builds one sink per configured channel (but `oncall`: see [`oncall_sinks`]).
@@ -130,6 +167,8 @@ pub fn build_sinks(
                 Channel::Console => Sink::Notifier(Arc::new(console::ConsoleNotifier::new(ctx))),
                 // Provided by the process that can start escalations (see `oncall_sinks`).
                 Channel::Oncall => return None,
+                // Delivered per space (see `build_bots`).
+                Channel::GoogleChatBot(_) => return None,
             };
             Some((name.clone(), sink))
         })

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{Label, MentionStyle, RenderOptions, View, mentions, truncate};
-use crate::event::Event;
+use crate::event::{Event, Source};
 
 /// A message, cards included, may be at most 32,000 bytes; keep the free text well inside it.
 /// <https://developers.google.com/workspace/chat/api/reference/rest/v1/spaces.messages>
@@ -49,10 +49,23 @@ pub fn render(event: &Event, opts: RenderOptions) -> Value {
             }
         }]
     });
-    if let Some(job) = event.job_key.as_deref().or(event.job_id.as_deref()) {
-        message["thread"] = json!({ "threadKey": format!("{}-{job}", event.source) });
+    if let Some(key) = thread_key(event) {
+        message["thread"] = json!({ "threadKey": key });
     }
     message
+}
+
+/// Messages about one job, or one alarm, share a thread: a job's start and end sit together, and
+/// an alarm's OK lands under its ALARM.
+pub fn thread_key(event: &Event) -> Option<String> {
+    if let Some(job) = event.job_key.as_deref().or(event.job_id.as_deref()) {
+        return Some(format!("{}-{job}", event.source));
+    }
+    let at = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    (event.source == Source::Cloudwatch).then(|| {
+        let (account, region) = (at(&event.tenant), at(&event.folder));
+        format!("cloudwatch-{account}-{region}-{}", event.process)
+    })
 }
 
 /// Card text is a subset of HTML.

@@ -1,0 +1,257 @@
+//! The Google Chat bot target: a CloudWatch alarm by SNS through the alarm-fanout handler to
+//! every space in the registry (DynamoDB on moto), through wiremock standing in for Google's
+//! token endpoint and the Chat API.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lambda_runtime::{Context, LambdaEvent};
+use opsbell_aws::dynamodb::DynamoStore;
+use opsbell_aws::testing::{emulator, unique};
+use opsbell_core::chat::listener::spaces_key;
+use opsbell_core::config::Config;
+use opsbell_core::fanout::Fanout;
+use opsbell_core::http::RetryPolicy;
+use opsbell_core::ports::{Records, SystemClock};
+use opsbell_core::render::google_chat;
+use opsbell_core::source::Inbound;
+use opsbell_core::source::cloudwatch::parse_sns;
+use opsbell_core::testing::service_account_key;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const ACCESS_TOKEN: &str = "ya29.acceptance-secret-token";
+
+struct World {
+    google: MockServer,
+    records: Arc<DynamoStore>,
+    fanout: Fanout,
+    alarm: Value,
+}
+
+async fn world(spaces: &[&str]) -> Option<World> {
+    let aws = emulator().await?;
+    let client = aws_sdk_dynamodb::Client::new(&aws);
+    let table = unique("bot");
+    DynamoStore::create_table(&client, &table).await.unwrap();
+    let records = Arc::new(DynamoStore::new(client, &table));
+    for space in spaces {
+        records
+            .put_record(
+                &spaces_key("opsbell"),
+                space,
+                &json!({"type": "SPACE"}),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let google = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": ACCESS_TOKEN, "expires_in": 3599, "token_type": "Bearer"}),
+        ))
+        .mount(&google)
+        .await;
+    let config = json!({
+        "language": "en",
+        "channels": { "ops-bot": {
+            "type": "google_chat_bot",
+            "service_account_key": service_account_key(&format!("{}/token", google.uri())),
+            "api_base": google.uri(),
+        }},
+    });
+    let config = Config::load(&config.to_string(), &[]).unwrap();
+    let policy = RetryPolicy {
+        max_attempts: 2,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(20),
+        margin: Duration::ZERO,
+    };
+    let fanout = Fanout::from_config(
+        &config,
+        &opsbell_core::http::client(),
+        policy,
+        records.clone(),
+        records.clone(),
+        Arc::new(SystemClock),
+    );
+    let alarm = serde_json::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../samplejson/sns-cloudwatch-alarm-single-metric-lambda-event.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    Some(World {
+        google,
+        records,
+        fanout,
+        alarm,
+    })
+}
+
+impl World {
+    async fn invoke(&self) -> Result<Value, String> {
+        let mut context = Context::default();
+        context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap() + 60_000;
+        alarm_fanout::handle_any(LambdaEvent::new(self.alarm.clone(), context), &self.fanout)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Chat API posts per space, in the order they arrived.
+    async fn posts(&self) -> Vec<(String, Value)> {
+        let requests = self.google.received_requests().await.unwrap();
+        requests
+            .iter()
+            .filter(|r| r.url.path().starts_with("/v1/"))
+            .map(|r| {
+                let space = r
+                    .url
+                    .path()
+                    .trim_start_matches("/v1/")
+                    .trim_end_matches("/messages");
+                (space.to_string(), serde_json::from_slice(&r.body).unwrap())
+            })
+            .collect()
+    }
+
+    async fn spaces(&self) -> Vec<String> {
+        let records = self
+            .records
+            .list_records(&spaces_key("opsbell"))
+            .await
+            .unwrap();
+        records.into_iter().map(|(k, _)| k).collect()
+    }
+}
+
+async fn answer(google: &MockServer, space_regex: &str, status: u16) {
+    Mock::given(method("POST"))
+        .and(path_regex(format!("^/v1/spaces/{space_regex}/messages$")))
+        .respond_with(
+            ResponseTemplate::new(status).set_body_json(json!({"name": "spaces/x/messages/1"})),
+        )
+        .mount(google)
+        .await;
+}
+
+#[tokio::test]
+async fn the_cloudwatch_sample_reaches_every_space_once_even_when_sns_delivers_it_twice() {
+    let Some(w) = world(&["spaces/AAA", "spaces/BBB", "spaces/CCC"]).await else {
+        return;
+    };
+    answer(&w.google, "[A-Z]+", 200).await;
+    for _ in 0..2 {
+        let reply = w.invoke().await.unwrap();
+        assert_eq!(reply["delivered"].as_array().unwrap().len(), 1);
+    }
+    let posts = w.posts().await;
+    let mut spaces: Vec<&str> = posts.iter().map(|(s, _)| s.as_str()).collect();
+    spaces.sort();
+    assert_eq!(spaces, ["spaces/AAA", "spaces/BBB", "spaces/CCC"]);
+    let Inbound::Events(events) =
+        parse_sns(&w.alarm["Records"][0]["Sns"], chrono::Utc::now()).unwrap()
+    else {
+        panic!()
+    };
+    let card = google_chat::render(
+        &events[0],
+        opsbell_core::render::RenderOptions::from_config(&Config::load("{}", &[]).unwrap()),
+    );
+    for (_, body) in &posts {
+        assert_eq!(body, &card);
+        assert!(
+            body["thread"]["threadKey"]
+                .as_str()
+                .unwrap()
+                .starts_with("cloudwatch-")
+        );
+    }
+    // Every post carried the bearer token and a per-space request id (Google's own dedup).
+    let requests = w.google.received_requests().await.unwrap();
+    let mut ids: Vec<String> = requests
+        .iter()
+        .filter(|r| r.url.path().starts_with("/v1/"))
+        .map(|r| {
+            assert_eq!(
+                r.headers["authorization"],
+                format!("Bearer {ACCESS_TOKEN}").as_str()
+            );
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == "requestId")
+                .unwrap()
+                .1
+                .to_string()
+        })
+        .collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(
+        requests.iter().filter(|r| r.url.path() == "/token").count(),
+        1,
+        "one token for every space"
+    );
+}
+
+#[tokio::test]
+async fn spaces_that_are_gone_leave_the_registry_and_only_the_failing_space_is_retried() {
+    let spaces = [
+        "spaces/OK1",
+        "spaces/OK2",
+        "spaces/GONE1",
+        "spaces/GONE2",
+        "spaces/GONE3",
+        "spaces/DOWN",
+    ];
+    let Some(w) = world(&spaces).await else {
+        return;
+    };
+    answer(&w.google, "OK[0-9]", 200).await;
+    answer(&w.google, "GONE[0-9]", 404).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/spaces/DOWN/messages"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(2)
+        .mount(&w.google)
+        .await;
+    answer(&w.google, "DOWN", 200).await;
+
+    let err = w.invoke().await.unwrap_err();
+    assert!(err.contains("retryable"), "{err}");
+    let mut left = w.spaces().await;
+    left.sort();
+    assert_eq!(
+        left,
+        ["spaces/DOWN", "spaces/OK1", "spaces/OK2"],
+        "404 spaces forgotten"
+    );
+    let first: Vec<String> = w.posts().await.into_iter().map(|(s, _)| s).collect();
+    assert_eq!(
+        first.len(),
+        2 + 3 + 2,
+        "OK1, OK2, three 404s, DOWN twice (policy: 2 attempts)"
+    );
+
+    // Lambda retries the invocation: only DOWN is posted again.
+    w.invoke().await.unwrap();
+    let second: Vec<String> = w
+        .posts()
+        .await
+        .into_iter()
+        .skip(first.len())
+        .map(|(s, _)| s)
+        .collect();
+    assert_eq!(second, ["spaces/DOWN"]);
+    w.invoke().await.unwrap();
+    assert_eq!(
+        w.posts().await.len(),
+        first.len() + 1,
+        "a third delivery posts nothing"
+    );
+}
