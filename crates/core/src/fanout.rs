@@ -69,6 +69,8 @@ pub struct Fanout {
     pub bots: BTreeMap<String, Arc<ChatBot>>,
     pub routes: Vec<Route>,
     pub store: Arc<dyn Store>,
+    /// Where deliveries are remembered for the bot's `status` (and the bots' registry).
+    pub records: Option<Arc<dyn Records>>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -85,9 +87,10 @@ impl Fanout {
     ) -> Self {
         Fanout {
             sinks: crate::notify::build_sinks(config, http, policy),
-            bots: crate::notify::build_bots(config, http, policy, records),
+            bots: crate::notify::build_bots(config, http, policy, records.clone()),
             routes: config.routes.clone(),
             store,
+            records: Some(records),
             clock,
         }
     }
@@ -100,9 +103,32 @@ impl Fanout {
                 .map(|name| self.deliver_to(name, event, deadline)),
         )
         .await;
-        Report {
+        let report = Report {
             key: event.key.clone(),
             targets: names.into_iter().map(String::from).zip(outcomes).collect(),
+        };
+        self.remember(event, &report).await;
+        report
+    }
+
+    /// Notes what reached a target now, for the bot's `status`; a failure here loses nothing.
+    async fn remember(&self, event: &Event, report: &Report) {
+        let Some(records) = &self.records else {
+            return;
+        };
+        let reached: Vec<&str> = report
+            .targets
+            .iter()
+            .filter(|(_, o)| matches!(o, TargetOutcome::Delivered { .. }))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if reached.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        if let Err(e) = crate::chat::recent::delivered(records.as_ref(), event, &reached, now).await
+        {
+            warn!(key = %event.key, error = %e, "Could not note the delivery for `status`.");
         }
     }
 
@@ -276,6 +302,9 @@ fn summarize_spaces(outcomes: &[TargetOutcome]) -> TargetOutcome {
             ),
             retryable: true,
         };
+    }
+    if total > 0 && before == total {
+        return TargetOutcome::AlreadyDelivered;
     }
     TargetOutcome::Delivered {
         attempts,

@@ -8,9 +8,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
+use super::recent;
 use super::verify::ChatVerifier;
 use crate::ingest::Reply;
-use crate::oncall::escalation::ack;
+use crate::oncall::escalation::{ack, incident_key};
 use crate::oncall::plan::day_of_month;
 use crate::oncall::rotation::Rotation;
 use crate::oncall::settings::OncallSettings;
@@ -170,13 +171,72 @@ impl ChatListener<'_> {
                     Err(e) => return Err(crate::ports::StoreError(e.to_string())),
                 },
             },
-            "status" => {
-                let spaces = self.records.list_records(&spaces_key(self.bot)).await?;
-                format!("opsbell is running. I post to {} space(s).", spaces.len())
-            }
+            "status" => self.status(now).await?,
             "oncall" => self.who(now).await,
             _ => HELP.to_string(),
         })
+    }
+
+    /// Spaces, events delivered in the last 24 hours (the latest few), escalations this week.
+    async fn status(&self, now: DateTime<Utc>) -> Result<String, crate::ports::StoreError> {
+        let spaces = self.records.list_records(&spaces_key(self.bot)).await?;
+        let mut lines = vec![format!(
+            "opsbell is running. I post to {} space(s).",
+            spaces.len()
+        )];
+        let deliveries = recent::since(
+            self.records,
+            recent::DELIVERIES,
+            now - recent::DELIVERY_WINDOW,
+        )
+        .await?;
+        lines.push(format!("Delivered in the last 24 h: {}", deliveries.len()));
+        for d in deliveries.iter().take(STATUS_LINES) {
+            let targets: Vec<&str> = d["targets"]
+                .as_array()
+                .map(|t| t.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            lines.push(format!(
+                "• {} {} *{}* → {}",
+                short_time(&d["at"]),
+                d["state"].as_str().unwrap_or_default(),
+                d["title"].as_str().unwrap_or_default(),
+                targets.join(", ")
+            ));
+        }
+        let incidents = recent::since(
+            self.records,
+            recent::INCIDENTS,
+            now - chrono::Duration::days(7),
+        )
+        .await?;
+        lines.push(format!("Phone escalations this week: {}", incidents.len()));
+        for i in incidents.iter().take(STATUS_LINES) {
+            let id = i["id"].as_str().unwrap_or_default();
+            let (pk, sk) = incident_key(id);
+            let state = match self.records.get_record(&pk, &sk).await? {
+                Some(v) => match v["status"]["status"].as_str().unwrap_or_default() {
+                    "answered" => format!(
+                        "answered by {}",
+                        v["status"]["number"].as_str().unwrap_or("?")
+                    ),
+                    "acked" => format!(
+                        "acknowledged by {}",
+                        v["status"]["by"].as_str().unwrap_or("?")
+                    ),
+                    "calling" => format!("calling (`ack {id}` stops it)"),
+                    other => other.replace('_', " "),
+                },
+                None => "expired".into(),
+            };
+            lines.push(format!(
+                "• {} {} *{}* — {state}",
+                short_time(&i["at"]),
+                id,
+                i["title"].as_str().unwrap_or_default()
+            ));
+        }
+        Ok(lines.join("\n"))
     }
 
     async fn who(&self, now: DateTime<Utc>) -> String {
@@ -201,6 +261,21 @@ impl ChatListener<'_> {
             None => format!("Nobody is scheduled for day {day}; the first group is called."),
         }
     }
+}
+
+/// Entries of each kind `status` lists.
+const STATUS_LINES: usize = 5;
+
+/// `2026-11-23 01:02 UTC` from a stored RFC 3339 time.
+fn short_time(at: &Value) -> String {
+    at.as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| {
+            t.with_timezone(&Utc)
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string()
+        })
+        .unwrap_or_default()
 }
 
 const HELP: &str = "Commands: `help`, `status`, `oncall` (who is on call now), `ack <incident>` (stop a phone escalation).";

@@ -214,6 +214,9 @@ async fn the_deploy_example_is_valid_once_its_secrets_resolve() {
                 secrets::Reference::Ssm(p) if p.ends_with("url") => {
                     "https://hooks.slack.test/x".into()
                 }
+                secrets::Reference::Ssm(p) if p.ends_with("service-account-key") => {
+                    crate::testing::service_account_key("https://oauth2.googleapis.com/token")
+                }
                 _ => "resolved".into(),
             })
         }
@@ -224,7 +227,37 @@ async fn the_deploy_example_is_valid_once_its_secrets_resolve() {
         "references must be resolved first"
     );
     let mut value = Config::raw(&text, &[]).unwrap();
-    assert_eq!(secrets::resolve(&mut value, &Fake).await.unwrap(), 2);
+    assert_eq!(secrets::resolve(&mut value, &Fake).await.unwrap(), 3);
     let config = Config::from_value(value).unwrap();
     assert_eq!(config.channels["pager"].kind(), "oncall");
+    assert_eq!(config.channels["ops-bot"].kind(), "google_chat_bot");
+}
+
+#[test]
+fn a_chat_bot_channel_checks_its_key_without_quoting_it() {
+    let key = crate::testing::service_account_key("https://oauth2.googleapis.com/token");
+    let good = serde_json::json!({ "channels": { "bot": {
+        "type": "google_chat_bot", "service_account_key": key } } });
+    let config = load(&good.to_string()).unwrap();
+    let Channel::GoogleChatBot(bot) = &config.channels["bot"] else {
+        panic!()
+    };
+    assert_eq!((bot.bot.as_str(), bot.concurrency), ("opsbell", 8));
+    assert_eq!(bot.api_base, "https://chat.googleapis.com");
+    assert_eq!(
+        config.routes[0].states,
+        Channel::GoogleChatBot(bot.clone()).default_states()
+    );
+
+    let bad = serde_json::json!({ "channels": { "bot": {
+        "type": "google_chat_bot", "service_account_key": "{\"private_key\": \"top-secret\"}",
+        "concurrency": 0 } } });
+    let err = load(&bad.to_string()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("channels.bot.service_account_key"), "{text}");
+    assert!(
+        text.contains("channels.bot.concurrency: must be at least 1"),
+        "{text}"
+    );
+    assert!(!text.contains("top-secret"), "{text}");
 }

@@ -65,6 +65,7 @@ fn event() -> Event {
 fn fanout(sinks: &[(&str, Arc<Scripted>)]) -> Fanout {
     Fanout {
         bots: BTreeMap::new(),
+        records: None,
         sinks: sinks
             .iter()
             .map(|(n, s)| (n.to_string(), Sink::Notifier(s.clone())))

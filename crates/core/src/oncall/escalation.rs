@@ -256,6 +256,9 @@ impl Escalation<'_> {
             status: Status::Calling,
             dry_run: self.dry_run,
         };
+        if let Err(e) = crate::chat::recent::incident(self.records, id, title, now).await {
+            warn!(incident = id, error = %e, "Could not note the incident for `status`.");
+        }
         if self.dry_run {
             let plan: Vec<String> = incident
                 .calls

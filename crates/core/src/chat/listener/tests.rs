@@ -156,3 +156,74 @@ async fn ack_marks_a_running_incident_and_oncall_says_when_unconfigured() {
         .await;
     assert_eq!(who.body["text"], "On-call is not configured for this bot.");
 }
+
+#[tokio::test]
+async fn status_lists_recent_deliveries_and_escalations() {
+    let (_server, verifier) = verifier().await;
+    let records = MemoryRecords::default();
+    let now: DateTime<Utc> = "2026-11-23T03:00:00Z".parse().unwrap();
+    records
+        .put_record(&spaces_key("opsbell"), "spaces/A", &json!({}), None)
+        .await
+        .unwrap();
+    let path = format!(
+        "{}/../../samplejson/uipath-webhook-job-faulted.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let ctx = crate::source::uipath::UipathContext {
+        orchestrator_url: None,
+        received_at: now,
+    };
+    let crate::source::Inbound::Events(events) =
+        crate::source::uipath::parse_webhook(&std::fs::read(path).unwrap(), &ctx).unwrap()
+    else {
+        panic!()
+    };
+    let old = now - chrono::Duration::hours(30);
+    recent::delivered(&records, &events[0], &["ops-slack"], old)
+        .await
+        .unwrap();
+    recent::delivered(&records, &events[0], &["ops-slack", "ops-bot"], now)
+        .await
+        .unwrap();
+    recent::incident(&records, "inc-9", "Disk full", now)
+        .await
+        .unwrap();
+    let incident = Incident {
+        id: "inc-9".into(),
+        created_at: now,
+        message: "m".into(),
+        title: "Disk full".into(),
+        calls: Vec::new(),
+        step: 0,
+        contacts: Vec::new(),
+        status: Status::Acked { by: "Ana".into() },
+        dry_run: false,
+    };
+    let (pk, sk) = incident_key("inc-9");
+    records
+        .put_record(&pk, &sk, &serde_json::to_value(&incident).unwrap(), None)
+        .await
+        .unwrap();
+    let listener = ChatListener {
+        bot: "opsbell",
+        verifier: &verifier,
+        records: &records,
+        oncall: None,
+    };
+    let mut event: Value = serde_json::from_slice(&sample("message-room")).unwrap();
+    event["message"]["argumentText"] = json!(" status");
+    let reply = listener
+        .handle(Some(&bearer()), event.to_string().as_bytes(), now)
+        .await;
+    assert_eq!(
+        reply.body["text"],
+        format!(
+            "opsbell is running. I post to 1 space(s).\nDelivered in the last 24 h: 1\n\
+             • 2026-11-23 03:00 UTC faulted *{}* → ops-slack, ops-bot\n\
+             Phone escalations this week: 1\n\
+             • 2026-11-23 03:00 UTC inc-9 *Disk full* — acknowledged by Ana",
+            events[0].process
+        )
+    );
+}
