@@ -1,6 +1,6 @@
 //! Wiring only: configuration, the delivery log (and the Chat bot's space registry), the chat and
-//! ticket adapters, the on-call
-//! caller's queue for `oncall` channels, the runtime.
+//! ticket adapters, the on-call caller's queue for `oncall` channels, the runtime. `--event FILE`
+//! handles one SQS or SNS event from a file (see `opsbell_aws::local`).
 
 use std::sync::Arc;
 
@@ -31,6 +31,9 @@ async fn main() -> Result<(), Error> {
     if let Ok(url) = std::env::var("ONCALL_QUEUE_URL") {
         let escalations = Arc::new(SqsEscalations(SqsQueue::from_config(&aws, url)));
         fanout.sinks.extend(oncall_sinks(&config, escalations));
+    }
+    if let Some(event) = opsbell_aws::local::event()? {
+        return opsbell_aws::local::print(&alarm_fanout::handle_any(event, &fanout).await?);
     }
     run(service_fn(|event| alarm_fanout::handle_any(event, &fanout))).await
 }

@@ -5,6 +5,8 @@
 pub mod connect;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "local")]
+pub mod local;
 #[cfg(feature = "dynamodb")]
 pub mod records;
 #[cfg(feature = "s3")]

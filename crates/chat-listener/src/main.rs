@@ -1,4 +1,5 @@
 //! Wiring only: bot settings, Google's keys, the space registry, on-call files when configured.
+//! `--event FILE` handles one API Gateway event from a file (see `opsbell_aws::local`).
 
 use lambda_http::{Error, run, service_fn, tracing};
 use opsbell_aws::dynamodb::DynamoStore;
@@ -35,6 +36,10 @@ async fn main() -> Result<(), Error> {
         records: &records,
         oncall,
     };
+    if let Some(request) = opsbell_aws::local::request()? {
+        let response = chat_listener::handle(request, &listener).await?;
+        return opsbell_aws::local::print_response(&response);
+    }
     run(service_fn(|request| {
         chat_listener::handle(request, &listener)
     }))

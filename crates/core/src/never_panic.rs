@@ -6,6 +6,7 @@ use chrono::DateTime;
 use proptest::prelude::*;
 use serde_json::Value;
 
+use crate::chat::listener::parse_event;
 use crate::config::Config;
 use crate::oncall::mapping::Mapping;
 use crate::oncall::rotation::Rotation;
@@ -132,5 +133,20 @@ proptest! {
         let mut doc = sample("predecessor-config.json");
         mutate(&mut doc, &path, with);
         let _ = Config::load(&doc.to_string(), &[]);
+    }
+
+    #[test]
+    fn chat_event_parser_takes_anything_and_mutated_samples(
+        bytes in prop::collection::vec(any::<u8>(), 0..256),
+        sample_index in 0usize..3,
+        path in prop::collection::vec(any::<usize>(), 0..5),
+        with in json(),
+    ) {
+        let _ = parse_event(&bytes);
+        let names = ["added-to-space-room", "message-room", "removed-from-space"];
+        let name = format!("googlechat-event-{}-docs.json", names[sample_index]);
+        let mut doc = sample(&name);
+        mutate(&mut doc, &path, with);
+        let _ = parse_event(doc.to_string().as_bytes());
     }
 }

@@ -1,4 +1,5 @@
 //! Wiring only: configuration, the queue, the state table, the pollers, the runtime.
+//! `--event FILE` runs one invocation on a schedule input from a file (see `opsbell_aws::local`).
 
 use std::sync::Arc;
 
@@ -18,5 +19,8 @@ async fn main() -> Result<(), Error> {
     let queue = Arc::new(SqsQueue::from_config(&aws, queue_url));
     let records = Arc::new(DynamoStore::from_config(&aws, table));
     let pollers = Pollers::from_config(&config, &client(), RetryPolicy::default(), records, queue);
+    if let Some(event) = opsbell_aws::local::event()? {
+        return opsbell_aws::local::print(&job_poller::handle(event, &pollers).await?);
+    }
     run(service_fn(|event| job_poller::handle(event, &pollers))).await
 }

@@ -1,5 +1,6 @@
 //! Wiring only: settings, rotation files (S3 or a folder), Connect (or a dry run), the check
-//! queue, the state table, the runtime.
+//! queue, the state table, the runtime. `--event FILE` handles one SNS or SQS event from a file
+//! (see `opsbell_aws::local`).
 
 use std::sync::Arc;
 
@@ -46,5 +47,8 @@ async fn main() -> Result<(), Error> {
         files: files.as_ref(),
         escalation,
     };
+    if let Some(event) = opsbell_aws::local::event()? {
+        return opsbell_aws::local::print(&oncall_caller::handle(event, &caller).await?);
+    }
     run(service_fn(|event| oncall_caller::handle(event, &caller))).await
 }

@@ -1,4 +1,5 @@
-//! Wiring only: configuration, the SQS queue, and the Lambda runtime.
+//! Wiring only: configuration, the SQS queue, and the Lambda runtime (or, with `--event FILE`,
+//! one API Gateway event from a file: see `opsbell_aws::local`).
 
 use std::sync::Arc;
 
@@ -15,6 +16,10 @@ async fn main() -> Result<(), Error> {
     let config = opsbell_aws::secrets::load_config(&aws).await?;
     let queue = SqsQueue::from_config(&aws, queue_url);
     let ingest = Ingest::new(&config, Arc::new(queue), Arc::new(SystemClock))?;
+    if let Some(request) = opsbell_aws::local::request()? {
+        let response = webhook_ingest::handle(request, &ingest).await?;
+        return opsbell_aws::local::print_response(&response);
+    }
     run(service_fn(|request| {
         webhook_ingest::handle(request, &ingest)
     }))

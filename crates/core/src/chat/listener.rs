@@ -19,46 +19,52 @@ use crate::oncall::trigger::Files;
 use crate::ports::Records;
 use crate::source::ParseError;
 
-#[derive(Deserialize)]
-struct ChatEvent {
+#[derive(Debug, Deserialize)]
+/// An interaction event as Google posts it (the fields the bot uses).
+pub struct ChatEvent {
     #[serde(rename = "type")]
-    kind: String,
+    pub kind: String,
     #[serde(default)]
-    space: Option<Space>,
+    pub space: Option<Space>,
     #[serde(default)]
-    message: Option<Message>,
+    pub message: Option<Message>,
     #[serde(default)]
-    user: Option<User>,
+    pub user: Option<User>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Space {
-    name: String,
+pub struct Space {
+    pub name: String,
     #[serde(default)]
-    display_name: Option<String>,
+    pub display_name: Option<String>,
     #[serde(default, rename = "type")]
-    kind: Option<String>,
+    pub kind: Option<String>,
     #[serde(default)]
-    space_type: Option<String>,
+    pub space_type: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Message {
+pub struct Message {
     #[serde(default)]
-    text: Option<String>,
+    pub text: Option<String>,
     #[serde(default)]
-    argument_text: Option<String>,
+    pub argument_text: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct User {
+pub struct User {
     #[serde(default)]
-    name: Option<String>,
+    pub name: Option<String>,
     #[serde(default)]
-    display_name: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// Reads an interaction event; the error names the field that is wrong.
+pub fn parse_event(body: &[u8]) -> Result<ChatEvent, ParseError> {
+    ParseError::from_json(body)
 }
 
 /// The registry's partition of a bot.
@@ -89,7 +95,7 @@ impl ChatListener<'_> {
                 body: json!({ "error": e.to_string() }),
             };
         }
-        let event: ChatEvent = match ParseError::from_json(body) {
+        let event = match parse_event(body) {
             Ok(e) => e,
             Err(e) => {
                 return Reply {
