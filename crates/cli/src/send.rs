@@ -1,6 +1,7 @@
 //! `opsbell send`: runs a payload through parse → route → render and prints, per target, exactly
 //! what would be sent; without `--dry-run` it sends it (no delivery log: for testing a channel).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,9 +9,10 @@ use chrono::Utc;
 use clap::Args;
 use opsbell_core::config::Config;
 use opsbell_core::http::{RetryPolicy, client};
-use opsbell_core::notify::{build_sinks, deliver, preview};
+use opsbell_core::notify::{Sink, build_sinks, deliver, preview};
 use opsbell_core::render::RenderOptions;
 use opsbell_core::route::targets;
+use opsbell_core::signature::verify;
 use opsbell_core::source::Inbound;
 use opsbell_core::source::cloudwatch::parse_sns;
 use opsbell_core::source::uipath::{UipathContext, parse_webhook};
@@ -23,6 +25,13 @@ pub struct SendArgs {
     pub dry_run: bool,
     #[arg(long, default_value = "config.json")]
     pub config: PathBuf,
+    /// Check the body against this X-UiPath-Signature (with the config's secrets) first, as
+    /// webhook-ingest would.
+    #[arg(long)]
+    pub signature: Option<String>,
+    /// Do it all N times in this process and print the rate (a benchmark aid: warm throughput).
+    #[arg(long, default_value_t = 1, hide_short_help = true)]
+    pub repeat: u32,
     /// A UiPath Orchestrator webhook body, or an SNS Lambda event (CloudWatch alarm).
     pub file: PathBuf,
 }
@@ -30,62 +39,101 @@ pub struct SendArgs {
 pub async fn run(args: SendArgs) -> Result<ExitCode, crate::Error> {
     let config = Config::load_file(&args.config)?;
     let body = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
-    let ctx = UipathContext {
-        orchestrator_url: config.orchestrator.url.clone(),
-        received_at: Utc::now(),
-    };
-    // An SNS Lambda event (CloudWatch alarms), or an Orchestrator webhook body.
-    let sns = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.pointer("/Records/0/Sns").cloned());
-    let parsed = match &sns {
-        Some(sns) => parse_sns(sns, Utc::now()),
-        None => parse_webhook(&body, &ctx),
-    };
-    let events = match parsed.map_err(|e| format!("{}: {e}", args.file.display()))? {
-        Inbound::Events(events) => events,
-        Inbound::Ignored { kind } => {
-            println!("ignored: {kind} is not an event opsbell notifies about");
-            return Ok(ExitCode::SUCCESS);
-        }
-    };
     let opts = RenderOptions::from_config(&config);
     let sinks = build_sinks(&config, &client(), RetryPolicy::default());
+    let started = std::time::Instant::now();
     let mut failed = false;
-    for event in &events {
-        let names = targets(&config.routes, event);
-        if names.is_empty() {
-            println!(
-                "== {} → no route matches (state {})\n",
-                event.key, event.state
-            );
+    for round in 0..args.repeat.max(1) {
+        match once(&args, &config, &body, opts, &sinks, round == 0).await? {
+            Some(ok) => failed |= !ok,
+            None => return Ok(ExitCode::SUCCESS),
         }
-        for name in names {
-            let channel = &config.channels[name];
-            println!("== {} → {name} ({})", event.key, channel.kind());
-            if args.dry_run {
-                println!("{}\n", preview(channel, event, opts));
-                continue;
-            }
-            let Some(sink) = sinks.get(name) else {
-                println!(
-                    "skipped: a {} channel is delivered by the service (it needs the space registry or the caller); --dry-run shows the message\n",
-                    channel.kind()
-                );
-                continue;
-            };
-            match deliver(sink, event, Instant::now() + Duration::from_secs(30)).await {
-                Ok(r) => println!("sent ({} attempt(s)) {}\n", r.attempts, r.detail),
-                Err(e) => {
-                    failed = true;
-                    println!("FAILED: {e}\n");
-                }
-            }
-        }
+    }
+    if args.repeat > 1 {
+        let took = started.elapsed();
+        println!(
+            "{} rounds in {:.1} ms: {:.0} per second",
+            args.repeat,
+            took.as_secs_f64() * 1000.0,
+            f64::from(args.repeat) / took.as_secs_f64()
+        );
     }
     Ok(if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// One pass: verify, parse, route, render and send (or preview). `None` when the payload is not
+/// an event opsbell notifies about; otherwise whether every target took it.
+async fn once(
+    args: &SendArgs,
+    config: &Config,
+    body: &[u8],
+    opts: RenderOptions,
+    sinks: &BTreeMap<String, Sink>,
+    verbose: bool,
+) -> Result<Option<bool>, crate::Error> {
+    if let Some(signature) = &args.signature {
+        verify(&config.orchestrator.secrets, Some(signature), body)
+            .map_err(|e| format!("{}: {e}", args.file.display()))?;
+    }
+    let ctx = UipathContext {
+        orchestrator_url: config.orchestrator.url.clone(),
+        received_at: Utc::now(),
+    };
+    // An SNS Lambda event (CloudWatch alarms), or an Orchestrator webhook body.
+    let sns = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.pointer("/Records/0/Sns").cloned());
+    let parsed = match &sns {
+        Some(sns) => parse_sns(sns, Utc::now()),
+        None => parse_webhook(body, &ctx),
+    };
+    let events = match parsed.map_err(|e| format!("{}: {e}", args.file.display()))? {
+        Inbound::Events(events) => events,
+        Inbound::Ignored { kind } => {
+            println!("ignored: {kind} is not an event opsbell notifies about");
+            return Ok(None);
+        }
+    };
+    let say = |text: String| {
+        if verbose {
+            println!("{text}");
+        }
+    };
+    let mut ok = true;
+    for event in &events {
+        let names = targets(&config.routes, event);
+        if names.is_empty() {
+            say(format!(
+                "== {} → no route matches (state {})\n",
+                event.key, event.state
+            ));
+        }
+        for name in names {
+            let channel = &config.channels[name];
+            say(format!("== {} → {name} ({})", event.key, channel.kind()));
+            if args.dry_run {
+                say(format!("{}\n", preview(channel, event, opts)));
+                continue;
+            }
+            let Some(sink) = sinks.get(name) else {
+                say(format!(
+                    "skipped: a {} channel is delivered by the service (it needs the space registry or the caller); --dry-run shows the message\n",
+                    channel.kind()
+                ));
+                continue;
+            };
+            match deliver(sink, event, Instant::now() + Duration::from_secs(30)).await {
+                Ok(r) => say(format!("sent ({} attempt(s)) {}\n", r.attempts, r.detail)),
+                Err(e) => {
+                    ok = false;
+                    println!("FAILED: {e}\n");
+                }
+            }
+        }
+    }
+    Ok(Some(ok))
 }

@@ -322,6 +322,41 @@ fn send_dry_run_prints_what_each_target_gets_and_sign_matches() {
         String::from_utf8_lossy(&out.stdout).trim(),
         signature(&std::fs::read(&file).unwrap())
     );
+
+    // --signature checks the body as webhook-ingest would; --repeat reports a rate.
+    let send = |sig: &str| {
+        Command::new(bin())
+            .args([
+                "send",
+                "--dry-run",
+                "--repeat",
+                "3",
+                "--signature",
+                sig,
+                "--config",
+            ])
+            .arg(repo("samplejson/predecessor-config.json"))
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    let good = sign(
+        &secrecy::SecretString::from("predecessor-orchestrator-secret"),
+        &std::fs::read(&file).unwrap(),
+    );
+    let out = send(&good);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("3 rounds in"),
+        "{text}"
+    );
+    let out = send(&signature(b"another body"));
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not match"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The numbers of issue 8, beside the predecessors' on this machine:
+#  (a) cold: one signed job.faulted through verify, parse, route, render and an HTTP POST to a
+#      local sink, as a whole process (`opsbell send --signature`), median of 20 runs;
+#  (b) warm: the same, N times in one process (`opsbell send --repeat N`), serial posts;
+#  (c) `opsbell serve` under wrk (durable ingest; scripts/bench-ingest.sh's setup);
+# each with the peak RSS of opsbell's process. The sink is a keep-alive Python HTTP server
+# answering 200 "ok". Needs wrk for (c). Usage: scripts/bench.sh [warm-events] [wrk-seconds]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+warm=${1:-5000}
+seconds=${2:-10}
+
+cargo build --release --locked -p opsbell
+bin=target/release/opsbell
+work=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+sink_port=$(free_port)
+python3 - "$sink_port" >/dev/null 2>&1 <<'PY' &
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class Sink(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # One write per response, no Nagle: otherwise delayed ACKs cost ~40 ms a request.
+    wbufsize = 65536
+    disable_nagle_algorithm = True
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+        self.wfile.flush()
+    def log_message(self, *a):
+        pass
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
+PY
+pids+=($!)
+for _ in $(seq 1 50); do curl -sf -XPOST "http://127.0.0.1:$sink_port/x" >/dev/null && break; sleep 0.1; done
+
+secret=bench-secret
+cat >"$work/config.json" <<JSON
+{ "language": "ja", "timezone": "Asia/Tokyo",
+  "webhook": { "orchestrator": { "secret": "$secret", "url": "https://cloud.uipath.com/acme/DefaultTenant" } },
+  "channels": { "sink": { "type": "slack", "webhook_url": "http://127.0.0.1:$sink_port/services/T/B/x" } } }
+JSON
+body=samplejson/uipath-webhook-job-faulted.json
+sig=$($bin sign --secret "$secret" "$body")
+
+python3 - "$bin" "$work/config.json" "$body" "$sig" "$warm" <<'PY'
+import resource, statistics, subprocess, sys, time
+bin, config, body, sig, warm = sys.argv[1:6]
+cmd = [bin, "send", "--config", config, "--signature", sig, body]
+times = []
+for _ in range(20):
+    t = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    times.append((time.perf_counter() - t) * 1000)
+    assert out.returncode == 0 and "sent (1 attempt(s))" in out.stdout, out.stdout + out.stderr
+cold_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+# A fresh child for (b), so its peak is its own: run it under /usr/bin/time.
+out = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd[:2], "--repeat", warm, *cmd[2:]],
+                     capture_output=True, text=True)
+assert out.returncode == 0, out.stdout + out.stderr
+rate = float(out.stdout.strip().splitlines()[-1].split(":")[1].split()[0])
+warm_rss = int(out.stderr.strip().splitlines()[-1]) / 1024
+with open("/tmp/opsbell-bench-ab.txt", "w") as f:
+    f.write(f"cold_ms={statistics.median(times):.1f} cold_min={min(times):.1f} cold_rss={cold_rss:.1f} warm_rate={rate:.0f} warm_rss={warm_rss:.1f}\n")
+PY
+read -r ab </tmp/opsbell-bench-ab.txt
+eval "$ab"
+
+# (c) serve under wrk, as scripts/bench-ingest.sh does it, with serve's peak RSS (VmHWM).
+cat >"$work/serve.json" <<JSON
+{ "webhook": { "orchestrator": { "secret": "$secret" } },
+  "channels": { "console": { "type": "console" } },
+  "routes": [ { "name": "none", "channels": ["console"], "states": ["resumed"] } ] }
+JSON
+python3 - "$work/body.json" <<'PY'
+import json, sys
+body = json.load(open("samplejson/uipath-webhook-job-faulted.json"))
+body["Job"]["Info"] = body["Job"]["Info"][:520]
+open(sys.argv[1], "w").write(json.dumps(body, separators=(",", ":")))
+PY
+ssig=$($bin sign --secret "$secret" "$work/body.json")
+cat >"$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = io.open("$work/body.json"):read("*a")
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-UiPath-Signature"] = "$ssig"
+LUA
+port=$(free_port)
+RUST_LOG=warn $bin serve --config "$work/serve.json" --db "$work/bench.db" --listen "127.0.0.1:$port" \
+  >/dev/null 2>"$work/serve.log" &
+serve=$!
+pids+=($serve)
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+wrk -t2 -c64 -d"${seconds}s" --latency -s "$work/post.lua" "http://127.0.0.1:$port/webhook/orchestrator" >"$work/wrk.txt"
+rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$work/wrk.txt")
+p99=$(awk '/ 99%/ {print $2}' "$work/wrk.txt")
+serve_rss=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$serve/status")
+
+echo
+echo "opsbell on $(nproc) cores; sink: keep-alive Python HTTP server; wrk: 64 connections, ${seconds}s"
+printf '%-48s %-26s %-12s %s\n' "measure" "opsbell" "peak RSS" "predecessor"
+printf '%-48s %-26s %-12s %s\n' "(a) cold: one signed job.faulted, whole process" "${cold_ms} ms (min ${cold_min})" "${cold_rss} MiB" "Python: ~77 ms, 26 MiB"
+printf '%-48s %-26s %-12s %s\n' "(b) warm: $warm events in one process" "${warm_rate} events/s" "${warm_rss} MiB" "Python: ~1,160 events/s"
+printf '%-48s %-26s %-12s %s\n' "(c) serve under wrk (durable ingest)" "${rps} req/s, p99 ${p99}" "${serve_rss} MiB" "Node verify-only: ~56,000 req/s"
