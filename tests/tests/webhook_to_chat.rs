@@ -200,7 +200,7 @@ async fn retries_slack_after_429_and_returns_only_chatwork_failures_to_the_queue
 }
 
 #[tokio::test]
-async fn a_permanent_rejection_is_recorded_logged_and_not_retried() {
+async fn a_permanent_rejection_is_logged_and_the_message_returns_for_the_dlq() {
     let Some(h) = Harness::start().await else {
         return;
     };
@@ -218,17 +218,22 @@ async fn a_permanent_rejection_is_recorded_logged_and_not_retried() {
         202
     );
     let batch = h.receive().await;
-    assert!(
-        h.fan_out(batch.clone())
-            .await
-            .batch_item_failures
-            .is_empty()
-    );
-    assert!(h.fan_out(batch).await.batch_item_failures.is_empty());
+    for _ in 0..2 {
+        assert_eq!(
+            h.fan_out(batch.clone()).await.batch_item_failures.len(),
+            1,
+            "the message returns, so after the receive limit it lands in the DLQ"
+        );
+    }
     assert_eq!(
         h.slack.received_requests().await.unwrap().len(),
+        2,
+        "a refusal posted nothing: trying again with the message is safe"
+    );
+    assert_eq!(
+        h.chatwork.received_requests().await.unwrap().len(),
         1,
-        "rejected once, never again"
+        "the other targets heard it once"
     );
     let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).to_string();
     assert!(

@@ -135,7 +135,7 @@ impl Store for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(Self::delivery_key(key, target)))
             .condition_expression(
-                "attribute_not_exists(pk) OR #state = :failed OR (#state = :pending AND lease_until < :now)",
+                "attribute_not_exists(pk) OR #state IN (:failed, :rejected) OR (#state = :pending AND lease_until < :now)",
             )
             .update_expression(
                 "SET #state = :pending, lease_until = :lease, attempts = if_not_exists(attempts, :zero) + :one, \
@@ -144,6 +144,7 @@ impl Store for DynamoStore {
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
             .expression_attribute_values(":failed", s(FAILED))
+            .expression_attribute_values(":rejected", s(REJECTED))
             .expression_attribute_values(":pending", s(PENDING))
             .expression_attribute_values(":now", n(now.timestamp()))
             .expression_attribute_values(":lease", n(lease_until.timestamp()))
@@ -169,7 +170,6 @@ impl Store for DynamoStore {
             {
                 Ok(match self.state_of(key, target).await?.as_deref() {
                     Some(DELIVERED) => Claim::AlreadyDelivered,
-                    Some(REJECTED) => Claim::Rejected,
                     _ => Claim::Busy,
                 })
             }

@@ -82,9 +82,17 @@ pub async fn delivery_log(store: &dyn Store, subject: &str) -> (EventKey, DateTi
     .await;
     assert_eq!(
         claim("chatwork", later).await,
-        Claim::Rejected,
-        "a permanent refusal is final"
+        Claim::Acquired { attempt: 3 },
+        "a refusal posted nothing, so a later delivery (a DLQ redrive after a fix) may try again"
     );
+    finish(
+        "chatwork",
+        DeliveryOutcome::Delivered {
+            detail: "fixed".into(),
+        },
+    )
+    .await;
+    assert_eq!(claim("chatwork", later).await, Claim::AlreadyDelivered);
     (key, later)
 }
 

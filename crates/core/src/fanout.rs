@@ -30,8 +30,10 @@ pub enum TargetOutcome {
     },
     /// The delivery log says so: nothing sent.
     AlreadyDelivered,
-    /// Permanently rejected earlier: nothing sent.
-    Rejected,
+    /// The destination no longer exists (a Chat space the bot left) and was forgotten.
+    Forgotten {
+        detail: String,
+    },
     /// Another worker holds the claim; try again later.
     Busy,
     Failed {
@@ -47,19 +49,14 @@ pub struct Report {
 }
 
 impl Report {
-    /// True when a later attempt could still deliver something (the message should return to
-    /// the queue).
+    /// True when the event is not done at every target, so the message must return to the
+    /// queue: a target failed or is busy. A permanent refusal counts too: it posted nothing, so
+    /// a later try is safe, and returning the message is what lands it, after the queue's
+    /// receive limit, in the dead-letter queue for a human instead of vanishing.
     pub fn should_retry(&self) -> bool {
-        self.targets.iter().any(|(_, o)| {
-            matches!(
-                o,
-                TargetOutcome::Busy
-                    | TargetOutcome::Failed {
-                        retryable: true,
-                        ..
-                    }
-            )
-        })
+        self.targets
+            .iter()
+            .any(|(_, o)| matches!(o, TargetOutcome::Busy | TargetOutcome::Failed { .. }))
     }
 }
 
@@ -201,7 +198,6 @@ impl Fanout {
         {
             Ok(Claim::Acquired { .. }) => {}
             Ok(Claim::AlreadyDelivered) => return TargetOutcome::AlreadyDelivered,
-            Ok(Claim::Rejected) => return TargetOutcome::Rejected,
             Ok(Claim::Busy) => {
                 warn!(channel = target, %key, "Another worker is delivering this event; will retry.");
                 return TargetOutcome::Busy;
@@ -247,9 +243,8 @@ impl Fanout {
                     retryable: true,
                 }
             }
-            Err(e @ NotifyError::Gone { .. }) => TargetOutcome::Failed {
-                error: e.to_string(),
-                retryable: false,
+            Err(e @ NotifyError::Gone { .. }) => TargetOutcome::Forgotten {
+                detail: e.to_string(),
             },
             Err(e) => {
                 error!(channel = target, %key, error = %e, "Delivery rejected; not retrying. Check this channel's settings.");
@@ -262,24 +257,15 @@ impl Fanout {
     }
 }
 
-/// One outcome for a bot: retried when any space can still succeed; otherwise delivered, with
-/// how many spaces heard it.
+/// One outcome for a bot: retried when any space failed or is busy; otherwise delivered, with
+/// how many spaces heard it (forgotten spaces are not failures).
 fn summarize_spaces(outcomes: &[TargetOutcome]) -> TargetOutcome {
     let count = |f: fn(&TargetOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
     let posted = count(|o| matches!(o, TargetOutcome::Delivered { .. }));
     let before = count(|o| matches!(o, TargetOutcome::AlreadyDelivered));
     let retry: Vec<&TargetOutcome> = outcomes
         .iter()
-        .filter(|o| {
-            matches!(
-                o,
-                TargetOutcome::Busy
-                    | TargetOutcome::Failed {
-                        retryable: true,
-                        ..
-                    }
-            )
-        })
+        .filter(|o| matches!(o, TargetOutcome::Busy | TargetOutcome::Failed { .. }))
         .collect();
     let attempts = outcomes
         .iter()

@@ -95,8 +95,6 @@ pub enum Claim {
         attempt: u32,
     },
     AlreadyDelivered,
-    /// Permanently rejected before; not sent again.
-    Rejected,
     /// Another worker is delivering it right now.
     Busy,
 }

@@ -33,7 +33,6 @@ impl Store for MemoryStore {
         let k = (key.to_string(), target.to_string());
         let attempt = match map.get(&k).map(|(s, l, a)| (s.as_str(), *l, *a)) {
             Some(("delivered", _, _)) => return Ok(Claim::AlreadyDelivered),
-            Some(("rejected", _, _)) => return Ok(Claim::Rejected),
             Some(("pending", lease, _)) if lease >= now => return Ok(Claim::Busy),
             Some((_, _, attempts)) => attempts + 1,
             None => 1,

@@ -72,7 +72,6 @@ impl Store for SqliteStore {
                 .optional()?;
             let attempts = match current {
                 Some((state, _, _)) if state == "delivered" => return Ok(Claim::AlreadyDelivered),
-                Some((state, _, _)) if state == "rejected" => return Ok(Claim::Rejected),
                 Some((state, Some(until), _)) if state == "pending" && until >= now => return Ok(Claim::Busy),
                 Some((_, _, attempts)) => attempts + 1,
                 None => 1,

@@ -117,14 +117,30 @@ async fn a_failing_target_never_resends_the_others() {
 }
 
 #[tokio::test]
-async fn a_permanent_rejection_is_final_and_does_not_retry_the_message() {
-    let gone = scripted(u32::MAX, true);
-    let fanout = fanout(&[("gone", gone.clone())]);
+async fn a_permanent_rejection_returns_the_message_and_is_tried_again_later() {
+    let refused = scripted(u32::MAX, true);
+    let good = scripted(0, false);
+    let fanout = fanout(&[("refused", refused.clone()), ("good", good.clone())]);
     let report = fanout.deliver(&event(), deadline()).await;
-    assert!(!report.should_retry());
+    assert!(
+        report.should_retry(),
+        "back to the queue, so it ends in the DLQ"
+    );
     let again = fanout.deliver(&event(), deadline()).await;
-    assert_eq!(again.targets[0].1, TargetOutcome::Rejected);
-    assert_eq!(gone.calls.load(Ordering::SeqCst), 1);
+    assert!(matches!(
+        again.targets[0].1,
+        TargetOutcome::Failed {
+            retryable: false,
+            ..
+        }
+    ));
+    assert_eq!(again.targets[1].1, TargetOutcome::AlreadyDelivered);
+    assert_eq!(
+        refused.calls.load(Ordering::SeqCst),
+        2,
+        "nothing was posted, so trying again is safe"
+    );
+    assert_eq!(good.calls.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
