@@ -66,6 +66,8 @@ pub struct Fanout {
     pub bots: BTreeMap<String, Arc<ChatBot>>,
     pub routes: Vec<Route>,
     pub store: Arc<dyn Store>,
+    /// How long past the deadline a claim stays exclusive (default 30 s).
+    pub lease_slack: Duration,
     /// Where deliveries are remembered for the bot's `status` (and the bots' registry).
     pub records: Option<Arc<dyn Records>>,
     pub clock: Arc<dyn Clock>,
@@ -87,6 +89,7 @@ impl Fanout {
             bots: crate::notify::build_bots(config, http, policy, records.clone()),
             routes: config.routes.clone(),
             store,
+            lease_slack: LEASE_SLACK,
             records: Some(records),
             clock,
         }
@@ -189,7 +192,7 @@ impl Fanout {
     ) -> TargetOutcome {
         let key = &event.key;
         let now = self.clock.now();
-        let lease = deadline.saturating_duration_since(Instant::now()) + LEASE_SLACK;
+        let lease = deadline.saturating_duration_since(Instant::now()) + self.lease_slack;
         let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         match self
             .store
@@ -220,10 +223,7 @@ impl Fanout {
                 permanent: !e.is_retryable(),
             },
         };
-        let recorded = self
-            .store
-            .finish_delivery(key, target, &record, self.clock.now())
-            .await;
+        let recorded = self.record(key, target, &record, deadline).await;
         match result {
             Ok(receipt) => {
                 if let Err(e) = recorded {
@@ -256,6 +256,38 @@ impl Fanout {
         }
     }
 }
+
+impl Fanout {
+    /// Records how a delivery ended, retrying a failing store until the deadline: once posted,
+    /// an unrecorded delivery would be posted again when the lease expires.
+    async fn record(
+        &self,
+        key: &EventKey,
+        target: &str,
+        outcome: &DeliveryOutcome,
+        deadline: Instant,
+    ) -> Result<(), crate::ports::StoreError> {
+        let mut delay = RECORD_RETRY_FIRST;
+        loop {
+            let result = self
+                .store
+                .finish_delivery(key, target, outcome, self.clock.now())
+                .await;
+            match result {
+                Err(e) if Instant::now() + delay < deadline => {
+                    warn!(channel = target, %key, error = %e, ?delay, "Could not record the delivery; trying again.");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(RECORD_RETRY_MAX);
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
+/// Backoff between attempts to record a delivery.
+const RECORD_RETRY_FIRST: Duration = Duration::from_millis(100);
+const RECORD_RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// One outcome for a bot: retried when any space failed or is busy; otherwise delivered, with
 /// how many spaces heard it (forgotten spaces are not failures).

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod chaos;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -209,60 +211,12 @@ impl Harness {
     /// Posts `body` through the webhook-ingest handler as an API Gateway event; returns the
     /// status and JSON body of the answer.
     pub async fn post(&self, format: Format, body: &[u8], signature: Option<&str>) -> (u16, Value) {
-        let event = match format {
-            Format::RestV1 => {
-                let mut e: Value =
-                    serde_json::from_slice(&sample("apigateway-rest-v1-proxy-event.json")).unwrap();
-                // REST APIs keep the sender's header case.
-                let mut headers =
-                    json!({ "Content-Type": "application/json", "User-Agent": "UiPath" });
-                if let Some(sig) = signature {
-                    headers["X-UiPath-Signature"] = json!(sig);
-                }
-                let multi: serde_json::Map<String, Value> = headers
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), json!([v])))
-                    .collect();
-                e["headers"] = headers;
-                e["multiValueHeaders"] = Value::Object(multi);
-                e["httpMethod"] = json!("POST");
-                e["path"] = json!("/webhook/orchestrator");
-                e["body"] = json!(String::from_utf8(body.to_vec()).unwrap());
-                e["isBase64Encoded"] = json!(false);
-                e
-            }
-            Format::HttpV2 | Format::HttpV2Base64 => {
-                let mut e: Value =
-                    serde_json::from_slice(&sample("apigateway-http-v2-event-iam-with-body.json"))
-                        .unwrap();
-                let mut headers = json!({ "content-type": "application/json" });
-                if let Some(sig) = signature {
-                    headers["x-uipath-signature"] = json!(sig);
-                }
-                e["headers"] = headers;
-                e["requestContext"]["http"]["method"] = json!("POST");
-                if matches!(format, Format::HttpV2Base64) {
-                    e["body"] = json!(STANDARD.encode(body));
-                    e["isBase64Encoded"] = json!(true);
-                } else {
-                    e["body"] = json!(String::from_utf8(body.to_vec()).unwrap());
-                    e["isBase64Encoded"] = json!(false);
-                }
-                e
-            }
-        };
-        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-        let response = webhook_ingest::handle(request, &self.ingest).await.unwrap();
-        let status = response.status().as_u16();
-        let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
-        (status, body)
+        ingest_via_gateway(&self.ingest, format, body, signature).await
     }
 
     /// Receives every queued message (without deleting them) as one Lambda SQS event.
     pub async fn receive(&self) -> SqsEvent {
-        let mut records = Vec::new();
+        let mut records: Vec<aws_sdk_sqs::types::Message> = Vec::new();
         loop {
             let out = self
                 .sqs
@@ -276,29 +230,14 @@ impl Harness {
             if out.messages().is_empty() {
                 break;
             }
-            for m in out.messages() {
-                records.push(json!({
-                    "messageId": m.message_id(),
-                    "receiptHandle": m.receipt_handle(),
-                    "body": m.body(),
-                    "attributes": {}, "messageAttributes": {},
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:ap-northeast-1:000000000000:events",
-                    "awsRegion": "ap-northeast-1"
-                }));
-            }
+            records.extend(out.messages().iter().cloned());
         }
-        serde_json::from_value(json!({ "Records": records })).unwrap()
+        sqs_event(&records)
     }
 
     /// Runs the alarm-fanout handler on `event` with a minute left before the deadline.
     pub async fn fan_out(&self, event: SqsEvent) -> SqsBatchResponse {
-        let mut context = Context::default();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap();
-        context.deadline = u64::try_from(now.as_millis()).unwrap() + 60_000;
-        alarm_fanout::handle(LambdaEvent::new(event, context), &self.fanout)
+        alarm_fanout::handle(LambdaEvent::new(event, context_with(60)), &self.fanout)
             .await
             .unwrap()
     }
@@ -387,4 +326,91 @@ pub async fn form_bodies(server: &MockServer) -> Vec<Vec<(String, String)>> {
 pub fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
     v.sort();
     v
+}
+
+/// Posts `body` through the webhook-ingest handler (with `ingest`) as an API Gateway event;
+/// returns the status and JSON body of the answer.
+pub async fn ingest_via_gateway(
+    ingest: &Ingest,
+    format: Format,
+    body: &[u8],
+    signature: Option<&str>,
+) -> (u16, Value) {
+    let event = match format {
+        Format::RestV1 => {
+            let mut e: Value =
+                serde_json::from_slice(&sample("apigateway-rest-v1-proxy-event.json")).unwrap();
+            // REST APIs keep the sender's header case.
+            let mut headers = json!({ "Content-Type": "application/json", "User-Agent": "UiPath" });
+            if let Some(sig) = signature {
+                headers["X-UiPath-Signature"] = json!(sig);
+            }
+            let multi: serde_json::Map<String, Value> = headers
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), json!([v])))
+                .collect();
+            e["headers"] = headers;
+            e["multiValueHeaders"] = Value::Object(multi);
+            e["httpMethod"] = json!("POST");
+            e["path"] = json!("/webhook/orchestrator");
+            e["body"] = json!(String::from_utf8(body.to_vec()).unwrap());
+            e["isBase64Encoded"] = json!(false);
+            e
+        }
+        Format::HttpV2 | Format::HttpV2Base64 => {
+            let mut e: Value =
+                serde_json::from_slice(&sample("apigateway-http-v2-event-iam-with-body.json"))
+                    .unwrap();
+            let mut headers = json!({ "content-type": "application/json" });
+            if let Some(sig) = signature {
+                headers["x-uipath-signature"] = json!(sig);
+            }
+            e["headers"] = headers;
+            e["requestContext"]["http"]["method"] = json!("POST");
+            if matches!(format, Format::HttpV2Base64) {
+                e["body"] = json!(STANDARD.encode(body));
+                e["isBase64Encoded"] = json!(true);
+            } else {
+                e["body"] = json!(String::from_utf8(body.to_vec()).unwrap());
+                e["isBase64Encoded"] = json!(false);
+            }
+            e
+        }
+    };
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let response = webhook_ingest::handle(request, ingest).await.unwrap();
+    let status = response.status().as_u16();
+    let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    (status, body)
+}
+
+/// Received SQS messages as the Lambda SQS event the service would invoke with.
+pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "attributes": {}, "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:ap-northeast-1:000000000000:events",
+                "awsRegion": "ap-northeast-1"
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+/// A Lambda context whose deadline is `seconds` from now.
+pub fn context_with(seconds: u64) -> Context {
+    let mut context = Context::default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    context.deadline = u64::try_from(now.as_millis()).unwrap() + seconds * 1000;
+    context
 }

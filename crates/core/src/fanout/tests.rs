@@ -66,6 +66,7 @@ fn fanout(sinks: &[(&str, Arc<Scripted>)]) -> Fanout {
     Fanout {
         bots: BTreeMap::new(),
         records: None,
+        lease_slack: LEASE_SLACK,
         sinks: sinks
             .iter()
             .map(|(n, s)| (n.to_string(), Sink::Notifier(s.clone())))

@@ -1,0 +1,150 @@
+//! Faults on a timeline: a TCP proxy in front of the AWS emulator that can be cut and restored
+//! (an AWS outage, with the emulator's state kept, as AWS keeps it), and receivers that fail,
+//! time out or throttle for their first requests and record what they accepted.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::AbortHandle;
+use wiremock::{Request, Respond, ResponseTemplate};
+
+/// A loopback proxy to `target` that refuses and severs connections while down.
+#[derive(Clone)]
+pub struct Proxy {
+    pub addr: SocketAddr,
+    down: Arc<AtomicBool>,
+    live: Arc<Mutex<Vec<AbortHandle>>>,
+}
+
+impl Proxy {
+    pub async fn start(target: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Proxy {
+            addr: listener.local_addr().unwrap(),
+            down: Arc::new(AtomicBool::new(false)),
+            live: Arc::new(Mutex::new(Vec::new())),
+        };
+        let p = proxy.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if p.down.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                p.live.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        proxy
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Cuts every open connection and refuses new ones.
+    pub fn down(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        for task in self.live.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    pub fn up(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+
+    /// Down now, up again after `outage`.
+    pub fn outage(&self, outage: Duration) {
+        self.down();
+        let p = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(outage).await;
+            p.up();
+        });
+    }
+}
+
+/// How a receiver answers one of its first requests.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    Status(u16),
+    /// Answers after this long: past the client's timeout.
+    Slow(Duration),
+}
+
+type Hook = Arc<dyn Fn(&[u8]) + Send + Sync>;
+type Rule = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
+
+/// A receiver: `faults` for its first requests, then success; bodies matching `refuse` are
+/// refused for good (400). Records every body it accepted.
+#[derive(Clone)]
+pub struct Receiver {
+    faults: Arc<Vec<Fault>>,
+    seen: Arc<AtomicUsize>,
+    ok: ResponseTemplate,
+    refuse: Option<Rule>,
+    on_accept: Option<Hook>,
+    pub accepted: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl Receiver {
+    pub fn new(ok: ResponseTemplate, faults: Vec<Fault>) -> Receiver {
+        Receiver {
+            faults: Arc::new(faults),
+            seen: Arc::new(AtomicUsize::new(0)),
+            ok,
+            refuse: None,
+            on_accept: None,
+            accepted: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    pub fn refusing(mut self, rule: impl Fn(&[u8]) -> bool + Send + Sync + 'static) -> Self {
+        self.refuse = Some(Arc::new(rule));
+        self
+    }
+
+    /// Runs `hook` when a request is accepted (e.g. to cut AWS right after a post).
+    pub fn on_accept(mut self, hook: impl Fn(&[u8]) + Send + Sync + 'static) -> Self {
+        self.on_accept = Some(Arc::new(hook));
+        self
+    }
+
+    pub fn accepted(&self) -> Vec<Vec<u8>> {
+        self.accepted.lock().unwrap().clone()
+    }
+
+    /// Requests received, accepted or not.
+    pub fn seen(&self) -> usize {
+        self.seen.load(Ordering::SeqCst)
+    }
+}
+
+impl Respond for Receiver {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let n = self.seen.fetch_add(1, Ordering::SeqCst);
+        match self.faults.get(n) {
+            Some(Fault::Status(status)) => {
+                return ResponseTemplate::new(*status).insert_header("retry-after", "0");
+            }
+            Some(Fault::Slow(delay)) => return self.ok.clone().set_delay(*delay),
+            None => {}
+        }
+        if self.refuse.as_ref().is_some_and(|r| r(&request.body)) {
+            return ResponseTemplate::new(400).set_body_string("invalid_payload");
+        }
+        self.accepted.lock().unwrap().push(request.body.clone());
+        if let Some(hook) = &self.on_accept {
+            hook(&request.body);
+        }
+        self.ok.clone()
+    }
+}
