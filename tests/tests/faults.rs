@@ -276,6 +276,15 @@ impl World {
     /// Asserts that each receiver accepted each event routed to it exactly once (`except` the
     /// ones it refuses), by the rendered body of each.
     fn assert_exactly_once(&self, events: &[Event], except: &[(&str, &Event)]) {
+        if std::env::var("FAULTS_DEBUG").is_ok() {
+            let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).to_string();
+            for line in logs
+                .lines()
+                .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            {
+                eprintln!("{line}");
+            }
+        }
         for (name, receiver) in TARGETS.iter().zip(&self.receivers) {
             let expected = events
                 .iter()
@@ -407,7 +416,7 @@ async fn receivers_failing_timing_out_and_throttling_with_duplicates_everywhere(
     );
     assert!(logged_error_mentioning("backlog"));
     assert!(
-        w.receivers[3].seen() >= 5 + 1,
+        w.receivers[3].seen() > 5,
         "the refusal was tried with each receive"
     );
     assert_no_secret_logged();

@@ -143,7 +143,8 @@ impl Fanout {
                 retryable: false,
             };
         };
-        self.claim_and_send(name, event, deadline, deliver(sink, event, deadline))
+        let post_by = post_deadline(deadline);
+        self.claim_and_send(name, event, deadline, deliver(sink, event, post_by))
             .await
     }
 
@@ -172,7 +173,7 @@ impl Fanout {
         }
         let posts = spaces.into_iter().map(|space| async move {
             let target = format!("{name}#{space}");
-            let post = bot.post(&space, event, deadline);
+            let post = bot.post(&space, event, post_deadline(deadline));
             self.claim_and_send(&target, event, deadline, post).await
         });
         let outcomes: Vec<TargetOutcome> = stream::iter(posts)
@@ -284,6 +285,15 @@ impl Fanout {
         }
     }
 }
+
+/// When posting must end: a quarter of the time left (at most 10 s) stays for recording the
+/// delivery, so a store that blinks right after a post does not make it post twice.
+fn post_deadline(deadline: Instant) -> Instant {
+    let reserve = (deadline.saturating_duration_since(Instant::now()) / 4).min(RECORD_RESERVE_MAX);
+    deadline - reserve
+}
+
+const RECORD_RESERVE_MAX: Duration = Duration::from_secs(10);
 
 /// Backoff between attempts to record a delivery.
 const RECORD_RETRY_FIRST: Duration = Duration::from_millis(100);
