@@ -447,3 +447,288 @@ async fn an_oncall_route_target_starts_the_escalation_through_the_callers_queue(
     // The default rotation file is phoneNumber.json, absent here: an error, and the fallback is called.
     assert_eq!(w.dialed(), ["+815099999999"]);
 }
+
+/// The caller dying at each of its side effects in turn (incident writes, dials, check
+/// scheduling, chat events), before the effect or right after it with the answer lost; the
+/// retry (SNS's, or the check queue's redelivery) picks up. Nobody is ever dialled twice and the
+/// escalation ends the same way.
+mod crash {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use opsbell_core::event::Event;
+    use opsbell_core::oncall::escalation::{Check, CheckQueue, Dialer, EscalationError};
+    use opsbell_core::ports::{Queue, QueueError, StoreError};
+
+    use super::*;
+
+    /// Side effects counted across a whole escalation; the `at`-th one kills the invocation
+    /// (it and every later effect of that invocation fail). `lost`: the fatal effect happens,
+    /// only its answer is lost.
+    pub struct Crash {
+        seen: AtomicUsize,
+        at: usize,
+        lost: bool,
+        dead: AtomicBool,
+        pub fired: AtomicBool,
+    }
+
+    impl Crash {
+        pub fn new(at: usize, lost: bool) -> Crash {
+            Crash {
+                seen: AtomicUsize::new(0),
+                at,
+                lost,
+                dead: AtomicBool::new(false),
+                fired: AtomicBool::new(false),
+            }
+        }
+
+        /// A new invocation: the process is alive again.
+        pub fn restart(&self) {
+            self.dead.store(false, Ordering::SeqCst);
+        }
+
+        /// Runs `effect` unless the process is dead or dies here.
+        async fn effect<T, F: Future<Output = Result<T, String>>>(
+            &self,
+            effect: F,
+        ) -> Result<T, String> {
+            if self.dead.load(Ordering::SeqCst) {
+                return Err("process died".into());
+            }
+            if self.seen.fetch_add(1, Ordering::SeqCst) != self.at {
+                return effect.await;
+            }
+            self.dead.store(true, Ordering::SeqCst);
+            self.fired.store(true, Ordering::SeqCst);
+            if self.lost {
+                let _ = effect.await;
+            }
+            Err(format!("injected crash at side effect {}", self.at))
+        }
+    }
+
+    pub struct Ports<'a> {
+        pub w: &'a World,
+        pub crash: &'a Crash,
+    }
+
+    #[async_trait]
+    impl Records for Ports<'_> {
+        async fn get_record(&self, pk: &str, sk: &str) -> Result<Option<Value>, StoreError> {
+            self.w.store.get_record(pk, sk).await
+        }
+        async fn put_record(
+            &self,
+            pk: &str,
+            sk: &str,
+            body: &Value,
+            expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        ) -> Result<(), StoreError> {
+            let put = async {
+                self.w
+                    .store
+                    .put_record(pk, sk, body, expires_at)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            self.crash.effect(put).await.map_err(StoreError)
+        }
+        async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+            let delete = async {
+                self.w
+                    .store
+                    .delete_record(pk, sk)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            self.crash.effect(delete).await.map_err(StoreError)
+        }
+        async fn list_records(&self, pk: &str) -> Result<Vec<(String, Value)>, StoreError> {
+            self.w.store.list_records(pk).await
+        }
+    }
+
+    #[async_trait]
+    impl Dialer for Ports<'_> {
+        async fn dial(
+            &self,
+            number: &str,
+            message: &str,
+            token: &str,
+        ) -> Result<String, EscalationError> {
+            let dial = async {
+                self.w
+                    .dialer
+                    .dial(number, message, token)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            self.crash.effect(dial).await.map_err(EscalationError::Dial)
+        }
+        async fn answered(&self, contact_id: &str) -> Result<bool, EscalationError> {
+            self.w.dialer.answered(contact_id).await
+        }
+    }
+
+    #[async_trait]
+    impl CheckQueue for Ports<'_> {
+        async fn schedule(&self, check: &Check, delay: Duration) -> Result<(), EscalationError> {
+            let schedule = async {
+                self.w
+                    .checks
+                    .schedule(check, delay)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            self.crash
+                .effect(schedule)
+                .await
+                .map_err(EscalationError::Schedule)
+        }
+    }
+
+    #[async_trait]
+    impl Queue for Ports<'_> {
+        async fn enqueue(&self, events: &[Event]) -> Result<(), QueueError> {
+            let enqueue = async {
+                self.w
+                    .events_queue
+                    .enqueue(events)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            self.crash.effect(enqueue).await.map_err(QueueError)
+        }
+    }
+
+    /// Runs one escalation (answered at the second call) with a crash at side effect `at`:
+    /// SNS redelivers the start until it succeeds, the check queue redelivers failed checks.
+    /// Returns whether the crash fired (false once `at` is past the last effect).
+    pub async fn run(at: usize, lost: bool) -> Option<bool> {
+        let w = World::start(&rotation_sample(), None, 1).await?;
+        let rotation = Rotation::parse("b", &rotation_sample()).unwrap();
+        let expected: Vec<String> = plan(Some(&rotation), chrono::Utc::now(), &w.settings.plan)
+            .into_iter()
+            .map(|c| c.number)
+            .collect();
+        *w.connect.answer_on.lock().unwrap() = Some(expected[1].clone());
+        let crash = Crash::new(at, lost);
+        let ports = Ports {
+            w: &w,
+            crash: &crash,
+        };
+        let caller = Caller {
+            settings: &w.settings,
+            files: &w.files,
+            escalation: Escalation {
+                records: &ports,
+                dialer: &ports,
+                checks: &ports,
+                events: &ports,
+                interval: w.settings.interval,
+                dry_run: false,
+            },
+        };
+        let id = format!("crash-{at}-{lost}");
+        let invoke = |event: Value| {
+            crash.restart();
+            oncall_caller::handle(LambdaEvent::new(event, context()), &caller)
+        };
+        // SNS: a failed invocation is retried.
+        let mut started = false;
+        for _ in 0..3 {
+            if invoke(sns_event(&id)).await.is_ok() {
+                started = true;
+                break;
+            }
+        }
+        assert!(
+            started,
+            "the start succeeded on a retry (crash at {at}, lost {lost})"
+        );
+        // The check queue: failed messages come back.
+        for _ in 0..30 {
+            if w.maybe_incident(&id)
+                .await
+                .is_some_and(|i| i.status != Status::Calling)
+            {
+                break;
+            }
+            let out = w
+                .sqs
+                .receive_message()
+                .queue_url(&w.check_url)
+                .max_number_of_messages(10)
+                .visibility_timeout(1)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            if out.messages().is_empty() {
+                continue;
+            }
+            let records: Vec<Value> = out
+                .messages()
+                .iter()
+                .map(|m| json!({ "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(), "eventSource": "aws:sqs" }))
+                .collect();
+            let failed = match invoke(json!({ "Records": records })).await {
+                Ok(reply) => reply["batchItemFailures"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+                Err(_) => records
+                    .iter()
+                    .map(|r| json!({"itemIdentifier": r["messageId"]}))
+                    .collect(),
+            };
+            for m in out.messages() {
+                let id = json!(m.message_id());
+                if !failed.iter().any(|f| f["itemIdentifier"] == id) {
+                    w.sqs
+                        .delete_message()
+                        .queue_url(&w.check_url)
+                        .receipt_handle(m.receipt_handle().unwrap())
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        assert_eq!(
+            w.dialed(),
+            expected[..2],
+            "crash at side effect {at} (lost answer: {lost}): called in order, nobody twice"
+        );
+        assert_eq!(
+            w.incident(&id).await.status,
+            Status::Answered {
+                step: 1,
+                number: expected[1].clone()
+            },
+            "crash at side effect {at} (lost answer: {lost})"
+        );
+        Some(crash.fired.load(Ordering::SeqCst))
+    }
+}
+
+#[tokio::test]
+async fn the_caller_dying_at_any_side_effect_never_dials_twice() {
+    let mut runs = Vec::new();
+    for at in 0..10 {
+        for lost in [false, true] {
+            runs.push(crash::run(at, lost));
+        }
+    }
+    let fired = futures::future::join_all(runs).await;
+    if fired.iter().any(Option::is_none) {
+        return;
+    }
+    let fired: Vec<bool> = fired.into_iter().flatten().collect();
+    assert!(
+        fired.iter().filter(|f| **f).count() >= 10,
+        "the crash points cover the escalation's side effects: {fired:?}"
+    );
+}

@@ -1,12 +1,14 @@
 //! The escalation as a state machine: each invocation does one step, so no Lambda sleeps for
-//! minutes and a retried invocation never dials twice. `start` records the incident and places
-//! the first call; a delayed [`Check`] later asks whether it was answered and either records who
-//! answered or places the next call. An `ack` from chat stops it between steps. After the last
+//! minutes and a retried invocation never dials twice. `start` places the first call, schedules
+//! its check and records the incident; a delayed [`Check`] later asks whether it was answered and
+//! either records who answered or places the next call. An `ack` from chat stops it between steps. After the last
 //! call (the fallback number comes last), a "nobody answered" event goes to chat.
 //!
 //! Idempotency: the incident record is keyed by the alarm's SNS `MessageId`, so a duplicated
-//! delivery finds it and does nothing; a check for a step that is no longer current is ignored;
-//! each call carries `ClientToken = sha256(incident, step)`, so a retried dial is the same call.
+//! delivery finds it and does nothing; a check for a step that is no longer current is ignored,
+//! one for a step not yet recorded comes back later; each call carries
+//! `ClientToken = sha256(incident, step)`, so a retried dial is the same call. The acceptance
+//! suite kills the caller at each of its side effects in turn (tests/tests/oncall.rs).
 
 use std::time::Duration;
 
@@ -33,6 +35,9 @@ pub enum EscalationError {
     Store(#[from] StoreError),
     #[error("queue: {0}")]
     Queue(#[from] QueueError),
+    /// A check arrived before the record of its step was saved; it must come back later.
+    #[error("incident {incident} is not at step {step} yet")]
+    NotYet { incident: String, step: usize },
 }
 
 /// Places calls and reads whether they were answered (Amazon Connect, or a dry run).
@@ -290,6 +295,14 @@ impl Escalation<'_> {
             warn!(incident = %check.incident, "Check for an unknown incident ignored.");
             return Ok(Outcome::Ignored);
         };
+        if incident.status == Status::Calling && check.step > incident.step {
+            // Scheduled just before its step was saved, and the save has not happened (yet, or
+            // the invocation died: the previous check's redelivery will save it).
+            return Err(EscalationError::NotYet {
+                incident: incident.id,
+                step: check.step,
+            });
+        }
         if incident.status != Status::Calling || incident.step != check.step {
             return Ok(Outcome::Ignored);
         }
@@ -326,6 +339,12 @@ impl Escalation<'_> {
         ack(self.records, id, by, now).await
     }
 
+    /// Places the call of `step`, schedules its check, then saves the step. The order matters
+    /// when an invocation dies between them: until the step is saved, a retry of this invocation
+    /// (the start's SNS retry, or the previous check's redelivery) runs it again, dialling with
+    /// the same client token (so Connect places no second call) and scheduling again; an early
+    /// check waits for the save ([`EscalationError::NotYet`]). Saving first would strand the
+    /// escalation if the process died before scheduling.
     async fn call(
         &self,
         incident: &mut Incident,
@@ -336,17 +355,8 @@ impl Escalation<'_> {
         let number = incident.calls[step].number.clone();
         let mut delay = self.interval;
         if !incident.dry_run && incident.contacts[step].is_none() {
-            // Recorded before dialing: a retry of this invocation dials with the same token.
-            self.save(incident, now).await?;
-            match self
-                .dialer
-                .dial(
-                    &number,
-                    &incident.message,
-                    &client_token(&incident.id, step),
-                )
-                .await
-            {
+            let token = client_token(&incident.id, step);
+            match self.dialer.dial(&number, &incident.message, &token).await {
                 Ok(contact) => incident.contacts[step] = Some(contact),
                 Err(e) => {
                     error!(incident = %incident.id, step, error = %e, "Call could not be placed; moving on.");
@@ -356,22 +366,23 @@ impl Escalation<'_> {
         } else if incident.dry_run {
             info!(incident = %incident.id, step, number = %number, "Dry run: would call.");
         }
-        self.save(incident, now).await?;
         let check = Check {
             incident: incident.id.clone(),
             step,
         };
         self.checks.schedule(&check, delay).await?;
+        self.save(incident, now).await?;
         Ok(Outcome::Called { step, number })
     }
 
+    /// Tells chat, then saves: a death in between tells again on the retry, which the delivery
+    /// log absorbs (same event key); the other order could lose the message.
     async fn exhaust(
         &self,
         incident: &mut Incident,
         now: DateTime<Utc>,
     ) -> Result<Outcome, EscalationError> {
         incident.status = Status::Exhausted;
-        self.save(incident, now).await?;
         let numbers: Vec<&str> = incident.calls.iter().map(|c| c.number.as_str()).collect();
         error!(incident = %incident.id, calls = numbers.len(), "Nobody answered the on-call escalation.");
         let info = format!(
@@ -381,6 +392,7 @@ impl Escalation<'_> {
             incident.message
         );
         self.tell(incident, State::Alarm, info, now).await?;
+        self.save(incident, now).await?;
         Ok(Outcome::Exhausted)
     }
 
