@@ -1,6 +1,8 @@
 //! The on-call caller end to end: rotation files in S3, the check queue and incidents on moto, the
 //! Connect REST API faked with wiremock (moto has no Connect), the real AWS SDK throughout.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -453,7 +455,7 @@ async fn an_oncall_route_target_starts_the_escalation_through_the_callers_queue(
 /// retry (SNS's, or the check queue's redelivery) picks up. Nobody is ever dialled twice and the
 /// escalation ends the same way.
 mod crash {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
 
     use async_trait::async_trait;
     use opsbell_core::event::Event;
@@ -461,53 +463,7 @@ mod crash {
     use opsbell_core::ports::{Queue, QueueError, StoreError};
 
     use super::*;
-
-    /// Side effects counted across a whole escalation; the `at`-th one kills the invocation
-    /// (it and every later effect of that invocation fail). `lost`: the fatal effect happens,
-    /// only its answer is lost.
-    pub struct Crash {
-        seen: AtomicUsize,
-        at: usize,
-        lost: bool,
-        dead: AtomicBool,
-        pub fired: AtomicBool,
-    }
-
-    impl Crash {
-        pub fn new(at: usize, lost: bool) -> Crash {
-            Crash {
-                seen: AtomicUsize::new(0),
-                at,
-                lost,
-                dead: AtomicBool::new(false),
-                fired: AtomicBool::new(false),
-            }
-        }
-
-        /// A new invocation: the process is alive again.
-        pub fn restart(&self) {
-            self.dead.store(false, Ordering::SeqCst);
-        }
-
-        /// Runs `effect` unless the process is dead or dies here.
-        async fn effect<T, F: Future<Output = Result<T, String>>>(
-            &self,
-            effect: F,
-        ) -> Result<T, String> {
-            if self.dead.load(Ordering::SeqCst) {
-                return Err("process died".into());
-            }
-            if self.seen.fetch_add(1, Ordering::SeqCst) != self.at {
-                return effect.await;
-            }
-            self.dead.store(true, Ordering::SeqCst);
-            self.fired.store(true, Ordering::SeqCst);
-            if self.lost {
-                let _ = effect.await;
-            }
-            Err(format!("injected crash at side effect {}", self.at))
-        }
-    }
+    use crate::support::chaos::Crash;
 
     pub struct Ports<'a> {
         pub w: &'a World,

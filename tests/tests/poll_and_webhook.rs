@@ -147,3 +147,196 @@ async fn a_schedule_that_names_its_destinations_reaches_only_them() {
         assert!(server.received_requests().await.unwrap().is_empty());
     }
 }
+
+/// The poller dying at each of its side effects in turn (queueing a folder's page, saving its
+/// watermark), before the effect or right after it with the answer lost; the next scheduled run
+/// picks up. Every ended job reaches every target exactly once.
+#[tokio::test]
+async fn the_poller_dying_at_any_side_effect_loses_and_doubles_nothing() {
+    let mut fired = 0;
+    for at in 0..5 {
+        for lost in [false, true] {
+            let Some(run) = poll_with_crash(at, lost).await else {
+                return;
+            };
+            fired += usize::from(run);
+        }
+    }
+    assert!(fired >= 8, "the crash points cover the poll's side effects");
+}
+
+async fn poll_with_crash(at: usize, lost: bool) -> Option<bool> {
+    use opsbell_core::event::Event;
+    use opsbell_core::ports::{Queue, QueueError, StoreError};
+    use support::chaos::Crash;
+
+    struct Faulty {
+        queue: SqsQueue,
+        store: Arc<DynamoStore>,
+        crash: Arc<Crash>,
+    }
+    #[async_trait::async_trait]
+    impl Queue for Faulty {
+        async fn enqueue(&self, events: &[Event]) -> Result<(), QueueError> {
+            let send = async { self.queue.enqueue(events).await.map_err(|e| e.to_string()) };
+            self.crash.effect(send).await.map_err(QueueError)
+        }
+    }
+    #[async_trait::async_trait]
+    impl Records for Faulty {
+        async fn get_record(
+            &self,
+            pk: &str,
+            sk: &str,
+        ) -> Result<Option<serde_json::Value>, StoreError> {
+            self.store.get_record(pk, sk).await
+        }
+        async fn put_record(
+            &self,
+            pk: &str,
+            sk: &str,
+            body: &serde_json::Value,
+            expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        ) -> Result<(), StoreError> {
+            let put = async {
+                let r = self.store.put_record(pk, sk, body, expires_at).await;
+                r.map_err(|e| e.to_string())
+            };
+            self.crash.effect(put).await.map_err(StoreError)
+        }
+        async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+            let delete = async {
+                self.store
+                    .delete_record(pk, sk)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            self.crash.effect(delete).await.map_err(StoreError)
+        }
+        async fn list_records(
+            &self,
+            pk: &str,
+        ) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+            self.store.list_records(pk).await
+        }
+    }
+
+    let h = Harness::start().await?;
+    mount_ok(&h).await;
+    // Two folders: two ended jobs in folder 1, one in folder 2.
+    let orchestrator = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/Account/Authenticate"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "result": "orch-token" })))
+        .mount(&orchestrator)
+        .await;
+    let job = |id: u64, state: &str, name: &str| {
+        json!({
+            "Id": id, "Key": format!("00000000-0000-4000-8000-{id:012}"), "State": state,
+            "StartTime": "2026-11-23T01:00:00Z", "EndTime": format!("2026-11-23T01:{:02}:00Z", id % 60),
+            "ReleaseName": name, "HostMachineName": "PC-1", "Info": "done", "InputArguments": "{}"
+        })
+    };
+    for (folder, jobs) in [
+        (
+            "1",
+            vec![
+                job(11, "Faulted", "Billing"),
+                job(12, "Successful", "Billing"),
+            ],
+        ),
+        ("2", vec![job(21, "Stopped", "Reports")]),
+    ] {
+        Mock::given(method("GET"))
+            .and(path("/odata/Jobs"))
+            .and(header("x-uipath-organizationunitid", folder))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({ "@odata.count": jobs.len(), "value": jobs })),
+            )
+            .mount(&orchestrator)
+            .await;
+    }
+    let source = OrchestratorSource {
+        name: "prod".into(),
+        url: orchestrator.uri(),
+        auth: OrchestratorAuth::Password {
+            tenancy_name: "default".into(),
+            username: "poller".into(),
+            password: "orchestrator-password".to_string().into(),
+        },
+        folders: vec![1, 2],
+        page_size: 1000,
+        overlap: Duration::from_secs(120),
+        initial_lookback: Duration::from_secs(365 * 86_400),
+        interval: Duration::from_secs(300),
+        requests_per_minute: 6000,
+    };
+    let crash = Arc::new(Crash::new(at, lost));
+    let faulty = Arc::new(Faulty {
+        queue: SqsQueue::new(h.sqs.clone(), &h.queue_url),
+        store: Arc::new(DynamoStore::new(h.dynamodb.clone(), &h.table)),
+        crash: crash.clone(),
+    });
+    let pollers = Pollers {
+        orchestrators: vec![OrchestratorClient::new(
+            source,
+            opsbell_core::http::client(),
+            RetryPolicy::default(),
+        )],
+        kamonohashi: Vec::new(),
+        timezone: chrono_tz::UTC,
+        ui_url: None,
+        records: faulty.clone(),
+        queue: faulty,
+    };
+    // Three scheduled runs (the crash may come in the first or the second; a folder that failed
+    // keeps its watermark and is read again by the next run, even when the run as a whole
+    // reported success because another folder was polled).
+    let mut last = None;
+    for _ in 0..3 {
+        let mut context = Context::default();
+        context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap() + 60_000;
+        crash.restart();
+        last = Some(job_poller::handle(LambdaEvent::new(json!({}), context), &pollers).await);
+    }
+    assert!(last.unwrap().is_ok(), "the last run completes");
+
+    // Copies of one job in one batch race for the delivery log; the loser (Busy) is redelivered.
+    let mut batch = h.receive().await;
+    for _ in 0..5 {
+        let failed: Vec<String> = h
+            .fan_out(batch.clone())
+            .await
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        batch
+            .records
+            .retain(|r| failed.contains(r.message_id.as_ref().unwrap()));
+        if batch.records.is_empty() {
+            break;
+        }
+    }
+    assert!(batch.records.is_empty(), "redeliveries finish the batch");
+    let bodies = json_bodies(&h.slack).await;
+    let distinct: std::collections::BTreeSet<String> =
+        bodies.iter().map(|b| b.to_string()).collect();
+    assert_eq!(
+        (bodies.len(), distinct.len()),
+        (3, 3),
+        "crash at side effect {at} (lost answer: {lost}): each job once"
+    );
+    for folder in ["1", "2"] {
+        assert!(
+            DynamoStore::new(h.dynamodb.clone(), &h.table)
+                .get_record("WATERMARK#uipath:prod", folder)
+                .await
+                .unwrap()
+                .is_some(),
+            "crash at {at}: folder {folder}'s watermark saved by the next run"
+        );
+    }
+    Some(crash.fired.load(std::sync::atomic::Ordering::SeqCst))
+}

@@ -148,3 +148,50 @@ impl Respond for Receiver {
         self.ok.clone()
     }
 }
+
+/// Side effects counted across a whole run (an escalation, a poll); the `at`-th one kills the invocation
+/// (it and every later effect of that invocation fail). `lost`: the fatal effect happens,
+/// only its answer is lost.
+pub struct Crash {
+    seen: AtomicUsize,
+    at: usize,
+    lost: bool,
+    dead: AtomicBool,
+    pub fired: AtomicBool,
+}
+
+impl Crash {
+    pub fn new(at: usize, lost: bool) -> Crash {
+        Crash {
+            seen: AtomicUsize::new(0),
+            at,
+            lost,
+            dead: AtomicBool::new(false),
+            fired: AtomicBool::new(false),
+        }
+    }
+
+    /// A new invocation: the process is alive again.
+    pub fn restart(&self) {
+        self.dead.store(false, Ordering::SeqCst);
+    }
+
+    /// Runs `effect` unless the process is dead or dies here.
+    pub async fn effect<T, F: Future<Output = Result<T, String>>>(
+        &self,
+        effect: F,
+    ) -> Result<T, String> {
+        if self.dead.load(Ordering::SeqCst) {
+            return Err("process died".into());
+        }
+        if self.seen.fetch_add(1, Ordering::SeqCst) != self.at {
+            return effect.await;
+        }
+        self.dead.store(true, Ordering::SeqCst);
+        self.fired.store(true, Ordering::SeqCst);
+        if self.lost {
+            let _ = effect.await;
+        }
+        Err(format!("injected crash at side effect {}", self.at))
+    }
+}
