@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks the ingest path of `opsbell serve`: wrk posts a signed ~1 KB job.faulted body to
 # POST /webhook/orchestrator (signature check, parse, durable group-committed enqueue to SQLite)
-# while the dispatcher drains the outbox. Prints wrk's req/s and latency percentiles.
+# while the dispatcher drains the outbox. Prints wrk's req/s and latency percentiles, and serve's
+# peak RSS.
 # Needs wrk (Debian package `wrk`). Usage: scripts/bench-ingest.sh [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,3 +47,4 @@ curl -sf -XPOST "http://127.0.0.1:$port/webhook/orchestrator" -H "X-UiPath-Signa
   --data-binary @"$work/body.json"; echo
 wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$work/post.lua" "http://127.0.0.1:$port/webhook/orchestrator"
 echo "outbox after the run: $(curl -sf "http://127.0.0.1:$port/healthz")"
+echo "serve peak RSS: $(awk '/VmHWM/ {printf "%.1f MiB", $2/1024}' "/proc/$pid/status")"

@@ -73,35 +73,11 @@ PY
 read -r ab </tmp/opsbell-bench-ab.txt
 eval "$ab"
 
-# (c) serve under wrk, as scripts/bench-ingest.sh does it, with serve's peak RSS (VmHWM).
-cat >"$work/serve.json" <<JSON
-{ "webhook": { "orchestrator": { "secret": "$secret" } },
-  "channels": { "console": { "type": "console" } },
-  "routes": [ { "name": "none", "channels": ["console"], "states": ["resumed"] } ] }
-JSON
-python3 - "$work/body.json" <<'PY'
-import json, sys
-body = json.load(open("samplejson/uipath-webhook-job-faulted.json"))
-body["Job"]["Info"] = body["Job"]["Info"][:520]
-open(sys.argv[1], "w").write(json.dumps(body, separators=(",", ":")))
-PY
-ssig=$($bin sign --secret "$secret" "$work/body.json")
-cat >"$work/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = io.open("$work/body.json"):read("*a")
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-UiPath-Signature"] = "$ssig"
-LUA
-port=$(free_port)
-RUST_LOG=warn $bin serve --config "$work/serve.json" --db "$work/bench.db" --listen "127.0.0.1:$port" \
-  >/dev/null 2>"$work/serve.log" &
-serve=$!
-pids+=($serve)
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-wrk -t2 -c64 -d"${seconds}s" --latency -s "$work/post.lua" "http://127.0.0.1:$port/webhook/orchestrator" >"$work/wrk.txt"
-rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$work/wrk.txt")
-p99=$(awk '/ 99%/ {print $2}' "$work/wrk.txt")
-serve_rss=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$serve/status")
+# (c) serve under wrk: scripts/bench-ingest.sh, 64 connections.
+scripts/bench-ingest.sh "$seconds" 64 >"$work/ingest.txt"
+rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$work/ingest.txt")
+p99=$(awk '/ 99%/ {print $2}' "$work/ingest.txt")
+serve_rss=$(awk '/serve peak RSS/ {print $4}' "$work/ingest.txt")
 
 echo
 echo "opsbell on $(nproc) cores; sink: keep-alive Python HTTP server; wrk: 64 connections, ${seconds}s"

@@ -268,21 +268,41 @@ async fn invoke(caller: &Caller<'_>, event: Value) -> (Value, Duration) {
     (reply, started.elapsed())
 }
 
-/// Delivers delayed checks from the (moto) check queue to the handler until the incident ends.
+/// Delivers delayed checks from the (moto) check queue to the handler until the incident ends;
+/// returns the longest invocation.
 async fn drive(w: &World, caller: &Caller<'_>, id: &str) -> Duration {
-    let mut longest = Duration::ZERO;
+    let longest = std::cell::Cell::new(Duration::ZERO);
+    deliver_checks(w, id, |event| async {
+        let (reply, took) = invoke(caller, event).await;
+        longest.set(longest.get().max(took));
+        assert_eq!(reply["batchItemFailures"], json!([]));
+        Vec::new()
+    })
+    .await;
+    longest.get()
+}
+
+/// Plays the check queue's Lambda trigger until the incident ends: `run` invokes the handler on
+/// a batch and returns the message ids that failed; those come back after 1 s, the rest are
+/// deleted.
+async fn deliver_checks<F, Fut>(w: &World, id: &str, mut run: F)
+where
+    F: FnMut(Value) -> Fut,
+    Fut: Future<Output = Vec<Value>>,
+{
     for _ in 0..60 {
         if w.maybe_incident(id)
             .await
             .is_some_and(|i| i.status != Status::Calling)
         {
-            return longest;
+            return;
         }
         let out = w
             .sqs
             .receive_message()
             .queue_url(&w.check_url)
             .max_number_of_messages(10)
+            .visibility_timeout(1)
             .wait_time_seconds(2)
             .send()
             .await
@@ -295,10 +315,11 @@ async fn drive(w: &World, caller: &Caller<'_>, id: &str) -> Duration {
         if records.is_empty() {
             continue;
         }
-        let (reply, took) = invoke(caller, json!({ "Records": records })).await;
-        longest = longest.max(took);
-        assert_eq!(reply["batchItemFailures"], json!([]));
+        let failed = run(json!({ "Records": records })).await;
         for m in out.messages() {
+            if failed.contains(&json!(m.message_id())) {
+                continue;
+            }
             w.sqs
                 .delete_message()
                 .queue_url(&w.check_url)
@@ -605,54 +626,27 @@ mod crash {
             "the start succeeded on a retry (crash at {at}, lost {lost})"
         );
         // The check queue: failed messages come back.
-        for _ in 0..30 {
-            if w.maybe_incident(&id)
-                .await
-                .is_some_and(|i| i.status != Status::Calling)
-            {
-                break;
-            }
-            let out = w
-                .sqs
-                .receive_message()
-                .queue_url(&w.check_url)
-                .max_number_of_messages(10)
-                .visibility_timeout(1)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .unwrap();
-            if out.messages().is_empty() {
-                continue;
-            }
-            let records: Vec<Value> = out
-                .messages()
+        deliver_checks(&w, &id, |event| {
+            let ids: Vec<Value> = event["Records"]
+                .as_array()
+                .unwrap()
                 .iter()
-                .map(|m| json!({ "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(), "eventSource": "aws:sqs" }))
+                .map(|r| r["messageId"].clone())
                 .collect();
-            let failed = match invoke(json!({ "Records": records })).await {
-                Ok(reply) => reply["batchItemFailures"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default(),
-                Err(_) => records
-                    .iter()
-                    .map(|r| json!({"itemIdentifier": r["messageId"]}))
-                    .collect(),
-            };
-            for m in out.messages() {
-                let id = json!(m.message_id());
-                if !failed.iter().any(|f| f["itemIdentifier"] == id) {
-                    w.sqs
-                        .delete_message()
-                        .queue_url(&w.check_url)
-                        .receipt_handle(m.receipt_handle().unwrap())
-                        .send()
-                        .await
-                        .unwrap();
+            let run = invoke(event);
+            async move {
+                match run.await {
+                    Ok(reply) => reply["batchItemFailures"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|f| f["itemIdentifier"].clone())
+                        .collect(),
+                    Err(_) => ids,
                 }
             }
-        }
+        })
+        .await;
         assert_eq!(
             w.dialed(),
             expected[..2],
