@@ -84,21 +84,7 @@ async fn orchestrator_with_the_faulted_job(h: &Harness) -> (MockServer, Pollers,
         .expect(1)
         .mount(&orchestrator)
         .await;
-    let source = OrchestratorSource {
-        name: "prod".into(),
-        url: orchestrator.uri(),
-        auth: OrchestratorAuth::Password {
-            tenancy_name: "default".into(),
-            username: "poller".into(),
-            password: "orchestrator-password".to_string().into(),
-        },
-        folders: vec![1],
-        page_size: 1000,
-        overlap: Duration::from_secs(120),
-        initial_lookback: Duration::from_secs(3600),
-        interval: Duration::from_secs(300),
-        requests_per_minute: 90,
-    };
+    let source = orchestrator_source(&orchestrator.uri(), vec![1]);
     let store = Arc::new(DynamoStore::new(h.dynamodb.clone(), &h.table));
     let pollers = Pollers {
         orchestrators: vec![OrchestratorClient::new(
@@ -257,21 +243,9 @@ async fn poll_with_crash(at: usize, lost: bool) -> Option<bool> {
             .mount(&orchestrator)
             .await;
     }
-    let source = OrchestratorSource {
-        name: "prod".into(),
-        url: orchestrator.uri(),
-        auth: OrchestratorAuth::Password {
-            tenancy_name: "default".into(),
-            username: "poller".into(),
-            password: "orchestrator-password".to_string().into(),
-        },
-        folders: vec![1, 2],
-        page_size: 1000,
-        overlap: Duration::from_secs(120),
-        initial_lookback: Duration::from_secs(365 * 86_400),
-        interval: Duration::from_secs(300),
-        requests_per_minute: 6000,
-    };
+    let mut source = orchestrator_source(&orchestrator.uri(), vec![1, 2]);
+    source.initial_lookback = Duration::from_secs(365 * 86_400);
+    source.requests_per_minute = 6000;
     let crash = Arc::new(Crash::new(at, lost));
     let faulty = Arc::new(Faulty {
         queue: SqsQueue::new(h.sqs.clone(), &h.queue_url),
@@ -339,4 +313,23 @@ async fn poll_with_crash(at: usize, lost: bool) -> Option<bool> {
         );
     }
     Some(crash.fired.load(std::sync::atomic::Ordering::SeqCst))
+}
+
+/// A password-authenticated Orchestrator source named `prod` at `url`.
+fn orchestrator_source(url: &str, folders: Vec<i64>) -> OrchestratorSource {
+    OrchestratorSource {
+        name: "prod".into(),
+        url: url.into(),
+        auth: OrchestratorAuth::Password {
+            tenancy_name: "default".into(),
+            username: "poller".into(),
+            password: "orchestrator-password".to_string().into(),
+        },
+        folders,
+        page_size: 1000,
+        overlap: Duration::from_secs(120),
+        initial_lookback: Duration::from_secs(3600),
+        interval: Duration::from_secs(300),
+        requests_per_minute: 90,
+    }
 }
