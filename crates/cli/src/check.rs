@@ -59,7 +59,7 @@ fn check(file: &Path) -> bool {
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) => {
-            println!("{name}: {e}");
+            crate::out!("{name}: {e}");
             return false;
         }
     };
@@ -72,7 +72,7 @@ fn check(file: &Path) -> bool {
                     .iter()
                     .map(|(n, c)| format!("{n} ({})", c.kind()))
                     .collect();
-                println!(
+                crate::out!(
                     "{name}: ok — channels: {}; {} route(s)",
                     channels.join(", "),
                     config.routes.len()
@@ -80,9 +80,9 @@ fn check(file: &Path) -> bool {
                 true
             }
             Err(e) => {
-                println!("{name}: {} problem(s)", e.problems.len());
+                crate::out!("{name}: {} problem(s)", e.problems.len());
                 for p in &e.problems {
-                    println!("  {p}");
+                    crate::out!("  {p}");
                 }
                 false
             }
@@ -107,14 +107,14 @@ fn report(name: &str, what: &str, findings: Result<Vec<Finding>, Finding>) -> bo
         .filter(|f| f.severity == Severity::Error)
         .count();
     match findings.is_empty() {
-        true => println!("{name}: ok ({what})"),
-        false => println!(
+        true => crate::out!("{name}: ok ({what})"),
+        false => crate::out!(
             "{name}: {errors} error(s), {} warning(s) ({what})",
             findings.len() - errors
         ),
     }
     for f in &findings {
-        println!("  {f}");
+        crate::out!("  {f}");
     }
     errors == 0
 }

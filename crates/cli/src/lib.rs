@@ -38,3 +38,17 @@ pub enum Command {
     /// Who is on call, the call plan, and the rotation calendar (calls nobody).
     Oncall(oncall::OncallArgs),
 }
+
+/// `println!` for command output: when the reader has gone (`opsbell send … | head`), exit
+/// quietly as Unix tools do, instead of panicking on the next line.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}

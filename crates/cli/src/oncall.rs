@@ -71,7 +71,7 @@ pub fn run(args: &OncallArgs) -> Result<ExitCode, crate::Error> {
             match rotation.group_on(day) {
                 Some(g) => {
                     let group = &rotation.groups[g];
-                    println!(
+                    crate::out!(
                         "day {day}: {} (days {}-{}): {}",
                         group.label,
                         group.start_day,
@@ -79,7 +79,7 @@ pub fn run(args: &OncallArgs) -> Result<ExitCode, crate::Error> {
                         group.numbers.join(", ")
                     );
                 }
-                None => println!(
+                None => crate::out!(
                     "day {day}: no group covers it; {} is called",
                     rotation
                         .groups
@@ -106,7 +106,7 @@ pub fn run(args: &OncallArgs) -> Result<ExitCode, crate::Error> {
                 } else {
                     format!("round {}", call.round)
                 };
-                println!("{:>3}. {} ({}, {round})", i + 1, call.number, call.group);
+                crate::out!("{:>3}. {} ({}, {round})", i + 1, call.number, call.group);
             }
         }
         OncallCommand::Calendar { weeks } => {
@@ -137,7 +137,7 @@ pub fn run(args: &OncallArgs) -> Result<ExitCode, crate::Error> {
                         covering[1..].join(", ")
                     ),
                 };
-                println!("{date} {}  {note}", chrono::Datelike::weekday(&date));
+                crate::out!("{date} {}  {note}", chrono::Datelike::weekday(&date));
             }
         }
     }

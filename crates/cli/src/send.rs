@@ -51,7 +51,7 @@ pub async fn run(args: SendArgs) -> Result<ExitCode, crate::Error> {
     }
     if args.repeat > 1 {
         let took = started.elapsed();
-        println!(
+        crate::out!(
             "{} rounds in {:.1} ms: {:.0} per second",
             args.repeat,
             took.as_secs_f64() * 1000.0,
@@ -94,13 +94,13 @@ async fn once(
     let events = match parsed.map_err(|e| format!("{}: {e}", args.file.display()))? {
         Inbound::Events(events) => events,
         Inbound::Ignored { kind } => {
-            println!("ignored: {kind} is not an event opsbell notifies about");
+            crate::out!("ignored: {kind} is not an event opsbell notifies about");
             return Ok(None);
         }
     };
     let say = |text: String| {
         if verbose {
-            println!("{text}");
+            crate::out!("{text}");
         }
     };
     let mut ok = true;
@@ -130,7 +130,7 @@ async fn once(
                 Ok(r) => say(format!("sent ({} attempt(s)) {}\n", r.attempts, r.detail)),
                 Err(e) => {
                     ok = false;
-                    println!("FAILED: {e}\n");
+                    crate::out!("FAILED: {e}\n");
                 }
             }
         }

@@ -18,6 +18,6 @@ pub struct SignArgs {
 
 pub fn run(args: &SignArgs) -> Result<ExitCode, crate::Error> {
     let body = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
-    println!("{}", sign(&SecretString::from(args.secret.clone()), &body));
+    crate::out!("{}", sign(&SecretString::from(args.secret.clone()), &body));
     Ok(ExitCode::SUCCESS)
 }
