@@ -34,7 +34,19 @@ pub async fn handle(event: LambdaEvent<Value>, pollers: &Pollers) -> Result<Valu
     let mut failures = Vec::new();
     for result in results {
         match result {
-            Ok(report) => reports.push(report),
+            Ok(report) => {
+                // The other folders' work stands, but a folder that keeps failing (a revoked
+                // permission) must not go unnoticed: fail the invocation so the alarm fires.
+                if !report.failed_folders.is_empty() {
+                    error!(source = %report.source, folders = ?report.failed_folders,
+                        "Some folders (tenants) could not be polled; the next scheduled run retries them.");
+                    failures.push(format!(
+                        "{}: folders (tenants) {:?} failed",
+                        report.source, report.failed_folders
+                    ));
+                }
+                reports.push(report);
+            }
             Err(e) => {
                 error!(error = %e, "Poll failed; the next scheduled run retries from the stored state.");
                 failures.push(e.to_string());
