@@ -3,7 +3,7 @@
 # a summary: runs, executions per second, and whether it crashed. Needs a nightly toolchain
 # (`rustup toolchain install nightly`); installs cargo-fuzz when missing. Corpora start from the
 # real samples in samplejson/ and are kept in fuzz/corpus/ (git-ignored); crashes land in
-# fuzz/artifacts/<target>/.
+# fuzz/artifacts/<target>/; each run's libFuzzer output is fuzz/<target>.log (git-ignored).
 # Usage: scripts/fuzz.sh [seconds] [target ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
