@@ -259,18 +259,7 @@ impl World {
 
     /// The events in the DLQ.
     async fn dead_letters(&self) -> Vec<Event> {
-        let out = self
-            .direct
-            .receive_message()
-            .queue_url(&self.dlq_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        out.messages()
-            .iter()
-            .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
-            .collect()
+        queued_events(&self.direct, &self.dlq_url).await
     }
 
     /// Asserts that each receiver accepted each event routed to it exactly once (`except` the

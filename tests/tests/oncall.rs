@@ -228,18 +228,7 @@ impl World {
     }
 
     async fn events(&self) -> Vec<Event> {
-        let out = self
-            .sqs
-            .receive_message()
-            .queue_url(&self.events_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        out.messages()
-            .iter()
-            .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
-            .collect()
+        support::queued_events(&self.sqs, &self.events_url).await
     }
 }
 
@@ -479,52 +468,15 @@ mod crash {
     use std::sync::atomic::Ordering;
 
     use async_trait::async_trait;
-    use opsbell_core::event::Event;
     use opsbell_core::oncall::escalation::{Check, CheckQueue, Dialer, EscalationError};
-    use opsbell_core::ports::{Queue, QueueError, StoreError};
 
     use super::*;
-    use crate::support::chaos::Crash;
+    use crate::support::chaos::{Crash, Crashing};
 
+    /// The caller's Connect and check-queue ports through `crash`.
     pub struct Ports<'a> {
         pub w: &'a World,
         pub crash: &'a Crash,
-    }
-
-    #[async_trait]
-    impl Records for Ports<'_> {
-        async fn get_record(&self, pk: &str, sk: &str) -> Result<Option<Value>, StoreError> {
-            self.w.store.get_record(pk, sk).await
-        }
-        async fn put_record(
-            &self,
-            pk: &str,
-            sk: &str,
-            body: &Value,
-            expires_at: Option<chrono::DateTime<chrono::Utc>>,
-        ) -> Result<(), StoreError> {
-            let put = async {
-                self.w
-                    .store
-                    .put_record(pk, sk, body, expires_at)
-                    .await
-                    .map_err(|e| e.to_string())
-            };
-            self.crash.effect(put).await.map_err(StoreError)
-        }
-        async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
-            let delete = async {
-                self.w
-                    .store
-                    .delete_record(pk, sk)
-                    .await
-                    .map_err(|e| e.to_string())
-            };
-            self.crash.effect(delete).await.map_err(StoreError)
-        }
-        async fn list_records(&self, pk: &str) -> Result<Vec<(String, Value)>, StoreError> {
-            self.w.store.list_records(pk).await
-        }
     }
 
     #[async_trait]
@@ -566,20 +518,6 @@ mod crash {
         }
     }
 
-    #[async_trait]
-    impl Queue for Ports<'_> {
-        async fn enqueue(&self, events: &[Event]) -> Result<(), QueueError> {
-            let enqueue = async {
-                self.w
-                    .events_queue
-                    .enqueue(events)
-                    .await
-                    .map_err(|e| e.to_string())
-            };
-            self.crash.effect(enqueue).await.map_err(QueueError)
-        }
-    }
-
     /// Runs one escalation (answered at the second call) with a crash at side effect `at`:
     /// SNS redelivers the start until it succeeds, the check queue redelivers failed checks.
     /// Returns whether the crash fired (false once `at` is past the last effect).
@@ -591,7 +529,15 @@ mod crash {
             .map(|c| c.number)
             .collect();
         *w.connect.answer_on.lock().unwrap() = Some(expected[1].clone());
-        let crash = Crash::new(at, lost);
+        let crash = Arc::new(Crash::new(at, lost));
+        let records = Crashing {
+            inner: w.store.clone(),
+            crash: crash.clone(),
+        };
+        let events = Crashing {
+            inner: w.events_queue.clone(),
+            crash: crash.clone(),
+        };
         let ports = Ports {
             w: &w,
             crash: &crash,
@@ -600,10 +546,10 @@ mod crash {
             settings: &w.settings,
             files: &w.files,
             escalation: Escalation {
-                records: &ports,
+                records: &records,
                 dialer: &ports,
                 checks: &ports,
-                events: &ports,
+                events: &events,
                 interval: w.settings.interval,
                 dry_run: false,
             },

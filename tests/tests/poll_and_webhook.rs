@@ -152,60 +152,7 @@ async fn the_poller_dying_at_any_side_effect_loses_and_doubles_nothing() {
 }
 
 async fn poll_with_crash(at: usize, lost: bool) -> Option<bool> {
-    use opsbell_core::event::Event;
-    use opsbell_core::ports::{Queue, QueueError, StoreError};
-    use support::chaos::Crash;
-
-    struct Faulty {
-        queue: SqsQueue,
-        store: Arc<DynamoStore>,
-        crash: Arc<Crash>,
-    }
-    #[async_trait::async_trait]
-    impl Queue for Faulty {
-        async fn enqueue(&self, events: &[Event]) -> Result<(), QueueError> {
-            let send = async { self.queue.enqueue(events).await.map_err(|e| e.to_string()) };
-            self.crash.effect(send).await.map_err(QueueError)
-        }
-    }
-    #[async_trait::async_trait]
-    impl Records for Faulty {
-        async fn get_record(
-            &self,
-            pk: &str,
-            sk: &str,
-        ) -> Result<Option<serde_json::Value>, StoreError> {
-            self.store.get_record(pk, sk).await
-        }
-        async fn put_record(
-            &self,
-            pk: &str,
-            sk: &str,
-            body: &serde_json::Value,
-            expires_at: Option<chrono::DateTime<chrono::Utc>>,
-        ) -> Result<(), StoreError> {
-            let put = async {
-                let r = self.store.put_record(pk, sk, body, expires_at).await;
-                r.map_err(|e| e.to_string())
-            };
-            self.crash.effect(put).await.map_err(StoreError)
-        }
-        async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
-            let delete = async {
-                self.store
-                    .delete_record(pk, sk)
-                    .await
-                    .map_err(|e| e.to_string())
-            };
-            self.crash.effect(delete).await.map_err(StoreError)
-        }
-        async fn list_records(
-            &self,
-            pk: &str,
-        ) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
-            self.store.list_records(pk).await
-        }
-    }
+    use support::chaos::{Crash, Crashing};
 
     let h = Harness::start().await?;
     mount_ok(&h).await;
@@ -247,9 +194,12 @@ async fn poll_with_crash(at: usize, lost: bool) -> Option<bool> {
     source.initial_lookback = Duration::from_secs(365 * 86_400);
     source.requests_per_minute = 6000;
     let crash = Arc::new(Crash::new(at, lost));
-    let faulty = Arc::new(Faulty {
-        queue: SqsQueue::new(h.sqs.clone(), &h.queue_url),
-        store: Arc::new(DynamoStore::new(h.dynamodb.clone(), &h.table)),
+    let records = Arc::new(Crashing {
+        inner: DynamoStore::new(h.dynamodb.clone(), &h.table),
+        crash: crash.clone(),
+    });
+    let queue = Arc::new(Crashing {
+        inner: SqsQueue::new(h.sqs.clone(), &h.queue_url),
         crash: crash.clone(),
     });
     let pollers = Pollers {
@@ -261,8 +211,8 @@ async fn poll_with_crash(at: usize, lost: bool) -> Option<bool> {
         kamonohashi: Vec::new(),
         timezone: chrono_tz::UTC,
         ui_url: None,
-        records: faulty.clone(),
-        queue: faulty,
+        records,
+        queue,
     };
     // Three scheduled runs (the crash may come in the first or the second; a folder that failed
     // keeps its watermark and is read again by the next run, even when the run as a whole

@@ -25,6 +25,7 @@ const DELIVERED: &str = "delivered";
 const FAILED: &str = "failed";
 const REJECTED: &str = "rejected";
 
+#[derive(Clone)]
 pub struct DynamoStore {
     pub(crate) client: Client,
     pub(crate) table: String,

@@ -13,6 +13,7 @@ use crate::describe;
 const BATCH_MAX_ENTRIES: usize = 10;
 const BATCH_MAX_BYTES: usize = 256 * 1024;
 
+#[derive(Clone)]
 pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
     queue_url: String,

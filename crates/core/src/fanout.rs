@@ -42,6 +42,14 @@ pub enum TargetOutcome {
     },
 }
 
+impl TargetOutcome {
+    /// Not done at this target: it failed (a permanent refusal too: it posted nothing, so a
+    /// later try is safe) or another worker holds it.
+    pub fn is_unfinished(&self) -> bool {
+        matches!(self, TargetOutcome::Busy | TargetOutcome::Failed { .. })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub key: EventKey,
@@ -49,14 +57,11 @@ pub struct Report {
 }
 
 impl Report {
-    /// True when the event is not done at every target, so the message must return to the
-    /// queue: a target failed or is busy. A permanent refusal counts too: it posted nothing, so
-    /// a later try is safe, and returning the message is what lands it, after the queue's
-    /// receive limit, in the dead-letter queue for a human instead of vanishing.
+    /// True when some target is unfinished, so the message must return to the queue; after the
+    /// queue's receive limit that lands it in the dead-letter queue for a human instead of
+    /// letting it vanish.
     pub fn should_retry(&self) -> bool {
-        self.targets
-            .iter()
-            .any(|(_, o)| matches!(o, TargetOutcome::Busy | TargetOutcome::Failed { .. }))
+        self.targets.iter().any(|(_, o)| o.is_unfinished())
     }
 }
 
@@ -143,9 +148,10 @@ impl Fanout {
                 retryable: false,
             };
         };
-        let post_by = post_deadline(deadline);
-        self.claim_and_send(name, event, deadline, deliver(sink, event, post_by))
-            .await
+        self.claim_and_send(name, event, deadline, |post_by| {
+            deliver(sink, event, post_by)
+        })
+        .await
     }
 
     /// Every registered space of `bot`, at most `bot.concurrency` at a time, each with its own
@@ -173,7 +179,7 @@ impl Fanout {
         }
         let posts = spaces.into_iter().map(|space| async move {
             let target = format!("{name}#{space}");
-            let post = bot.post(&space, event, post_deadline(deadline));
+            let post = |post_by| bot.post(&space, event, post_by);
             self.claim_and_send(&target, event, deadline, post).await
         });
         let outcomes: Vec<TargetOutcome> = stream::iter(posts)
@@ -183,14 +189,18 @@ impl Fanout {
         summarize_spaces(&outcomes)
     }
 
-    /// Claims `target` in the delivery log, sends, records how it went.
-    async fn claim_and_send(
+    /// Claims `target` in the delivery log, sends (`send` must be done by the instant it is
+    /// given, which keeps time for recording), records how it went.
+    async fn claim_and_send<F>(
         &self,
         target: &str,
         event: &Event,
         deadline: Instant,
-        send: impl Future<Output = Result<Receipt, NotifyError>>,
-    ) -> TargetOutcome {
+        send: impl FnOnce(Instant) -> F,
+    ) -> TargetOutcome
+    where
+        F: Future<Output = Result<Receipt, NotifyError>>,
+    {
         let key = &event.key;
         let now = self.clock.now();
         let lease = deadline.saturating_duration_since(Instant::now()) + self.lease_slack;
@@ -214,7 +224,7 @@ impl Fanout {
                 };
             }
         }
-        let result = send.await;
+        let result = send(post_deadline(deadline)).await;
         let record = match &result {
             Ok(r) => DeliveryOutcome::Delivered {
                 detail: r.detail.clone(),
@@ -256,9 +266,7 @@ impl Fanout {
             }
         }
     }
-}
 
-impl Fanout {
     /// Records how a delivery ended, retrying a failing store until the deadline: once posted,
     /// an unrecorded delivery would be posted again when the lease expires.
     async fn record(
@@ -305,10 +313,7 @@ fn summarize_spaces(outcomes: &[TargetOutcome]) -> TargetOutcome {
     let count = |f: fn(&TargetOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
     let posted = count(|o| matches!(o, TargetOutcome::Delivered { .. }));
     let before = count(|o| matches!(o, TargetOutcome::AlreadyDelivered));
-    let retry: Vec<&TargetOutcome> = outcomes
-        .iter()
-        .filter(|o| matches!(o, TargetOutcome::Busy | TargetOutcome::Failed { .. }))
-        .collect();
+    let retry: Vec<&TargetOutcome> = outcomes.iter().filter(|o| o.is_unfinished()).collect();
     let attempts = outcomes
         .iter()
         .map(|o| match o {

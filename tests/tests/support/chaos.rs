@@ -7,6 +7,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use opsbell_core::event::Event;
+use opsbell_core::ports::{Queue, QueueError, Records, StoreError};
+use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 use wiremock::{Request, Respond, ResponseTemplate};
@@ -193,5 +197,49 @@ impl Crash {
             let _ = effect.await;
         }
         Err(format!("injected crash at side effect {}", self.at))
+    }
+}
+
+/// A port whose writes go through `crash`: wraps the real adapter (`Records`, `Queue`).
+pub struct Crashing<T> {
+    pub inner: T,
+    pub crash: Arc<Crash>,
+}
+
+#[async_trait::async_trait]
+impl<T: Records> Records for Crashing<T> {
+    async fn get_record(&self, pk: &str, sk: &str) -> Result<Option<Value>, StoreError> {
+        self.inner.get_record(pk, sk).await
+    }
+    async fn put_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        body: &Value,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let put = async {
+            let result = self.inner.put_record(pk, sk, body, expires_at).await;
+            result.map_err(|e| e.to_string())
+        };
+        self.crash.effect(put).await.map_err(StoreError)
+    }
+    async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        let delete = async {
+            let result = self.inner.delete_record(pk, sk).await;
+            result.map_err(|e| e.to_string())
+        };
+        self.crash.effect(delete).await.map_err(StoreError)
+    }
+    async fn list_records(&self, pk: &str) -> Result<Vec<(String, Value)>, StoreError> {
+        self.inner.list_records(pk).await
+    }
+}
+
+#[async_trait::async_trait]
+impl<T: Queue> Queue for Crashing<T> {
+    async fn enqueue(&self, events: &[Event]) -> Result<(), QueueError> {
+        let send = async { self.inner.enqueue(events).await.map_err(|e| e.to_string()) };
+        self.crash.effect(send).await.map_err(QueueError)
     }
 }

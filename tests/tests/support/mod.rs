@@ -414,3 +414,18 @@ pub fn context_with(seconds: u64) -> Context {
     context.deadline = u64::try_from(now.as_millis()).unwrap() + seconds * 1000;
     context
 }
+
+/// The events waiting in queue `url` (up to ten), received without deleting them.
+pub async fn queued_events(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Event> {
+    let out = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    out.messages()
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect()
+}

@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use super::recent;
 use super::verify::ChatVerifier;
 use crate::ingest::Reply;
-use crate::oncall::escalation::{ack, incident_key};
+use crate::oncall::escalation::{Status, ack, load_incident};
 use crate::oncall::plan::day_of_month;
 use crate::oncall::rotation::Rotation;
 use crate::oncall::settings::OncallSettings;
@@ -219,19 +219,12 @@ impl ChatListener<'_> {
         lines.push(format!("Phone escalations this week: {}", incidents.len()));
         for i in incidents.iter().take(STATUS_LINES) {
             let id = i["id"].as_str().unwrap_or_default();
-            let (pk, sk) = incident_key(id);
-            let state = match self.records.get_record(&pk, &sk).await? {
-                Some(v) => match v["status"]["status"].as_str().unwrap_or_default() {
-                    "answered" => format!(
-                        "answered by {}",
-                        v["status"]["number"].as_str().unwrap_or("?")
-                    ),
-                    "acked" => format!(
-                        "acknowledged by {}",
-                        v["status"]["by"].as_str().unwrap_or("?")
-                    ),
-                    "calling" => format!("calling (`ack {id}` stops it)"),
-                    other => other.replace('_', " "),
+            let state = match load_incident(self.records, id).await? {
+                Some(incident) => match incident.status {
+                    Status::Answered { number, .. } => format!("answered by {number}"),
+                    Status::Acked { by } => format!("acknowledged by {by}"),
+                    Status::Calling => format!("calling (`ack {id}` stops it)"),
+                    Status::Exhausted => "nobody answered".into(),
                 },
                 None => "expired".into(),
             };

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::AdapterContext;
+use super::google_chat::message_name;
 use crate::http::send_with_retry;
 use crate::ports::{NotifyError, Receipt};
 
@@ -127,12 +128,6 @@ pub struct ChatApi {
     token: Mutex<Option<Cached>>,
 }
 
-#[derive(Deserialize)]
-struct Created {
-    #[serde(default)]
-    name: String,
-}
-
 impl ChatApi {
     pub fn new(ctx: AdapterContext, key: ServiceAccountKey, api_base: &str) -> Self {
         ChatApi {
@@ -169,10 +164,9 @@ impl ChatApi {
             ("messageReplyOption", REPLY_OPTION),
             ("requestId", request_id),
         ];
-        let mut attempts = 0;
-        for _ in 0..2 {
+        let post = || async {
             let token = self.token(deadline).await?;
-            let result = send_with_retry(&self.ctx.name, &self.ctx.policy, deadline, || {
+            send_with_retry(&self.ctx.name, &self.ctx.policy, deadline, || {
                 self.ctx
                     .http
                     .post(&url)
@@ -180,33 +174,25 @@ impl ChatApi {
                     .bearer_auth(token.expose_secret())
                     .json(message)
             })
-            .await;
-            match result {
-                Ok(sent) => {
-                    let name = serde_json::from_str::<Created>(&sent.body)
-                        .map(|c| c.name)
-                        .unwrap_or_default();
-                    return Ok(Receipt {
-                        detail: name,
-                        attempts: attempts + sent.attempts,
-                    });
-                }
-                Err(NotifyError::Permanent {
-                    status: 401,
-                    attempts: a,
-                    ..
-                }) if attempts == 0 => {
-                    debug!(channel = %self.ctx.name, "Access token refused; fetching a new one.");
-                    attempts += a;
-                    *self.token.lock().await = None;
-                }
-                Err(e) => return Err(e),
+            .await
+        };
+        let sent = match post().await {
+            Err(NotifyError::Permanent {
+                status: 401,
+                attempts,
+                ..
+            }) => {
+                debug!(channel = %self.ctx.name, "Access token refused; fetching a new one.");
+                *self.token.lock().await = None;
+                let mut sent = post().await?;
+                sent.attempts += attempts;
+                sent
             }
-        }
-        Err(NotifyError::Permanent {
-            status: 401,
-            detail: "the Chat API refused a fresh access token; check the service account".into(),
-            attempts,
+            other => other?,
+        };
+        Ok(Receipt {
+            detail: message_name(&sent.body),
+            attempts: sent.attempts,
         })
     }
 

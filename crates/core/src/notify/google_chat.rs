@@ -28,12 +28,6 @@ impl GoogleChatWebhook {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct Created {
-    #[serde(default)]
-    name: String,
-}
-
 #[async_trait]
 impl Notifier for GoogleChatWebhook {
     async fn notify(&self, event: &Event, deadline: Instant) -> Result<Receipt, NotifyError> {
@@ -52,14 +46,23 @@ impl Notifier for GoogleChatWebhook {
                 .json(&payload)
         })
         .await?;
-        let name = serde_json::from_str::<Created>(&sent.body)
-            .map(|c| c.name)
-            .unwrap_or_default();
         Ok(Receipt {
-            detail: name,
+            detail: message_name(&sent.body),
             attempts: sent.attempts,
         })
     }
+}
+
+/// The `name` (`spaces/…/messages/…`) of the message Google Chat created, or empty.
+pub(super) fn message_name(body: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Created {
+        #[serde(default)]
+        name: String,
+    }
+    serde_json::from_str::<Created>(body)
+        .map(|c| c.name)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

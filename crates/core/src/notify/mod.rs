@@ -98,6 +98,24 @@ pub fn oncall_sinks(
     names.map(|n| (n, sink.clone())).collect()
 }
 
+/// Every configured channel with the context its adapter is built from.
+fn adapters<'a>(
+    config: &'a Config,
+    http: &'a reqwest::Client,
+    policy: RetryPolicy,
+) -> impl Iterator<Item = (&'a String, &'a Channel, AdapterContext)> {
+    let render = RenderOptions::from_config(config);
+    config.channels.iter().map(move |(name, channel)| {
+        let ctx = AdapterContext {
+            name: name.clone(),
+            http: http.clone(),
+            policy,
+            render,
+        };
+        (name, channel, ctx)
+    })
+}
+
 /// A [`ChatBot`](chat_bot::ChatBot) per `google_chat_bot` channel, reading spaces from `records`.
 pub fn build_bots(
     config: &Config,
@@ -105,16 +123,9 @@ pub fn build_bots(
     policy: RetryPolicy,
     records: Arc<dyn crate::ports::Records>,
 ) -> BTreeMap<String, Arc<chat_bot::ChatBot>> {
-    let render = RenderOptions::from_config(config);
-    let bots = config.channels.iter().filter_map(|(name, channel)| {
+    let bots = adapters(config, http, policy).filter_map(|(name, channel, ctx)| {
         let Channel::GoogleChatBot(c) = channel else {
             return None;
-        };
-        let ctx = AdapterContext {
-            name: name.clone(),
-            http: http.clone(),
-            policy,
-            render,
         };
         let bot = chat_bot::ChatBot {
             api: chat_api::ChatApi::new(ctx, c.key.clone(), &c.api_base),
@@ -133,17 +144,8 @@ pub fn build_sinks(
     http: &reqwest::Client,
     policy: RetryPolicy,
 ) -> BTreeMap<String, Sink> {
-    let render = RenderOptions::from_config(config);
-    config
-        .channels
-        .iter()
-        .filter_map(|(name, channel)| {
-            let ctx = AdapterContext {
-                name: name.clone(),
-                http: http.clone(),
-                policy,
-                render,
-            };
+    adapters(config, http, policy)
+        .filter_map(|(name, channel, ctx)| {
             let sink = match channel {
                 Channel::Slack { webhook_url } => Sink::Notifier(Arc::new(
                     slack::SlackNotifier::new(ctx, webhook_url.clone()),

@@ -195,21 +195,40 @@ pub async fn ack(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, EscalationError> {
-    let (pk, sk) = incident_key(id);
-    let Some(value) = records.get_record(&pk, &sk).await? else {
+    let Some(mut incident) = load_incident(records, id).await? else {
         return Ok(false);
     };
-    let mut incident: Incident =
-        serde_json::from_value(value).map_err(|e| StoreError(format!("incident {id}: {e}")))?;
     if incident.status != Status::Calling {
         return Ok(false);
     }
     incident.status = Status::Acked { by: by.into() };
-    let body = serde_json::to_value(&incident).map_err(|e| StoreError(e.to_string()))?;
-    let expires = now + chrono::Duration::days(INCIDENT_TTL_DAYS);
-    records.put_record(&pk, &sk, &body, Some(expires)).await?;
+    save_incident(records, &incident, now).await?;
     info!(incident = id, by, "Acknowledged; escalation stops.");
     Ok(true)
+}
+
+/// Incident `id`, if recorded. An unreadable record is an error, never "no incident": that
+/// would dial everyone again.
+pub async fn load_incident(
+    records: &dyn Records,
+    id: &str,
+) -> Result<Option<Incident>, StoreError> {
+    let (pk, sk) = incident_key(id);
+    let value = records.get_record(&pk, &sk).await?;
+    value
+        .map(|v| serde_json::from_value(v).map_err(|e| StoreError(format!("incident {id}: {e}"))))
+        .transpose()
+}
+
+async fn save_incident(
+    records: &dyn Records,
+    incident: &Incident,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let (pk, sk) = incident_key(&incident.id);
+    let body = serde_json::to_value(incident).map_err(|e| StoreError(e.to_string()))?;
+    let expires = now + chrono::Duration::days(INCIDENT_TTL_DAYS);
+    records.put_record(&pk, &sk, &body, Some(expires)).await
 }
 
 pub fn incident_key(id: &str) -> (String, String) {
@@ -417,25 +436,11 @@ impl Escalation<'_> {
     }
 
     async fn load(&self, id: &str) -> Result<Option<Incident>, EscalationError> {
-        let (pk, sk) = incident_key(id);
-        let value = self.records.get_record(&pk, &sk).await?;
-        // An unreadable record is an error, never "no incident": that would dial everyone again.
-        value
-            .map(|v| {
-                serde_json::from_value(v)
-                    .map_err(|e| StoreError(format!("incident {id}: {e}")).into())
-            })
-            .transpose()
+        Ok(load_incident(self.records, id).await?)
     }
 
     async fn save(&self, incident: &Incident, now: DateTime<Utc>) -> Result<(), EscalationError> {
-        let (pk, sk) = incident_key(&incident.id);
-        let body = serde_json::to_value(incident).map_err(|e| StoreError(e.to_string()))?;
-        let expires = now + chrono::Duration::days(INCIDENT_TTL_DAYS);
-        self.records
-            .put_record(&pk, &sk, &body, Some(expires))
-            .await?;
-        Ok(())
+        Ok(save_incident(self.records, incident, now).await?)
     }
 }
 
