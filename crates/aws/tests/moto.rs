@@ -22,10 +22,9 @@ fn event(subject: &str) -> Event {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
 async fn delivery_log_claims_once_and_expires_by_ttl() {
-    let Some(config) = emulator().await else {
-        return;
-    };
+    let config = emulator().await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = unique("opsbell-state");
     DynamoStore::create_table(&client, &table).await.unwrap();
@@ -65,10 +64,9 @@ async fn delivery_log_claims_once_and_expires_by_ttl() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
 async fn queue_sends_events_in_batches() {
-    let Some(config) = emulator().await else {
-        return;
-    };
+    let config = emulator().await;
     let client = aws_sdk_sqs::Client::new(&config);
     let name = unique("opsbell-events");
     let url = client
@@ -116,20 +114,18 @@ async fn queue_sends_events_in_batches() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
 async fn queue_failure_is_an_error() {
-    let Some(config) = emulator().await else {
-        return;
-    };
+    let config = emulator().await;
     let client = aws_sdk_sqs::Client::new(&config);
     let queue = SqsQueue::new(client, "http://localhost/000000000000/no-such-queue");
     assert!(queue.enqueue(&[event("j")]).await.is_err());
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
 async fn records_honour_the_contract() {
-    let Some(config) = emulator().await else {
-        return;
-    };
+    let config = emulator().await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = unique("opsbell-records");
     DynamoStore::create_table(&client, &table).await.unwrap();
@@ -137,6 +133,7 @@ async fn records_honour_the_contract() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
 async fn secret_references_resolve_through_ssm_and_secrets_manager_and_are_never_logged() {
     use std::io::Write;
     use std::sync::{Arc, Mutex};
@@ -145,9 +142,7 @@ async fn secret_references_resolve_through_ssm_and_secrets_manager_and_are_never
     use opsbell_core::config::{Channel, Config, secrets};
     use secrecy::ExposeSecret;
 
-    let Some(aws) = emulator().await else {
-        return;
-    };
+    let aws = emulator().await;
     struct Buf(Arc<Mutex<Vec<u8>>>);
     impl Write for Buf {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
