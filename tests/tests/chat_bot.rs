@@ -2,6 +2,8 @@
 //! every space in the registry (DynamoDB on moto), through wiremock standing in for Google's
 //! token endpoint and the Chat API.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -252,4 +254,106 @@ async fn spaces_that_are_gone_leave_the_registry_and_only_the_failing_space_is_r
         first.len() + 1,
         "a third delivery posts nothing"
     );
+}
+
+/// Google's error body for a refusal (AIP-193), as the Chat API sends it.
+fn google_error(status: &str, message: &str, reason: Option<&str>) -> Value {
+    let details: Vec<Value> = reason
+        .map(|r| json!({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": r, "domain": "googleapis.com"}))
+        .into_iter()
+        .collect();
+    json!({"error": {"code": 403, "message": message, "status": status, "details": details}})
+}
+
+async fn refuse(google: &MockServer, space_regex: &str, status: u16, body: Value) {
+    Mock::given(method("POST"))
+        .and(path_regex(format!("^/v1/spaces/{space_regex}/messages$")))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .with_priority(2)
+        .mount(google)
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn a_refusal_from_every_space_or_from_the_project_keeps_the_registry_and_is_retried() {
+    let logs = support::captured_logs();
+    let spaces = ["spaces/AAA", "spaces/BBB", "spaces/CCC"];
+    let permission_denied = google_error(
+        "PERMISSION_DENIED",
+        "The caller does not have permission",
+        None,
+    );
+    let disabled = google_error(
+        "PERMISSION_DENIED",
+        "Google Chat API has not been used in project 123 before or it is disabled.",
+        Some("SERVICE_DISABLED"),
+    );
+    let not_configured = json!({"error": {"code": 404, "status": "NOT_FOUND",
+        "message": "Google Chat app not found. To create a Chat app, you must turn on the Chat API and configure the app in the Google Cloud console."}});
+    for (case, status, body) in [
+        ("403 from every space", 403, permission_denied),
+        ("Chat API disabled", 403, disabled),
+        ("app not configured", 404, not_configured),
+    ] {
+        let w = world(&spaces).await;
+        refuse(&w.google, "[A-Z]+", status, body).await;
+        // Lambda's three tries: each fails, so the alarm ends at the failure destination.
+        for _ in 0..3 {
+            let err = w.invoke().await.unwrap_err();
+            assert!(err.contains("retryable"), "{case}: {err}");
+        }
+        let mut left = w.spaces().await;
+        left.sort();
+        assert_eq!(left, spaces, "{case}: the registry is kept");
+
+        // The project is fixed; the redriven alarm reaches every space once.
+        let before = w.posts().await.len();
+        Mock::given(method("POST"))
+            .and(path_regex("^/v1/spaces/[A-Z]+/messages$"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"name": "spaces/x/messages/1"})),
+            )
+            .with_priority(1)
+            .mount(&w.google)
+            .await;
+        w.invoke().await.unwrap();
+        let mut posted: Vec<String> = w
+            .posts()
+            .await
+            .into_iter()
+            .skip(before)
+            .map(|(s, _)| s)
+            .collect();
+        posted.sort();
+        assert_eq!(posted, spaces, "{case}: one post per space after the fix");
+    }
+    let logs = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
+    assert!(
+        logs.contains("ERROR") && logs.contains("Every space the bot tried refused it"),
+        "an unclear refusal of every space is an ERROR"
+    );
+    assert!(
+        logs.contains("Google refuses the Chat app itself"),
+        "a project refusal is an ERROR"
+    );
+    assert!(!logs.contains(ACCESS_TOKEN), "no token in the logs");
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn a_403_while_other_spaces_take_the_event_forgets_only_that_space() {
+    let w = world(&["spaces/OK1", "spaces/OK2", "spaces/REMOVED"]).await;
+    answer(&w.google, "OK[0-9]", 200).await;
+    let denied = google_error(
+        "PERMISSION_DENIED",
+        "The caller does not have permission",
+        None,
+    );
+    refuse(&w.google, "REMOVED", 403, denied).await;
+    let report = w.invoke().await.unwrap();
+    assert!(report["delivered"].as_array().is_some(), "{report}");
+    let mut left = w.spaces().await;
+    left.sort();
+    assert_eq!(left, ["spaces/OK1", "spaces/OK2"]);
 }

@@ -177,15 +177,42 @@ impl Fanout {
         if spaces.is_empty() {
             warn!(channel = name, %key, "The Chat bot is in no space yet; add it to a space to hear alerts.");
         }
-        let posts = spaces.into_iter().map(|space| async move {
-            let target = format!("{name}#{space}");
-            let post = |post_by| bot.post(&space, event, post_by);
-            self.claim_and_send(&target, event, deadline, post).await
+        // Spaces that answered an unclear 403: a removed app only if another space took the
+        // event (see `chat_bot`).
+        let refused = std::sync::Mutex::new(Vec::new());
+        let posts = spaces.into_iter().map(|space| {
+            let refused = &refused;
+            async move {
+                let target = format!("{name}#{space}");
+                let name_of_space = &space;
+                let post = |post_by| async move {
+                    let space = name_of_space;
+                    let result = bot.post(space, event, post_by).await;
+                    if let Err(NotifyError::Permanent { status: 403, .. }) = result {
+                        refused.lock().unwrap().push(space.clone());
+                    }
+                    result
+                };
+                let outcome = self.claim_and_send(&target, event, deadline, post).await;
+                (space, outcome)
+            }
         });
-        let outcomes: Vec<TargetOutcome> = stream::iter(posts)
+        let mut outcomes: Vec<(String, TargetOutcome)> = stream::iter(posts)
             .buffer_unordered(bot.concurrency.max(1))
             .collect()
             .await;
+        let refused = refused.into_inner().unwrap_or_default();
+        let any_posted = outcomes
+            .iter()
+            .any(|(_, o)| matches!(o, TargetOutcome::Delivered { .. }));
+        for space in bot.settle(&refused, any_posted).await {
+            if let Some((_, o)) = outcomes.iter_mut().find(|(s, _)| *s == space) {
+                *o = TargetOutcome::Forgotten {
+                    detail: format!("HTTP 403: the bot was removed from {space}; forgotten"),
+                };
+            }
+        }
+        let outcomes: Vec<TargetOutcome> = outcomes.into_iter().map(|(_, o)| o).collect();
         summarize_spaces(&outcomes)
     }
 

@@ -117,7 +117,7 @@ pub async fn send_with_retry(
                     Verdict::Permanent => {
                         return Err(NotifyError::Permanent {
                             status,
-                            detail: snippet(&body),
+                            detail: summary(&body),
                             attempts: attempt,
                         });
                     }
@@ -171,6 +171,38 @@ fn describe(e: reqwest::Error) -> String {
     format!("{kind}: {}", e.without_url())
 }
 
+/// A refusal's body for the error text: Google's structured errors (AIP-193:
+/// `{"error": {"status", "message", "details": [{"reason"}]}}`) with the reason first, since the
+/// reason is what tells a removed space from a disabled API and may lie past the snippet's end;
+/// anything else as a snippet.
+fn summary(body: &str) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    let error = parsed.as_ref().and_then(|v| v.get("error"));
+    let Some(message) = error
+        .and_then(|e| e.get("message"))
+        .and_then(|m| m.as_str())
+    else {
+        return snippet(body);
+    };
+    let status = error
+        .and_then(|e| e.get("status"))
+        .and_then(|s| s.as_str())
+        .unwrap_or_default();
+    let reasons: Vec<&str> = error
+        .and_then(|e| e.get("details"))
+        .and_then(|d| d.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.get("reason").and_then(|r| r.as_str()))
+        .collect();
+    let head = [status, &reasons.join(",")]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    snippet(&format!("{head}: {message}"))
+}
+
 fn snippet(body: &str) -> String {
     let body = body.trim();
     match body.char_indices().nth(DETAIL_MAX) {
@@ -221,5 +253,20 @@ mod tests {
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
         );
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn google_errors_lead_with_their_reason() {
+        let long = "x".repeat(400);
+        let body = serde_json::json!({"error": {"code": 403, "message": long, "status": "PERMISSION_DENIED",
+            "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED"}]}});
+        let s = summary(&serde_json::to_string_pretty(&body).unwrap());
+        assert!(
+            s.starts_with("PERMISSION_DENIED SERVICE_DISABLED: xxx"),
+            "{s}"
+        );
+        assert!(s.chars().count() <= DETAIL_MAX + 1);
+        assert_eq!(summary("plain refusal"), "plain refusal");
+        assert_eq!(summary(r#"{"errors": ["bad"]}"#), r#"{"errors": ["bad"]}"#);
     }
 }

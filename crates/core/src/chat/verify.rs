@@ -22,6 +22,8 @@ pub const CHAT_KEYS_URL: &str =
 /// Keys for Google ID tokens (endpoint-URL audience).
 pub const GOOGLE_KEYS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
 const KEYS_TTL: Duration = Duration::from_secs(3600);
+/// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds (jsonwebtoken's default).
+const LEEWAY: u64 = 60;
 
 /// Which kind of token the app is configured to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +60,8 @@ struct Jwk {
 struct Claims {
     #[serde(default)]
     email: Option<String>,
+    #[serde(default)]
+    iat: Option<i64>,
 }
 
 pub struct ChatVerifier {
@@ -93,24 +97,33 @@ impl ChatVerifier {
             .kid
             .ok_or_else(|| AuthError::Invalid("no key id".into()))?;
         let key = self.key(&kid).await?;
+        // A token that is not valid yet (`nbf`, or issued in the future) is refused too: a
+        // signed token minted ahead of time must not open the door early.
         let mut validation = Validation::new(Algorithm::RS256);
-        match &self.audience {
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY;
+        let claims = match &self.audience {
             Audience::ProjectNumber(project) => {
                 validation.set_audience(&[project]);
                 validation.set_issuer(&[CHAT_ISSUER]);
                 decode::<Claims>(token, &key, &validation)
-                    .map_err(|e| AuthError::Invalid(e.to_string()))?;
             }
             Audience::EndpointUrl(url) => {
                 validation.set_audience(&[url]);
                 validation.set_issuer(&["https://accounts.google.com", "accounts.google.com"]);
-                let claims = decode::<Claims>(token, &key, &validation)
-                    .map_err(|e| AuthError::Invalid(e.to_string()))?
-                    .claims;
-                if claims.email.as_deref() != Some(CHAT_ISSUER) {
-                    return Err(AuthError::Invalid("not sent by Google Chat".into()));
-                }
+                decode::<Claims>(token, &key, &validation)
             }
+        }
+        .map_err(|e| AuthError::Invalid(e.to_string()))?
+        .claims;
+        let now = jsonwebtoken::get_current_timestamp();
+        if claims.iat.is_some_and(|iat| iat > (now + LEEWAY) as i64) {
+            return Err(AuthError::Invalid("issued in the future (iat)".into()));
+        }
+        if matches!(self.audience, Audience::EndpointUrl(_))
+            && claims.email.as_deref() != Some(CHAT_ISSUER)
+        {
+            return Err(AuthError::Invalid("not sent by Google Chat".into()));
         }
         Ok(())
     }
@@ -229,10 +242,19 @@ mod tests {
         wrong_iss["iss"] = "evil@example.com".into();
         let mut expired = good.clone();
         expired["exp"] = (now() - 3600).into();
+        // Not yet valid: `nbf` or `iat` an hour ahead (beyond the 60 s leeway), `exp` fine.
+        let mut early = good.clone();
+        early["nbf"] = (now() + 3600).into();
+        early["exp"] = (now() + 7200).into();
+        let mut future = good.clone();
+        future["iat"] = (now() + 3600).into();
+        future["exp"] = (now() + 7200).into();
         for (name, claims) in [
             ("audience", wrong_aud),
             ("issuer", wrong_iss),
             ("expired", expired),
+            ("nbf in an hour", early),
+            ("iat in an hour", future),
         ] {
             let result = v
                 .verify(Some(&format!("Bearer {}", token(claims, "test-kid-1"))))
@@ -242,6 +264,12 @@ mod tests {
                 "{name}: {result:?}"
             );
         }
+        // Google's clock a little ahead of ours is fine.
+        let mut skewed = good.clone();
+        skewed["iat"] = (now() + 30).into();
+        skewed["nbf"] = (now() + 30).into();
+        let skewed = format!("Bearer {}", token(skewed, "test-kid-1"));
+        assert_eq!(v.verify(Some(&skewed)).await, Ok(()));
         // A valid signature over other claims: the payload was swapped.
         let signed = token(good.clone(), "test-kid-1");
         let mut other = good;

@@ -1,11 +1,21 @@
 //! The Google Chat bot as a target: every space it was added to (the registry the chat-listener
-//! keeps), each space one delivery. Spaces that answer 403/404 (the app was removed, the space
-//! deleted) are forgotten.
+//! keeps), each space one delivery.
+//!
+//! A refusal must not wipe the registry. Google answers 404 for a deleted space, and 403
+//! `PERMISSION_DENIED` both when the app was removed from one space and when the project itself
+//! is refused (Chat API disabled, app not configured, wrong scope), so:
+//! - 404 forgets the space, unless it says the Chat app itself is not found (not configured);
+//! - a 403 naming a project-level reason (`google.rpc.ErrorInfo.reason`, below) is a failure of
+//!   the whole bot: ERROR, retried, then the DLQ; nothing is forgotten;
+//! - any other 403 forgets the space only when another space took the same event in the same
+//!   run, which shows the app itself works. A 403 from every space tried is a failure like the
+//!   one above. <https://cloud.google.com/apis/design/errors#error_info>
+//!   <https://developers.google.com/workspace/chat/api/reference/rest/v1/spaces.messages/create>
 
 use std::sync::Arc;
 
 use tokio::time::Instant;
-use tracing::warn;
+use tracing::{error, warn};
 
 use super::chat_api::{ChatApi, request_id};
 use crate::chat::listener::spaces_key;
@@ -15,6 +25,48 @@ use crate::render::google_chat::render;
 
 /// Spaces posted to at once, per event, unless configured.
 pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// `ErrorInfo` reasons that refuse the project or its credentials, never one space.
+/// <https://cloud.google.com/apis/design/errors#error_info>
+const PROJECT_REASONS: [&str; 9] = [
+    "SERVICE_DISABLED",
+    "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+    "ACCESS_TOKEN_TYPE_UNSUPPORTED",
+    "CONSUMER_INVALID",
+    "CONSUMER_SUSPENDED",
+    "BILLING_DISABLED",
+    "IAM_PERMISSION_DENIED",
+    "USER_PROJECT_DENIED",
+    "API_KEY_SERVICE_BLOCKED",
+];
+
+/// What a refused post says about the space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The space is gone (deleted): forget it.
+    SpaceGone,
+    /// The project or app is refused: every space would be; keep the registry.
+    Project(String),
+    /// 403 without a project reason: the app was removed from the space, or the whole app is
+    /// refused; told apart by whether other spaces took the event.
+    Unclear,
+}
+
+impl Refusal {
+    /// How Google's answer `status` with error text `detail` is read; `None` if not a refusal.
+    pub fn of(status: u16, detail: &str) -> Option<Refusal> {
+        let project = PROJECT_REASONS.iter().find(|r| detail.contains(*r));
+        match status {
+            403 | 404 if project.is_some() => project.map(|r| Refusal::Project(r.to_string())),
+            404 if detail.to_ascii_lowercase().contains("app not found") => {
+                Some(Refusal::Project("the Chat app is not configured".into()))
+            }
+            404 => Some(Refusal::SpaceGone),
+            403 => Some(Refusal::Unclear),
+            _ => None,
+        }
+    }
+}
 
 pub struct ChatBot {
     pub api: ChatApi,
@@ -31,7 +83,9 @@ impl ChatBot {
         Ok(records.into_iter().map(|(space, _)| space).collect())
     }
 
-    /// Posts `event` to `space`; forgets the space when Google says it is gone.
+    /// Posts `event` to `space`; forgets the space when Google says it is gone. A refusal of
+    /// the project is retryable (it posted nothing, and fixing the project fixes it); an unclear
+    /// 403 stays a permanent refusal for the fan-out to settle with [`ChatBot::settle`].
     pub async fn post(
         &self,
         space: &str,
@@ -46,24 +100,103 @@ impl ChatBot {
             .await
         {
             Err(NotifyError::Permanent {
-                status: status @ (403 | 404),
+                status,
+                detail,
                 attempts,
-                ..
-            }) => {
-                warn!(space, bot = %self.bot, status, "The bot is no longer in this space; forgetting it.");
-                if let Err(e) = self
-                    .records
-                    .delete_record(&spaces_key(&self.bot), space)
-                    .await
-                {
-                    warn!(space, error = %e, "Could not forget the space; it stays registered.");
+            }) => Err(match Refusal::of(status, &detail) {
+                Some(Refusal::SpaceGone) => {
+                    warn!(space, bot = %self.bot, status, "The space is gone; forgetting it.");
+                    self.forget(space).await;
+                    NotifyError::Gone {
+                        detail: format!("HTTP {status}: {space} is gone; forgotten"),
+                        attempts,
+                    }
                 }
-                Err(NotifyError::Gone {
-                    detail: format!("HTTP {status}: the bot is not in {space}; forgotten"),
+                Some(Refusal::Project(reason)) => {
+                    error!(space, bot = %self.bot, status, %reason,
+                        "Google refuses the Chat app itself; the spaces are kept. Check the Chat API and the app's configuration in its Cloud project.");
+                    NotifyError::Retryable {
+                        detail: format!("HTTP {status} ({reason}): {detail}"),
+                        attempts,
+                        retry_after: None,
+                    }
+                }
+                _ => NotifyError::Permanent {
+                    status,
+                    detail,
                     attempts,
-                })
-            }
+                },
+            }),
             result => result,
+        }
+    }
+
+    /// Settles the unclear 403s of one run: when another space took the event (`any_posted`),
+    /// the app works and those spaces removed it, so they are forgotten (returned); otherwise
+    /// nothing is forgotten and the refusal stays a failure.
+    pub async fn settle(&self, refused: &[String], any_posted: bool) -> Vec<String> {
+        if refused.is_empty() {
+            return Vec::new();
+        }
+        if !any_posted {
+            error!(bot = %self.bot, spaces = refused.len(),
+                "Every space the bot tried refused it (HTTP 403); the registry is kept and the event will be retried. Check the Chat API and the app's configuration.");
+            return Vec::new();
+        }
+        for space in refused {
+            warn!(space, bot = %self.bot, "The bot was removed from this space (HTTP 403 while others accept it); forgetting it.");
+            self.forget(space).await;
+        }
+        refused.to_vec()
+    }
+
+    async fn forget(&self, space: &str) {
+        if let Err(e) = self
+            .records
+            .delete_record(&spaces_key(&self.bot), space)
+            .await
+        {
+            warn!(space, error = %e, "Could not forget the space; it stays registered.");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Refusal;
+
+    #[test]
+    fn refusals_are_read_by_status_and_reason() {
+        let cases = [
+            (
+                404,
+                "NOT_FOUND: Requested entity was not found.",
+                Some(Refusal::SpaceGone),
+            ),
+            (
+                404,
+                "NOT_FOUND: Google Chat app not found. To create a Chat app, …",
+                Some(Refusal::Project("the Chat app is not configured".into())),
+            ),
+            (
+                403,
+                "PERMISSION_DENIED SERVICE_DISABLED: Google Chat API has not been used …",
+                Some(Refusal::Project("SERVICE_DISABLED".into())),
+            ),
+            (
+                403,
+                "PERMISSION_DENIED ACCESS_TOKEN_SCOPE_INSUFFICIENT: …",
+                Some(Refusal::Project("ACCESS_TOKEN_SCOPE_INSUFFICIENT".into())),
+            ),
+            (
+                403,
+                "PERMISSION_DENIED: The caller does not have permission",
+                Some(Refusal::Unclear),
+            ),
+            (400, "INVALID_ARGUMENT: bad card", None),
+        ];
+        for (status, detail, expected) in cases {
+            assert_eq!(Refusal::of(status, detail), expected, "{status} {detail}");
         }
     }
 }
