@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test. Installs moto (local AWS) into .venv when missing, starts it on a free
-# loopback port, runs the whole cargo test suite against it, and stops it, also when tests fail.
+# loopback port, renders the CloudFormation template and builds the release Lambda binaries
+# (the runtime-protocol tests need both), runs the whole cargo test suite, and stops moto, also
+# when tests fail.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p opsbell-core`, or `-- name`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +35,13 @@ for _ in $(seq 1 100); do
   fi
   sleep 0.2
 done
+
+# The runtime-protocol tests run the five release binaries, each under its own role from the
+# rendered template (IAM enforced in front of moto): render it and build them first.
+scripts/render-template.sh
+functions=$(grep -o 'dist/[a-z-]*\.zip' serverless.yml | sed 's#dist/##; s#\.zip##')
+cargo build --release --locked $(printf -- '-p %s ' $functions)
+export OPSBELL_LAMBDA_BIN_DIR="$PWD/target/release"
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing

@@ -5,7 +5,9 @@
 //!   the DLQ for a human instead of vanishing;
 //! - the alarm topic (SNS): CloudWatch alarms (and any other message) → events → [`Fanout`]. A
 //!   retryable failure fails the invocation, so Lambda retries it and, after its retries, hands it
-//!   to the failure destination; the delivery log keeps retries from posting twice.
+//!   to the failure destination (the events DLQ) as a failure record. A redrive of that queue
+//!   into the events queue brings the record here, and its SNS alarm is delivered as if it had
+//!   just arrived; the delivery log keeps retries and redrives from posting twice.
 
 use std::time::SystemTime;
 
@@ -15,6 +17,7 @@ use lambda_runtime::{Context, Error, LambdaEvent};
 use opsbell_core::event::Event;
 use opsbell_core::fanout::Fanout;
 use opsbell_core::source::cloudwatch::parse_sns;
+use opsbell_core::source::lambda::failed_sns_records;
 use opsbell_core::source::{Inbound, ParseError};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -37,9 +40,22 @@ async fn handle_sns(
     fanout: &Fanout,
     deadline: Instant,
 ) -> Result<Value, Error> {
+    let (delivered, failures) = deliver_sns(&records, fanout, deadline).await;
+    if !failures.is_empty() {
+        return Err(failures.join("; ").into());
+    }
+    Ok(json!({ "delivered": delivered }))
+}
+
+/// Delivers SNS records; returns the event keys delivered and the failures.
+async fn deliver_sns(
+    records: &[Value],
+    fanout: &Fanout,
+    deadline: Instant,
+) -> (Vec<String>, Vec<String>) {
     let mut delivered = Vec::new();
     let mut failures = Vec::new();
-    for record in &records {
+    for record in records {
         let sns = record.get("Sns").cloned().unwrap_or_default();
         match parse_sns(&sns, chrono::Utc::now()) {
             Ok(Inbound::Events(events)) => {
@@ -58,10 +74,7 @@ async fn handle_sns(
             }
         }
     }
-    if !failures.is_empty() {
-        return Err(failures.join("; ").into());
-    }
-    Ok(json!({ "delivered": delivered }))
+    (delivered, failures)
 }
 
 pub async fn handle(
@@ -86,6 +99,10 @@ async fn must_retry(record: &SqsMessage, fanout: &Fanout, deadline: Instant) -> 
     let body = record.body.as_deref().unwrap_or_default();
     match ParseError::from_json::<Event>(body.as_bytes()) {
         Ok(event) => fanout.deliver(&event, deadline).await.should_retry(),
+        // A redriven alarm: the failure record of an SNS invocation that failed.
+        Err(_) if let Some(sns) = failed_sns_records(body) => {
+            !deliver_sns(&sns, fanout, deadline).await.1.is_empty()
+        }
         Err(e) => {
             let message_id = record.message_id.as_deref().unwrap_or_default();
             error!(message_id, field = %e.path, error = %e.message,

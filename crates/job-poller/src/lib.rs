@@ -27,9 +27,13 @@ pub async fn handle(event: LambdaEvent<Value>, pollers: &Pollers) -> Result<Valu
         .deadline()
         .duration_since(SystemTime::now())
         .unwrap_or_default();
+    let now = Utc::now();
     let results = pollers
-        .run(&only, &destinations, Utc::now(), Instant::now() + remaining)
+        .run(&only, &destinations, now, Instant::now() + remaining)
         .await;
+    for (source, seconds) in pollers.lags(&only, &results, now).await {
+        println!("{}", poll_lag_metric(&source, seconds, now));
+    }
     let mut reports = Vec::new();
     let mut failures = Vec::new();
     for result in results {
@@ -58,4 +62,48 @@ pub async fn handle(event: LambdaEvent<Value>, pollers: &Pollers) -> Result<Valu
         return Err(failures.join("; ").into());
     }
     Ok(json!({ "polled": reports }))
+}
+
+/// The CloudWatch namespace of opsbell's own metrics.
+pub const METRIC_NAMESPACE: &str = "opsbell";
+
+/// One log line in CloudWatch's embedded metric format: `PollLagSeconds` per source and, with
+/// no dimension, across sources (what the poll-lag alarm watches). Printed, not sent: CloudWatch
+/// Logs extracts the metric, so it costs no API call and no permission.
+/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
+pub fn poll_lag_metric(source: &str, seconds: i64, now: chrono::DateTime<Utc>) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": now.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": METRIC_NAMESPACE,
+                "Dimensions": [["Source"], []],
+                "Metrics": [{ "Name": "PollLagSeconds", "Unit": "Seconds" }]
+            }]
+        },
+        "Source": source,
+        "PollLagSeconds": seconds,
+        "message": format!("Poll lag of {source}: {seconds} s.")
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_poll_lag_is_an_embedded_metric() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        let line: Value = serde_json::from_str(&poll_lag_metric("prod", 42, now)).unwrap();
+        let spec = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(spec["Namespace"], "opsbell");
+        assert_eq!(spec["Metrics"][0]["Name"], "PollLagSeconds");
+        // Every dimension and metric named in the spec is a member of the line.
+        assert_eq!(line["Source"], "prod");
+        assert_eq!(line["PollLagSeconds"], 42);
+        assert_eq!(line["_aws"]["Timestamp"], 1_796_083_200_000_i64);
+    }
 }

@@ -3,14 +3,16 @@
 //!   mapping file; the incident is keyed by the SNS `MessageId`, so a duplicated delivery or a
 //!   retried invocation finds it and dials nobody twice. The first call is placed.
 //! - SQS (the caller's queue): delayed checks, one per message, and starts sent by alarm-fanout's
-//!   `oncall` route target (keyed by the event key). Answers with a partial batch response, so only
-//!   failed messages come back.
+//!   `oncall` route target (keyed by the event key), and SNS alarms redriven from the caller's
+//!   DLQ (Lambda's failure records of SNS invocations that failed after their retries). Answers
+//!   with a partial batch response, so only failed messages come back.
 
 use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent};
 use opsbell_core::oncall::escalation::{Check, Escalation, Start};
 use opsbell_core::oncall::settings::OncallSettings;
 use opsbell_core::oncall::trigger::{Files, plan_for};
+use opsbell_core::source::lambda::failed_sns_records;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tracing::error;
@@ -47,6 +49,21 @@ pub async fn handle(event: LambdaEvent<Value>, caller: &Caller<'_>) -> Result<Va
                 .get("messageId")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
+            // A redriven alarm: the failure record of an SNS invocation that failed after its
+            // retries; started now as it would have been (the incident id is the same).
+            if let Some(sns) = failed_sns_records(body) {
+                for record in &sns {
+                    match start(&record["Sns"], caller).await {
+                        Ok(outcome) => started.push(json!(format!("{outcome:?}"))),
+                        Err(e) => {
+                            error!(message_id = id, error = %e, "Redriven alarm failed; it will be retried.");
+                            failures.push(json!({ "itemIdentifier": id }));
+                            break;
+                        }
+                    }
+                }
+                continue;
+            }
             if let Err(e) = command(body, caller).await {
                 error!(message_id = id, error = %e, "On-call message failed; it will be retried.");
                 failures.push(json!({ "itemIdentifier": id }));

@@ -4,6 +4,9 @@
 #![allow(dead_code)]
 
 pub mod chaos;
+pub mod iam;
+pub mod runtime;
+pub mod template;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};

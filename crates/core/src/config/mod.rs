@@ -243,9 +243,12 @@ impl Config {
         Config::raw(&text, &env)
     }
 
-    /// [`Config::raw_from_environment`], with its secret references resolved, validated.
+    /// [`Config::raw_from_environment`], with `${stage}` in its secret references filled in
+    /// from `OPSBELL_STAGE`, the references resolved, validated.
     pub async fn from_environment(resolver: &dyn secrets::Resolver) -> Result<Config, ConfigError> {
         let mut value = Config::raw_from_environment()?;
+        let stage = std::env::var("OPSBELL_STAGE").ok();
+        secrets::expand_stage(&mut value, stage.as_deref())?;
         secrets::resolve(&mut value, resolver).await?;
         Config::from_value(value)
     }

@@ -36,6 +36,53 @@ impl Reference {
     }
 }
 
+/// Written in a reference, the deployment stage (`ssm:/opsbell/${stage}/slack-webhook-url`),
+/// filled in at cold start from `OPSBELL_STAGE` (which serverless.yml sets to the stage), so one
+/// deploy configuration serves every stage and each stage reads only its own secrets.
+pub const STAGE_PLACEHOLDER: &str = "${stage}";
+
+/// Fills [`STAGE_PLACEHOLDER`] into every reference of `value`. A reference that names the
+/// stage when none is known is a problem, never a lookup of a literal `${stage}`.
+pub fn expand_stage(value: &mut Value, stage: Option<&str>) -> Result<(), ConfigError> {
+    let mut problems = Vec::new();
+    expand_in(value, String::new(), stage, &mut problems);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError { problems })
+    }
+}
+
+fn expand_in(value: &mut Value, path: String, stage: Option<&str>, problems: &mut Vec<Problem>) {
+    match value {
+        Value::String(s) if Reference::parse(s).is_some() && s.contains(STAGE_PLACEHOLDER) => {
+            match stage {
+                Some(stage) => *s = s.replace(STAGE_PLACEHOLDER, stage),
+                None => problems.push(Problem {
+                    path,
+                    message: format!("{s} names {STAGE_PLACEHOLDER}, but OPSBELL_STAGE is not set"),
+                }),
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter_mut().enumerate() {
+                expand_in(v, format!("{path}[{i}]"), stage, problems);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                expand_in(v, p, stage, problems);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Fetches referenced secrets (SSM and Secrets Manager on AWS).
 #[async_trait]
 pub trait Resolver: Send + Sync {
@@ -128,4 +175,26 @@ fn resolve_in<'a>(
             _ => {}
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_stage_is_filled_into_references_only() {
+        let mut v = json!({"a": "ssm:/opsbell/${stage}/x", "b": ["secretsmanager:opsbell/${stage}/y"],
+                           "c": "plain ${stage}"});
+        expand_stage(&mut v, Some("prod")).unwrap();
+        assert_eq!(
+            v,
+            json!({"a": "ssm:/opsbell/prod/x", "b": ["secretsmanager:opsbell/prod/y"],
+                             "c": "plain ${stage}"})
+        );
+        let mut v = json!({"a": {"b": "ssm:/opsbell/${stage}/x"}});
+        let e = expand_stage(&mut v, None).unwrap_err();
+        assert_eq!(e.problems[0].path, "a.b");
+        assert!(e.problems[0].message.contains("OPSBELL_STAGE"), "{e}");
+    }
 }

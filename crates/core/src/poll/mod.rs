@@ -178,4 +178,47 @@ impl Pollers {
         results.extend(more);
         results
     }
+
+    /// Poll lag per source, in seconds: 0 for a source that was just polled completely (every
+    /// folder or tenant, or skipped outside its watch hours), otherwise the time since its last
+    /// complete poll (`WATERMARK#<source>`, `-`). Sources never polled completely are left out.
+    /// The job-poller publishes these as a metric with an alarm, so a source that keeps failing
+    /// is noticed even while others succeed.
+    pub async fn lags(
+        &self,
+        only: &[String],
+        results: &[Result<PollReport, PollError>],
+        now: DateTime<Utc>,
+    ) -> Vec<(String, i64)> {
+        let names = self
+            .orchestrators
+            .iter()
+            .map(|c| c.source().name.clone())
+            .chain(self.kamonohashi.iter().map(|c| c.source().name.clone()))
+            .filter(|n| only.is_empty() || only.contains(n));
+        let mut lags = Vec::new();
+        for name in names {
+            let complete = results.iter().any(|r| {
+                r.as_ref()
+                    .is_ok_and(|r| r.source == name && r.failed_folders.is_empty())
+            });
+            let (pk, sk) = (format!("WATERMARK#{name}"), "-");
+            if complete {
+                let at = serde_json::json!({ "polled_at": now });
+                if let Err(e) = self.records.put_record(&pk, sk, &at, None).await {
+                    tracing::warn!(source = %name, error = %e, "Could not record the poll time.");
+                }
+                lags.push((name, 0));
+                continue;
+            }
+            let last = self.records.get_record(&pk, sk).await.ok().flatten();
+            let at = last
+                .and_then(|v| v.get("polled_at").cloned())
+                .and_then(|v| serde_json::from_value::<DateTime<Utc>>(v).ok());
+            if let Some(at) = at {
+                lags.push((name, (now - at).num_seconds().max(0)));
+            }
+        }
+        lags
+    }
 }

@@ -1,6 +1,7 @@
 //! One parser per source. Each returns normalized [`Event`]s or says what it ignored.
 
 pub mod cloudwatch;
+pub mod lambda;
 pub mod uipath;
 
 use crate::event::Event;

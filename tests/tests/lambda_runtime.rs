@@ -1,0 +1,485 @@
+//! The five deployed binaries as Lambda runs them: each release binary is started with the
+//! environment the rendered template gives its function, in a folder holding its
+//! `config.json`, against a Runtime API emulator (`support::runtime`), and takes one real event.
+//! Every AWS call goes through an IAM proxy that enforces exactly the function's own role from
+//! the template (`support::iam`), in front of moto, so a permission missing from
+//! serverless.yml fails here, naming the action and the resource.
+
+mod support;
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use opsbell_aws::dynamodb::DynamoStore;
+use opsbell_aws::testing::{emulator, unique};
+use serde_json::{Value, json};
+use support::iam::IamProxy;
+use support::runtime::{Answer, Function, RuntimeApi};
+use support::template::{Resource, Template, glob};
+use support::*;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const STAGE: &str = "ci";
+const CHAT_PROJECT: &str = "1234567890";
+
+/// The stack's resources, made in moto under unique names and bound to the template.
+struct Stack {
+    template: Template,
+    aws: aws_config::SdkConfig,
+    sqs: aws_sdk_sqs::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    table: String,
+    events_queue: String,
+    check_queue: String,
+    bucket: String,
+}
+
+impl Stack {
+    async fn new() -> Stack {
+        let aws = emulator().await;
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&aws)
+                .force_path_style(true)
+                .build(),
+        );
+        let table = unique("state");
+        DynamoStore::create_table(&dynamodb, &table).await.unwrap();
+        let mut queues = Vec::new();
+        for name in ["events-dlq", "events", "check-dlq", "check"] {
+            let url = sqs
+                .create_queue()
+                .queue_name(unique(name))
+                .send()
+                .await
+                .unwrap()
+                .queue_url
+                .unwrap();
+            queues.push(url);
+        }
+        let bucket = unique("oncall-files");
+        s3.create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::ApNortheast1)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        s3.put_object()
+            .bucket(&bucket)
+            .key("phoneNumber.json")
+            .body(sample("lambda-connect-rotation-new-format.json").into())
+            .send()
+            .await
+            .unwrap();
+        let mut template = Template::load();
+        let topic = |name: &str| {
+            Resource::new(
+                &format!("arn:aws:sns:ap-northeast-1:123456789012:opsbell-{STAGE}-{name}"),
+                &[("TopicName", &format!("opsbell-{STAGE}-{name}"))],
+            )
+        };
+        template
+            .bind("StateTable", Resource::table(&table))
+            .bind("EventsDeadLetterQueue", Resource::queue(&queues[0]))
+            .bind("EventsQueue", Resource::queue(&queues[1]))
+            .bind("CheckDeadLetterQueue", Resource::queue(&queues[2]))
+            .bind("CheckQueue", Resource::queue(&queues[3]))
+            .bind("OncallFilesBucket", Resource::bucket(&bucket))
+            .bind("AlarmTopic", topic("alarms"))
+            .bind("OncallTopic", topic("oncall"))
+            .bind("OpsTopic", topic("ops"));
+        Stack {
+            template,
+            aws,
+            sqs,
+            dynamodb,
+            table,
+            events_queue: queues[1].clone(),
+            check_queue: queues[3].clone(),
+            bucket,
+        }
+    }
+
+    /// Stores secret `name` under the stage's prefix, in SSM or in Secrets Manager.
+    async fn secret(&self, store: &str, name: &str, value: &str) -> String {
+        let full = format!("/opsbell/{STAGE}/{name}");
+        match store {
+            "ssm" => {
+                aws_sdk_ssm::Client::new(&self.aws)
+                    .put_parameter()
+                    .name(&full)
+                    .value(value)
+                    .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            _ => {
+                aws_sdk_secretsmanager::Client::new(&self.aws)
+                    .create_secret()
+                    .name(&full)
+                    .secret_string(value)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        // What a deploy config writes: the stage is filled in at cold start.
+        format!("{store}:/opsbell/${{stage}}/{name}")
+    }
+
+    /// Starts function `name` under its own role with `config`, its template environment and
+    /// `overrides` (what only a test must change, such as Google's key URL).
+    async fn start(
+        &self,
+        name: &str,
+        config: Value,
+        overrides: &[(&str, String)],
+        connect: Option<String>,
+    ) -> (RuntimeApi, Function, IamProxy) {
+        let proxy = IamProxy::start(self.template.role_policy(name), connect).await;
+        let runtime = RuntimeApi::start(name).await;
+        let mut env = self.template.environment(name);
+        env.push(("AWS_ENDPOINT_URL".into(), proxy.url.clone()));
+        for (k, v) in overrides {
+            env.push((k.to_string(), v.clone()));
+        }
+        let function = Function::spawn(name, &runtime, &config, &env);
+        (runtime, function, proxy)
+    }
+
+    async fn queued(&self, url: &str) -> Vec<Value> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        out.messages()
+            .iter()
+            .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+            .collect()
+    }
+
+    async fn records(&self, pk: &str) -> Vec<String> {
+        let out = self
+            .dynamodb
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+            .send()
+            .await
+            .unwrap();
+        out.items()
+            .iter()
+            .map(|i| i["sk"].as_s().unwrap().clone())
+            .collect()
+    }
+}
+
+/// An API Gateway HTTP API (payload 2.0) event for `path` with `body`.
+fn http_event(route: &str, headers: Value, body: &[u8]) -> Value {
+    let mut e: Value =
+        serde_json::from_slice(&sample("apigateway-http-v2-event-iam-with-body.json")).unwrap();
+    e["rawPath"] = json!(route);
+    e["routeKey"] = json!(format!("POST {route}"));
+    e["requestContext"]["http"]["method"] = json!("POST");
+    e["requestContext"]["http"]["path"] = json!(route);
+    e["headers"] = headers;
+    e["body"] = json!(String::from_utf8(body.to_vec()).unwrap());
+    e["isBase64Encoded"] = json!(false);
+    e
+}
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn assert_calls(proxy: &IamProxy, expected: &[&str]) {
+    proxy.assert_nothing_denied();
+    let calls: Vec<String> = proxy.calls().into_iter().map(|c| c.action).collect();
+    for action in expected {
+        assert!(
+            calls.iter().any(|c| c == action),
+            "no {action} in {calls:?}"
+        );
+    }
+}
+
+#[test]
+fn the_iam_evaluator_matches_wildcards_as_iam_does() {
+    assert!(glob(
+        "arn:aws:ssm:*:1:parameter/opsbell/ci/*",
+        "arn:aws:ssm:r:1:parameter/opsbell/ci/x"
+    ));
+    assert!(!glob(
+        "arn:aws:ssm:*:1:parameter/opsbell/ci/*",
+        "arn:aws:ssm:r:1:parameter/opsbell/dev/x"
+    ));
+    assert!(glob("s3:Get*", "s3:GetObject"));
+    assert!(glob("secret:a-??????", "secret:a-AbCdEf"));
+    assert!(!glob("secret:a-??????", "secret:a-AbCdE"));
+    assert!(!glob("table/a", "table/a/index/b"));
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn webhook_ingest_takes_a_signed_webhook_under_its_role() {
+    let stack = Stack::new().await;
+    let config = json!({
+        "webhook": { "orchestrator": {
+            "secret": stack.secret("ssm", "orchestrator-secret", SECRET).await,
+            "url": ORCHESTRATOR } }
+    });
+    let (runtime, mut function, proxy) = stack.start("webhook-ingest", config, &[], None).await;
+    let body = job_sample("faulted");
+    let event = http_event(
+        "/webhook/orchestrator",
+        json!({ "content-type": "application/json", "x-uipath-signature": signature(&body) }),
+        &body,
+    );
+    let answer = runtime
+        .invoke(&mut function, event, TIMEOUT)
+        .await
+        .response();
+    assert_eq!(answer["statusCode"], 202, "{answer}\n{}", function.log());
+    let queued = stack.queued(&stack.events_queue).await;
+    assert_eq!(queued.len(), 1, "one job, one queued event");
+    assert_eq!(queued[0]["state"], "faulted");
+    assert_calls(&proxy, &["ssm:GetParameter", "sqs:SendMessage"]);
+    assert!(!function.log().contains(SECRET), "no secret in the log");
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn job_poller_takes_a_schedule_tick_under_its_role() {
+    let stack = Stack::new().await;
+    let orchestrator = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/identity_/connect/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "orch-token", "expires_in": 3600, "token_type": "Bearer"}),
+        ))
+        .mount(&orchestrator)
+        .await;
+    let ended = (chrono::Utc::now() - chrono::Duration::minutes(3)).to_rfc3339();
+    Mock::given(method("GET"))
+        .and(path("/odata/Jobs"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "@odata.count": 1,
+            "value": [{ "Id": 901, "Key": "00000000-0000-4000-8000-000000000901", "State": "Faulted",
+                        "StartTime": ended, "EndTime": ended, "ReleaseName": "Billing",
+                        "HostMachineName": "PC-1", "Info": "boom" }]
+        })))
+        .mount(&orchestrator)
+        .await;
+    let config = json!({
+        "sources": { "orchestrator": [{
+            "name": "cloud", "url": orchestrator.uri(), "folders": [1],
+            "auth": { "type": "client_credentials",
+                      "token_url": format!("{}/identity_/connect/token", orchestrator.uri()),
+                      "client_id": "ext-app",
+                      "client_secret": stack.secret("secretsmanager", "orchestrator-client-secret", "cc-secret").await,
+                      "scope": "OR.Jobs.Read" } }] },
+        "channels": { "console": { "type": "console" } }
+    });
+    let (runtime, mut function, proxy) = stack.start("job-poller", config, &[], None).await;
+    let tick = json!({
+        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "123456789012", "time": chrono::Utc::now().to_rfc3339(),
+        "region": "ap-northeast-1", "resources": ["arn:aws:events:ap-northeast-1:123456789012:rule/poll"],
+        "detail": {}
+    });
+    let answer = runtime.invoke(&mut function, tick, TIMEOUT).await;
+    let Answer::Response(report) = answer else {
+        panic!("{answer:?}\n{}", function.log())
+    };
+    assert!(report["polled"].is_array(), "{report}");
+    let queued = stack.queued(&stack.events_queue).await;
+    assert_eq!(queued.len(), 1, "{report}");
+    assert_eq!(stack.records("WATERMARK#uipath:cloud").await, ["1"]);
+    assert_calls(
+        &proxy,
+        &[
+            "secretsmanager:GetSecretValue",
+            "sqs:SendMessage",
+            "dynamodb:PutItem",
+        ],
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn alarm_fanout_takes_an_sqs_batch_and_an_sns_alarm_under_its_role() {
+    let stack = Stack::new().await;
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(SLACK_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let url = format!("{}{SLACK_PATH}", slack.uri());
+    let config = json!({
+        "channels": { "ops-slack": { "type": "slack",
+            "webhook_url": stack.secret("secretsmanager", "slack-webhook-url", &url).await } }
+    });
+    let (runtime, mut function, proxy) = stack.start("alarm-fanout", config, &[], None).await;
+    let event = &events_of(&job_sample("faulted"))[0];
+    let batch = json!({ "Records": [{
+        "messageId": "m-1", "receiptHandle": "r-1", "body": serde_json::to_string(event).unwrap(),
+        "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:ap-northeast-1:123456789012:events", "awsRegion": "ap-northeast-1"
+    }]});
+    let answer = runtime
+        .invoke(&mut function, batch, TIMEOUT)
+        .await
+        .response();
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": []}),
+        "{}",
+        function.log()
+    );
+    let alarm: Value = serde_json::from_slice(&sample(
+        "sns-cloudwatch-alarm-single-metric-lambda-event.json",
+    ))
+    .unwrap();
+    let answer = runtime
+        .invoke(&mut function, alarm, TIMEOUT)
+        .await
+        .response();
+    assert!(answer["delivered"].is_array(), "{answer}");
+    assert_eq!(
+        slack.received_requests().await.unwrap().len(),
+        2,
+        "the job and the alarm"
+    );
+    assert_calls(
+        &proxy,
+        &[
+            "secretsmanager:GetSecretValue",
+            "dynamodb:UpdateItem",
+            "dynamodb:PutItem",
+        ],
+    );
+    assert!(
+        !function.log().contains("slack-secret-path"),
+        "no webhook URL in the log"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn oncall_caller_takes_an_sns_alarm_under_its_role() {
+    let stack = Stack::new().await;
+    let connect = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/contact/outbound-voice"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ContactId": "contact-1"})))
+        .mount(&connect)
+        .await;
+    let (runtime, mut function, proxy) = stack
+        .start("oncall-caller", json!({}), &[], Some(connect.uri()))
+        .await;
+    let mut alarm: Value = serde_json::from_slice(&sample(
+        "sns-cloudwatch-alarm-single-metric-lambda-event.json",
+    ))
+    .unwrap();
+    alarm["Records"][0]["Sns"]["TopicArn"] = json!(format!(
+        "arn:aws:sns:ap-northeast-1:123456789012:opsbell-{STAGE}-oncall"
+    ));
+    let answer = runtime.invoke(&mut function, alarm, TIMEOUT).await;
+    let Answer::Response(report) = answer else {
+        panic!("{answer:?}\n{}", function.log())
+    };
+    assert_eq!(report["batchItemFailures"], json!([]), "{report}");
+    let calls = connect.received_requests().await.unwrap();
+    assert_eq!(calls.len(), 1, "one call placed\n{}", function.log());
+    let call: Value = serde_json::from_slice(&calls[0].body).unwrap();
+    assert_eq!(call["InstanceId"], "11111111-2222-3333-4444-555555555555");
+    assert_calls(
+        &proxy,
+        &[
+            "s3:GetObject",
+            "connect:StartOutboundVoiceContact",
+            "sqs:SendMessage",
+            "dynamodb:PutItem",
+        ],
+    );
+    let _ = &stack.check_queue;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn chat_listener_takes_a_chat_event_under_its_role() {
+    let stack = Stack::new().await;
+    let google = MockServer::start().await;
+    let jwks = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/core/testdata/test-jwks.json"
+    ))
+    .unwrap();
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(jwks, "application/json"))
+        .mount(&google)
+        .await;
+    let (runtime, mut function, proxy) = stack
+        .start(
+            "chat-listener",
+            json!({}),
+            &[("CHAT_KEYS_URL", google.uri())],
+            None,
+        )
+        .await;
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("test-kid-1".into());
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({ "iss": "chat@system.gserviceaccount.com", "aud": CHAT_PROJECT, "iat": now, "exp": now + 300 });
+    let key = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/core/testdata/test-rsa-key.pem"
+    ))
+    .unwrap();
+    let token =
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_rsa_pem(&key).unwrap()).unwrap();
+    let headers =
+        json!({ "content-type": "application/json", "authorization": format!("Bearer {token}") });
+    let added = sample("googlechat-event-added-to-space-room-docs.json");
+    let answer = runtime
+        .invoke(
+            &mut function,
+            http_event("/chat/events", headers.clone(), &added),
+            TIMEOUT,
+        )
+        .await
+        .response();
+    assert_eq!(answer["statusCode"], 200, "{answer}\n{}", function.log());
+    let space: Value = serde_json::from_slice(&added).unwrap();
+    let space = space["space"]["name"].as_str().unwrap();
+    assert_eq!(stack.records("SPACE#opsbell").await, [space]);
+    // `oncall` reads today's rotation from the bucket.
+    let mut message: Value =
+        serde_json::from_slice(&sample("googlechat-event-message-room-docs.json")).unwrap();
+    message["message"]["text"] = json!("@opsbell oncall");
+    message["message"]["argumentText"] = json!(" oncall");
+    let body = message.to_string().into_bytes();
+    let answer = runtime
+        .invoke(
+            &mut function,
+            http_event("/chat/events", headers, &body),
+            TIMEOUT,
+        )
+        .await
+        .response();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert_calls(&proxy, &["dynamodb:PutItem", "s3:GetObject"]);
+    let _ = &stack.bucket;
+}
