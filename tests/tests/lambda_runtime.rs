@@ -314,6 +314,18 @@ async fn job_poller_takes_a_schedule_tick_under_its_role() {
             "dynamodb:PutItem",
         ],
     );
+    // The poll lag, as an embedded-metric log line the poll-lag alarm watches.
+    let lag = function
+        .log()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l.get("PollLagSeconds").is_some())
+        .unwrap_or_else(|| panic!("no poll-lag metric in the log:\n{}", function.log()));
+    assert_eq!(
+        (lag["Source"].as_str(), lag["PollLagSeconds"].as_i64()),
+        (Some("cloud"), Some(0))
+    );
+    assert_eq!(lag["_aws"]["CloudWatchMetrics"][0]["Namespace"], "opsbell");
 }
 
 #[tokio::test]
