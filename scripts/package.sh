@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=$(realpath -m "${OPSBELL_VENV:-.venv}")
 
-scripts/build-lambdas.sh
+OPSBELL_STAGE=ci scripts/build-lambdas.sh
 [ -x "$VENV/bin/cfn-lint" ] || "$VENV/bin/pip" install --quiet --disable-pip-version-check cfn-lint
 rm -rf .serverless
 SLS_TELEMETRY_DISABLED=1 npx --yes osls@4.3.1 package --stage ci --region ap-northeast-1

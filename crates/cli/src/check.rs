@@ -1,5 +1,10 @@
 //! `opsbell check`: validates configuration, rotation and mapping files (told apart by their
 //! shape) and prints every problem with its path; exits 1 if there is an error.
+//!
+//! A deploy configuration may hold `ssm:`/`secretsmanager:` references: each is checked for
+//! its shape and for lying where the functions' roles may read (`--stage`, or `${stage}` for
+//! every stage), and named with the roles that read it; the files it names must sit next to it.
+//! `--files` prints those files, for the packager.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +21,13 @@ pub struct CheckArgs {
     /// Files to check: config.json, on-call rotation and mapping files.
     #[arg(default_value = "config.json")]
     pub files: Vec<PathBuf>,
+    /// The deployment stage a configuration's secret references must be readable in.
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Print only the files the configurations name (relative to each), one per line, after
+    /// checking them; for packaging.
+    #[arg(long)]
+    pub files_only: bool,
 }
 
 enum Kind {
@@ -45,7 +57,7 @@ fn kind_of(value: &Value) -> Kind {
 pub fn run(args: &CheckArgs) -> Result<ExitCode, crate::Error> {
     let mut ok = true;
     for file in &args.files {
-        ok &= check(file);
+        ok &= check(file, args);
     }
     Ok(if ok {
         ExitCode::SUCCESS
@@ -54,7 +66,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, crate::Error> {
     })
 }
 
-fn check(file: &Path) -> bool {
+fn check(file: &Path, args: &CheckArgs) -> bool {
     let name = file.display().to_string();
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
@@ -65,6 +77,9 @@ fn check(file: &Path) -> bool {
     };
     let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     match kind_of(&value) {
+        Kind::Config if args.files_only || args.stage.is_some() || has_references(&bytes) => {
+            check_deploy(file, &bytes, args)
+        }
         Kind::Config => match Config::load_file(file) {
             Ok(config) => {
                 let channels: Vec<String> = config
@@ -97,6 +112,54 @@ fn check(file: &Path) -> bool {
             "mapping",
             Mapping::parse(&name, &bytes).map(|m| m.validate()),
         ),
+    }
+}
+
+fn has_references(bytes: &[u8]) -> bool {
+    let value: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+    !opsbell_core::config::secrets::references(&value).is_empty()
+}
+
+/// A deploy configuration: references checked, not resolved; files next to it.
+fn check_deploy(file: &Path, bytes: &[u8], args: &CheckArgs) -> bool {
+    use opsbell_core::config::deploy;
+    let name = file.display().to_string();
+    let text = String::from_utf8_lossy(bytes);
+    let dir = file.parent().unwrap_or(Path::new(""));
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let checked = Config::raw(&text, &env).and_then(|value| {
+        deploy::check(value.clone(), args.stage.as_deref(), dir).map(|n| (value, n))
+    });
+    match checked {
+        Ok((value, notes)) if args.files_only => {
+            for (_, f) in deploy::files(&value) {
+                crate::out!("{f}");
+            }
+            let _ = notes;
+            true
+        }
+        Ok((_, notes)) => {
+            crate::out!(
+                "{name}: ok — {} secret reference(s), resolved at cold start",
+                notes.len()
+            );
+            for note in notes {
+                crate::out!("  {note}");
+            }
+            true
+        }
+        Err(e) => {
+            // On stderr with --files-only, so the packager's file list stays clean.
+            let say = |line: String| match args.files_only {
+                true => eprintln!("{line}"),
+                false => crate::out!("{line}"),
+            };
+            say(format!("{name}: {} problem(s)", e.problems.len()));
+            for p in &e.problems {
+                say(format!("  {p}"));
+            }
+            false
+        }
     }
 }
 

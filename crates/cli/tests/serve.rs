@@ -237,6 +237,43 @@ async fn bad_requests_get_webhook_ingest_answers_and_sigterm_stops_cleanly() {
 }
 
 #[test]
+fn check_accepts_the_deploy_config_and_names_who_reads_each_secret() {
+    let out = Command::new(bin())
+        .args(["check", "--stage", "prod"])
+        .arg(repo("deploy/config.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("3 secret reference(s)"), "{text}");
+    assert!(
+        text.contains("webhook.orchestrator.secret: ssm:/opsbell/${stage}/orchestrator-secret: SSM parameter, read at cold start by webhook-ingest, job-poller, alarm-fanout"),
+        "{text}"
+    );
+    // A reference another stage's roles cannot read, and a file that would not be packaged.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"webhook": {"orchestrator": {"secret": "secretsmanager:/opsbell/dev/orchestrator-secret"}},
+            "sources": {"kamonohashi": [{"name": "kqi", "config_file": "kqi/config.json"}]}}"#,
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["check", "--stage", "prod"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("outside /opsbell/prod/"), "{text}");
+    assert!(
+        text.contains("kqi/config.json not found next to the configuration"),
+        "{text}"
+    );
+}
+
+#[test]
 fn check_prints_every_problem_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.json");

@@ -5,6 +5,7 @@
 //! Environment variables override any value (see [`env`]). [`Config::load`] reports every problem
 //! at once, each with its path.
 
+pub mod deploy;
 mod env;
 mod kamonohashi;
 mod legacy;
@@ -206,15 +207,25 @@ impl Config {
         }
     }
 
-    /// Reads and loads a file, with the process environment as overrides.
+    /// Reads and loads a file, with the process environment as overrides. Files it names are
+    /// read relative to its folder, as a deployed function reads them.
     pub fn load_file(path: &std::path::Path) -> Result<Config, ConfigError> {
+        Config::from_value(Config::raw_file(path)?)
+    }
+
+    /// A file's configuration with the environment's overrides and its files rebased, not
+    /// validated.
+    pub fn raw_file(path: &std::path::Path) -> Result<serde_json::Value, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             problems: vec![Problem {
                 path: path.display().to_string(),
                 message: e.to_string(),
             }],
         })?;
-        Config::load(&text, &std::env::vars().collect::<Vec<_>>())
+        let mut value = Config::raw(&text, &std::env::vars().collect::<Vec<_>>())?;
+        let dir = path.parent().unwrap_or(std::path::Path::new(""));
+        deploy::rebase_files(&mut value, dir);
+        Ok(value)
     }
 
     /// The configuration of a deployed function, unvalidated: the file named by `OPSBELL_CONFIG`
@@ -240,7 +251,12 @@ impl Config {
                 });
             }
         };
-        Config::raw(&text, &env)
+        let mut value = Config::raw(&text, &env)?;
+        deploy::rebase_files(
+            &mut value,
+            path.parent().unwrap_or(std::path::Path::new("")),
+        );
+        Ok(value)
     }
 
     /// [`Config::raw_from_environment`], with `${stage}` in its secret references filled in
