@@ -456,6 +456,34 @@ async fn an_oncall_route_target_starts_the_escalation_through_the_callers_queue(
     assert_eq!(w.dialed(), ["+815099999999"]);
 }
 
+/// An on-call alarm whose SNS invocation failed past Lambda's retries waits in the check DLQ as
+/// Lambda's failure record; redriven into the check queue, it starts the escalation as it would
+/// have, and a second redrive of the same record dials nobody again (same incident id).
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn a_redriven_failure_record_starts_the_escalation_once() {
+    let w = World::start(&rotation_sample(), None, 1).await;
+    let caller = w.caller();
+    let record = opsbell_core::source::lambda::failure_record(
+        &sns_event("sns-redriven"),
+        "arn:aws:lambda:ap-northeast-1:123456789012:function:opsbell-ci-oncall-caller",
+        "Connect was throttling",
+    );
+    let batch = json!({ "Records": [{ "messageId": "dlq-1", "body": record.to_string() }] });
+    let (reply, _) = invoke(&caller, batch.clone()).await;
+    assert_eq!(reply["batchItemFailures"], json!([]), "{reply}");
+    assert_eq!(
+        reply["started"].as_array().map(Vec::len),
+        Some(1),
+        "{reply}"
+    );
+    let first = w.dialed();
+    assert_eq!(first.len(), 1, "the first call is placed");
+    invoke(&caller, batch).await;
+    assert_eq!(w.dialed(), first, "a repeated redrive dials nobody twice");
+    assert!(w.maybe_incident("sns-redriven").await.is_some());
+}
+
 /// The caller dying at each of its side effects in turn (incident writes, dials, check
 /// scheduling, chat events), before the effect or right after it with the answer lost; the
 /// retry (SNS's, or the check queue's redelivery) picks up. Nobody is ever dialled twice and the
