@@ -147,9 +147,16 @@ impl fmt::Display for Problem {
 }
 
 /// Every problem found, so a user fixes them all in one go.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
     pub problems: Vec<Problem>,
+}
+
+/// The readable list: a Lambda whose `main` fails at cold start prints its error's `Debug`.
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 impl fmt::Display for ConfigError {
