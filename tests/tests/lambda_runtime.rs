@@ -156,18 +156,7 @@ impl Stack {
     }
 
     async fn queued(&self, url: &str) -> Vec<Value> {
-        let out = self
-            .sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        out.messages()
-            .iter()
-            .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
-            .collect()
+        queued(&self.sqs, url).await
     }
 
     async fn records(&self, pk: &str) -> Vec<String> {

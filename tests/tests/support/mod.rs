@@ -419,6 +419,14 @@ pub fn context_with(seconds: u64) -> Context {
 
 /// The events waiting in queue `url` (up to ten), received without deleting them.
 pub async fn queued_events(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Event> {
+    queued(sqs, url).await
+}
+
+/// The messages waiting in queue `url` (up to ten) as JSON of type `T`, not deleted.
+pub async fn queued<T: serde::de::DeserializeOwned>(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+) -> Vec<T> {
     let out = sqs
         .receive_message()
         .queue_url(url)

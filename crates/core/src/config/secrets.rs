@@ -45,7 +45,18 @@ pub const STAGE_PLACEHOLDER: &str = "${stage}";
 /// stage when none is known is a problem, never a lookup of a literal `${stage}`.
 pub fn expand_stage(value: &mut Value, stage: Option<&str>) -> Result<(), ConfigError> {
     let mut problems = Vec::new();
-    expand_in(value, String::new(), stage, &mut problems);
+    visit_strings_mut(value, String::new(), &mut |path, s| {
+        if Reference::parse(s).is_none() || !s.contains(STAGE_PLACEHOLDER) {
+            return;
+        }
+        match stage {
+            Some(stage) => *s = s.replace(STAGE_PLACEHOLDER, stage),
+            None => problems.push(Problem {
+                path,
+                message: format!("{s} names {STAGE_PLACEHOLDER}, but OPSBELL_STAGE is not set"),
+            }),
+        }
+    });
     if problems.is_empty() {
         Ok(())
     } else {
@@ -53,33 +64,30 @@ pub fn expand_stage(value: &mut Value, stage: Option<&str>) -> Result<(), Config
     }
 }
 
-fn expand_in(value: &mut Value, path: String, stage: Option<&str>, problems: &mut Vec<Problem>) {
+/// Calls `f` with the path and value of every string in `value`.
+fn visit_strings_mut(value: &mut Value, path: String, f: &mut dyn FnMut(String, &mut String)) {
     match value {
-        Value::String(s) if Reference::parse(s).is_some() && s.contains(STAGE_PLACEHOLDER) => {
-            match stage {
-                Some(stage) => *s = s.replace(STAGE_PLACEHOLDER, stage),
-                None => problems.push(Problem {
-                    path,
-                    message: format!("{s} names {STAGE_PLACEHOLDER}, but OPSBELL_STAGE is not set"),
-                }),
-            }
-        }
+        Value::String(s) => f(path, s),
         Value::Array(items) => {
             for (i, v) in items.iter_mut().enumerate() {
-                expand_in(v, format!("{path}[{i}]"), stage, problems);
+                visit_strings_mut(v, format!("{path}[{i}]"), f);
             }
         }
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                expand_in(v, p, stage, problems);
+                visit_strings_mut(v, key_path(&path, k), f);
             }
         }
         _ => {}
+    }
+}
+
+/// `path.key`, or `key` at the root.
+fn key_path(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
     }
 }
 
@@ -106,15 +114,7 @@ fn walk(value: &Value, path: String, out: &mut Vec<(String, Reference)>) {
         }
         Value::Object(map) => {
             for (k, v) in map {
-                walk(
-                    v,
-                    if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    },
-                    out,
-                );
+                walk(v, key_path(&path, k), out);
             }
         }
         _ => {}
@@ -164,12 +164,7 @@ fn resolve_in<'a>(
             }
             Value::Object(map) => {
                 for (k, v) in map.iter_mut() {
-                    let p = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    resolve_in(v, p, resolver, problems, n).await;
+                    resolve_in(v, key_path(&path, k), resolver, problems, n).await;
                 }
             }
             _ => {}
