@@ -77,7 +77,11 @@ fn check(file: &Path, args: &CheckArgs) -> bool {
     };
     let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     match kind_of(&value) {
-        Kind::Config if args.files_only || args.stage.is_some() || has_references(&bytes) => {
+        Kind::Config
+            if args.files_only
+                || args.stage.is_some()
+                || !opsbell_core::config::secrets::references(&value).is_empty() =>
+        {
             check_deploy(file, &bytes, args)
         }
         Kind::Config => match Config::load_file(file) {
@@ -115,11 +119,6 @@ fn check(file: &Path, args: &CheckArgs) -> bool {
     }
 }
 
-fn has_references(bytes: &[u8]) -> bool {
-    let value: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
-    !opsbell_core::config::secrets::references(&value).is_empty()
-}
-
 /// A deploy configuration: references checked, not resolved; files next to it.
 fn check_deploy(file: &Path, bytes: &[u8], args: &CheckArgs) -> bool {
     use opsbell_core::config::deploy;
@@ -131,11 +130,10 @@ fn check_deploy(file: &Path, bytes: &[u8], args: &CheckArgs) -> bool {
         deploy::check(value.clone(), args.stage.as_deref(), dir).map(|n| (value, n))
     });
     match checked {
-        Ok((value, notes)) if args.files_only => {
+        Ok((value, _)) if args.files_only => {
             for (_, f) in deploy::files(&value) {
                 crate::out!("{f}");
             }
-            let _ = notes;
             true
         }
         Ok((_, notes)) => {
