@@ -5,7 +5,7 @@
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use opsbell_aws::dynamodb::DynamoStore;
 use opsbell_aws::testing::{emulator, unique};
-use opsbell_core::chat::listener::{ChatListener, spaces_key};
+use opsbell_core::chat::listener::ChatListener;
 use opsbell_core::chat::verify::{Audience, CHAT_ISSUER, ChatVerifier};
 use opsbell_core::ports::Records;
 use serde_json::{Value, json};
@@ -91,7 +91,10 @@ async fn chat_events_drive_the_registry_in_dynamodb_and_only_google_gets_in() {
         200,
         "idempotent"
     );
-    let spaces = records.list_records(&spaces_key("opsbell")).await.unwrap();
+    let spaces = records
+        .list_records(&opsbell_core::state::Space::partition("opsbell"))
+        .await
+        .unwrap();
     assert_eq!(
         spaces.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
         ["spaces/AAAAAAAAAAA"]
@@ -115,7 +118,7 @@ async fn chat_events_drive_the_registry_in_dynamodb_and_only_google_gets_in() {
     );
     assert_eq!(
         records
-            .list_records(&spaces_key("opsbell"))
+            .list_records(&opsbell_core::state::Space::partition("opsbell"))
             .await
             .unwrap()
             .len(),
@@ -128,7 +131,7 @@ async fn chat_events_drive_the_registry_in_dynamodb_and_only_google_gets_in() {
     );
     assert!(
         records
-            .list_records(&spaces_key("opsbell"))
+            .list_records(&opsbell_core::state::Space::partition("opsbell"))
             .await
             .unwrap()
             .is_empty()

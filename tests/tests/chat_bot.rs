@@ -10,7 +10,6 @@ use std::time::Duration;
 use lambda_runtime::{Context, LambdaEvent};
 use opsbell_aws::dynamodb::DynamoStore;
 use opsbell_aws::testing::{emulator, unique};
-use opsbell_core::chat::listener::spaces_key;
 use opsbell_core::config::Config;
 use opsbell_core::fanout::Fanout;
 use opsbell_core::http::RetryPolicy;
@@ -41,7 +40,7 @@ async fn world(spaces: &[&str]) -> World {
     for space in spaces {
         records
             .put_record(
-                &spaces_key("opsbell"),
+                &opsbell_core::state::Space::partition("opsbell"),
                 space,
                 &json!({"type": "SPACE"}),
                 None,
@@ -72,13 +71,16 @@ async fn world(spaces: &[&str]) -> World {
         max_delay: Duration::from_millis(20),
         margin: Duration::ZERO,
     };
-    let fanout = Fanout::from_config(
+    let fanout = opsbell_core::build::fanout(
         &config,
-        &opsbell_core::http::client(),
-        policy,
-        records.clone(),
-        records.clone(),
-        Arc::new(SystemClock),
+        &opsbell_core::build::Deps {
+            http: opsbell_core::http::client(),
+            policy,
+            log: records.clone(),
+            records: records.clone(),
+            clock: Arc::new(SystemClock),
+            escalations: None,
+        },
     );
     let alarm = serde_json::from_slice(
         &std::fs::read(concat!(
@@ -125,7 +127,7 @@ impl World {
     async fn spaces(&self) -> Vec<String> {
         let records = self
             .records
-            .list_records(&spaces_key("opsbell"))
+            .list_records(&opsbell_core::state::Space::partition("opsbell"))
             .await
             .unwrap();
         records.into_iter().map(|(k, _)| k).collect()
@@ -162,7 +164,7 @@ async fn the_cloudwatch_sample_reaches_every_space_once_even_when_sns_delivers_i
     };
     let card = google_chat::render(
         &events[0],
-        opsbell_core::render::RenderOptions::from_config(&Config::load("{}", &[]).unwrap()),
+        Config::load("{}", &[]).unwrap().render_options(),
     );
     for (_, body) in &posts {
         assert_eq!(body, &card);

@@ -136,15 +136,18 @@ impl World {
             max_delay: Duration::from_millis(50),
             margin: Duration::ZERO,
         };
-        let mut fanout = Fanout::from_config(
+        let fanout = opsbell_core::build::fanout(
             &config,
-            &http,
-            policy,
-            store.clone(),
-            store,
-            Arc::new(SystemClock),
+            &opsbell_core::build::Deps {
+                http: http.clone(),
+                policy,
+                log: store.clone(),
+                records: store,
+                clock: Arc::new(SystemClock),
+                escalations: None,
+            },
         );
-        fanout.lease_slack = Duration::from_secs(1);
+        let fanout = fanout.with_lease_slack(Duration::from_secs(1));
         World {
             proxy,
             sqs,

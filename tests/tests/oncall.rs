@@ -13,12 +13,13 @@ use opsbell_aws::dynamodb::DynamoStore;
 use opsbell_aws::s3::S3Files;
 use opsbell_aws::sqs::{SqsCheckQueue, SqsQueue};
 use opsbell_aws::testing::{emulator, unique};
+use opsbell_core::escalation::Escalation;
 use opsbell_core::event::{Event, Source, State};
-use opsbell_core::oncall::escalation::{Escalation, Incident, Status, incident_key};
 use opsbell_core::oncall::plan::plan;
 use opsbell_core::oncall::rotation::Rotation;
 use opsbell_core::oncall::settings::OncallSettings;
 use opsbell_core::ports::Records;
+use opsbell_core::state::{Incident, Status};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -219,7 +220,7 @@ impl World {
     }
 
     async fn maybe_incident(&self, id: &str) -> Option<Incident> {
-        let (pk, sk) = incident_key(id);
+        let opsbell_core::state::Key { pk, sk } = Incident::key(id);
         self.store
             .get_record(&pk, &sk)
             .await
@@ -434,7 +435,7 @@ async fn nobody_answers_then_the_fallback_then_chat_and_an_invalid_rotation_stil
 #[tokio::test]
 #[ignore = "needs the AWS emulator: run scripts/test.sh"]
 async fn an_oncall_route_target_starts_the_escalation_through_the_callers_queue() {
-    use opsbell_core::oncall::escalation::Escalations;
+    use opsbell_core::ports::Escalations;
     let w = World::start(&rotation_sample(), Some("+815099999999"), 1).await;
     let caller = w.caller();
     // What alarm-fanout's `oncall` sink sends (twice: a redelivered event starts nothing twice).
@@ -448,7 +449,7 @@ async fn an_oncall_route_target_starts_the_escalation_through_the_callers_queue(
         chrono::Utc::now(),
     );
     event.info = Some("Threshold Crossed".into());
-    let start = opsbell_core::oncall::escalation::start_of(&event);
+    let start = opsbell_core::ports::Start::of(&event);
     starts.start(&start).await.unwrap();
     starts.start(&start).await.unwrap();
     drive(&w, &caller, &start.id).await;
@@ -492,7 +493,7 @@ mod crash {
     use std::sync::atomic::Ordering;
 
     use async_trait::async_trait;
-    use opsbell_core::oncall::escalation::{Check, CheckQueue, Dialer, EscalationError};
+    use opsbell_core::ports::{Check, CheckQueue, Dialer, EscalationError};
 
     use super::*;
     use crate::support::chaos::{Crash, Crashing};

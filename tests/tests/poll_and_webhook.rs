@@ -85,18 +85,18 @@ async fn orchestrator_with_the_faulted_job(h: &Harness) -> (MockServer, Pollers,
         .await;
     let source = orchestrator_source(&orchestrator.uri(), vec![1]);
     let store = Arc::new(DynamoStore::new(h.dynamodb.clone(), &h.table));
-    let pollers = Pollers {
-        orchestrators: vec![OrchestratorClient::new(
+    let pollers = Pollers::new(
+        vec![OrchestratorClient::new(
             source,
             opsbell_core::http::client(),
             RetryPolicy::default(),
         )],
-        kamonohashi: Vec::new(),
-        timezone: chrono_tz::UTC,
-        ui_url: None,
-        records: store.clone(),
-        queue: Arc::new(SqsQueue::new(h.sqs.clone(), &h.queue_url)),
-    };
+        Vec::new(),
+        chrono_tz::UTC,
+        None,
+        store.clone(),
+        Arc::new(SqsQueue::new(h.sqs.clone(), &h.queue_url)),
+    );
     (orchestrator, pollers, store)
 }
 
@@ -199,18 +199,18 @@ async fn poll_with_crash(at: usize, lost: bool) -> bool {
         inner: SqsQueue::new(h.sqs.clone(), &h.queue_url),
         crash: crash.clone(),
     });
-    let pollers = Pollers {
-        orchestrators: vec![OrchestratorClient::new(
+    let pollers = Pollers::new(
+        vec![OrchestratorClient::new(
             source,
             opsbell_core::http::client(),
             RetryPolicy::default(),
         )],
-        kamonohashi: Vec::new(),
-        timezone: chrono_tz::UTC,
-        ui_url: None,
+        Vec::new(),
+        chrono_tz::UTC,
+        None,
         records,
         queue,
-    };
+    );
     // Three scheduled runs (the crash may come in the first or the second; a folder that failed
     // keeps its watermark and is read again by the next run, even when the run as a whole
     // reported success because another folder was polled).

@@ -9,11 +9,10 @@
 //!   into the events queue brings the record here, and its SNS alarm is delivered as if it had
 //!   just arrived; the delivery log keeps retries and redrives from posting twice.
 
-use std::time::SystemTime;
-
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
-use lambda_runtime::{Context, Error, LambdaEvent};
+use lambda_runtime::{Error, LambdaEvent};
+use opsbell_aws::lambda::deadline;
 use opsbell_core::event::Event;
 use opsbell_core::fanout::Fanout;
 use opsbell_core::source::cloudwatch::parse_sns;
@@ -27,7 +26,7 @@ use tracing::error;
 pub async fn handle_any(event: LambdaEvent<Value>, fanout: &Fanout) -> Result<Value, Error> {
     let records = event.payload.get("Records").and_then(Value::as_array);
     if records.is_some_and(|r| r.iter().any(|x| x.get("Sns").is_some())) {
-        let deadline = deadline_of(&event.context);
+        let deadline = deadline(&event.context);
         return handle_sns(records.cloned().unwrap_or_default(), fanout, deadline).await;
     }
     let sqs: SqsEvent = serde_json::from_value(event.payload)?;
@@ -81,7 +80,7 @@ pub async fn handle(
     event: LambdaEvent<SqsEvent>,
     fanout: &Fanout,
 ) -> Result<SqsBatchResponse, Error> {
-    let deadline = deadline_of(&event.context);
+    let deadline = deadline(&event.context);
     let records = &event.payload.records;
     let retry = join_all(records.iter().map(|r| must_retry(r, fanout, deadline))).await;
     let mut response = SqsBatchResponse::default();
@@ -110,13 +109,4 @@ async fn must_retry(record: &SqsMessage, fanout: &Fanout, deadline: Instant) -> 
             true
         }
     }
-}
-
-/// The invocation's deadline as a monotonic instant.
-fn deadline_of(context: &Context) -> Instant {
-    let remaining = context
-        .deadline()
-        .duration_since(SystemTime::now())
-        .unwrap_or_default();
-    Instant::now() + remaining
 }

@@ -6,32 +6,32 @@ use std::sync::Arc;
 
 use lambda_runtime::{Error, run, service_fn, tracing};
 use opsbell_aws::dynamodb::DynamoStore;
+use opsbell_aws::lambda::required_env;
 use opsbell_aws::sqs::{SqsEscalations, SqsQueue};
-use opsbell_core::fanout::Fanout;
+use opsbell_core::build::{self, Deps};
 use opsbell_core::http::{RetryPolicy, client};
-use opsbell_core::notify::oncall_sinks;
-use opsbell_core::ports::SystemClock;
+use opsbell_core::ports::{Escalations, SystemClock};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let table = std::env::var("STATE_TABLE").map_err(|_| "STATE_TABLE is not set")?;
+    let table = required_env("STATE_TABLE")?;
     let aws = opsbell_aws::sdk_config().await;
     let config = opsbell_aws::secrets::load_config(&aws).await?;
     let store = Arc::new(DynamoStore::from_config(&aws, table));
-    let policy = RetryPolicy::default();
-    let mut fanout = Fanout::from_config(
-        &config,
-        &client(),
-        policy,
-        store.clone(),
-        store,
-        Arc::new(SystemClock),
-    );
-    if let Ok(url) = std::env::var("ONCALL_QUEUE_URL") {
-        let escalations = Arc::new(SqsEscalations(SqsQueue::from_config(&aws, url)));
-        fanout.sinks.extend(oncall_sinks(&config, escalations));
-    }
+    let escalations = std::env::var("ONCALL_QUEUE_URL").ok().map(|url| {
+        let queue = SqsEscalations(SqsQueue::from_config(&aws, url));
+        Arc::new(queue) as Arc<dyn Escalations>
+    });
+    let deps = Deps {
+        http: client(),
+        policy: RetryPolicy::default(),
+        log: store.clone(),
+        records: store,
+        clock: Arc::new(SystemClock),
+        escalations,
+    };
+    let fanout = build::fanout(&config, &deps);
     if let Some(event) = opsbell_aws::local::event()? {
         return opsbell_aws::local::print(&alarm_fanout::handle_any(event, &fanout).await?);
     }

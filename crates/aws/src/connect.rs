@@ -11,8 +11,8 @@
 use async_trait::async_trait;
 use aws_sdk_connect::Client;
 use opsbell_core::client::RateLimiter;
-use opsbell_core::oncall::escalation::{Dialer, EscalationError};
 use opsbell_core::oncall::settings::ConnectSettings;
+use opsbell_core::ports::{Dialer, EscalationError};
 
 use crate::describe;
 

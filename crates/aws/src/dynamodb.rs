@@ -13,7 +13,8 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, Utc};
 use opsbell_core::event::EventKey;
-use opsbell_core::ports::{Claim, DELIVERY_TTL_DAYS, DeliveryOutcome, Store, StoreError};
+use opsbell_core::ports::{Claim, DeliveryLog, DeliveryOutcome, StoreError};
+use opsbell_core::state::DELIVERY_TTL_DAYS;
 
 use crate::describe;
 
@@ -121,7 +122,7 @@ impl DynamoStore {
 }
 
 #[async_trait]
-impl Store for DynamoStore {
+impl DeliveryLog for DynamoStore {
     async fn claim_delivery(
         &self,
         key: &EventKey,

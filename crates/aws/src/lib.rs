@@ -6,6 +6,8 @@ pub mod connect;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "local")]
+pub mod lambda;
+#[cfg(feature = "local")]
 pub mod local;
 #[cfg(feature = "dynamodb")]
 pub mod records;

@@ -1,7 +1,7 @@
 //! Rotation and mapping files in S3, as lambda-connect kept them (`PHONE_NUMBER_BUCKET`).
 
 use async_trait::async_trait;
-use opsbell_core::oncall::trigger::Files;
+use opsbell_core::ports::Files;
 
 use crate::describe;
 

@@ -2,8 +2,8 @@
 //! configuration at cold start. Errors name the reference, never a value.
 
 use async_trait::async_trait;
-use opsbell_core::config::secrets::{Reference, Resolver};
 use opsbell_core::config::{Config, ConfigError};
+use opsbell_core::ports::{Reference, Resolver};
 
 use crate::describe;
 

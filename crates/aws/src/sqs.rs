@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use opsbell_core::event::Event;
-use opsbell_core::oncall::escalation::EscalationError;
+use opsbell_core::ports::EscalationError;
 use opsbell_core::ports::{Queue, QueueError};
 
 use crate::describe;
@@ -107,12 +107,12 @@ impl Queue for SqsQueue {
 pub struct SqsCheckQueue(pub SqsQueue);
 
 #[async_trait]
-impl opsbell_core::oncall::escalation::CheckQueue for SqsCheckQueue {
+impl opsbell_core::ports::CheckQueue for SqsCheckQueue {
     async fn schedule(
         &self,
-        check: &opsbell_core::oncall::escalation::Check,
+        check: &opsbell_core::ports::Check,
         delay: std::time::Duration,
-    ) -> Result<(), opsbell_core::oncall::escalation::EscalationError> {
+    ) -> Result<(), opsbell_core::ports::EscalationError> {
         let body =
             serde_json::to_string(check).map_err(|e| EscalationError::Schedule(e.to_string()))?;
         let delay = i32::try_from(delay.as_secs().min(900)).unwrap_or(900);
@@ -123,16 +123,13 @@ impl opsbell_core::oncall::escalation::CheckQueue for SqsCheckQueue {
     }
 }
 
-/// Starts escalations by sending a [`Start`](opsbell_core::oncall::escalation::Start) to the
+/// Starts escalations by sending a [`Start`](opsbell_core::ports::Start) to the
 /// caller's queue (the same queue its delayed checks use).
 pub struct SqsEscalations(pub SqsQueue);
 
 #[async_trait]
-impl opsbell_core::oncall::escalation::Escalations for SqsEscalations {
-    async fn start(
-        &self,
-        start: &opsbell_core::oncall::escalation::Start,
-    ) -> Result<(), EscalationError> {
+impl opsbell_core::ports::Escalations for SqsEscalations {
+    async fn start(&self, start: &opsbell_core::ports::Start) -> Result<(), EscalationError> {
         let body = serde_json::json!({ "start": start }).to_string();
         self.0
             .send_one(body, 0)

@@ -199,11 +199,11 @@ async fn secret_references_resolve_through_ssm_and_secrets_manager_and_are_never
         config.orchestrator.secrets[0].expose_secret(),
         "orchestrator-s3cr3t-value"
     );
-    let Channel::Slack { webhook_url } = &config.channels["ops"] else {
+    let Channel::Slack(slack) = &config.channels["ops"] else {
         panic!()
     };
     assert_eq!(
-        webhook_url.expose_secret(),
+        slack.webhook_url.expose_secret(),
         "https://hooks.slack.test/services/T0/B0/s3cr3t-path"
     );
 

@@ -3,12 +3,13 @@
 
 use lambda_http::{Error, run, service_fn, tracing};
 use opsbell_aws::dynamodb::DynamoStore;
+use opsbell_aws::lambda::required_env;
 use opsbell_aws::s3::S3Files;
 use opsbell_core::chat::ChatSettings;
 use opsbell_core::chat::listener::ChatListener;
 use opsbell_core::chat::verify::ChatVerifier;
 use opsbell_core::oncall::settings::OncallSettings;
-use opsbell_core::oncall::trigger::Files;
+use opsbell_core::ports::Files;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -16,7 +17,7 @@ async fn main() -> Result<(), Error> {
     let env: Vec<(String, String)> = std::env::vars().collect();
     let chat =
         ChatSettings::from_env(&env).ok_or("set CHAT_PROJECT_NUMBER or CHAT_ENDPOINT_URL")?;
-    let table = std::env::var("STATE_TABLE").map_err(|_| "STATE_TABLE is not set")?;
+    let table = required_env("STATE_TABLE")?;
     let aws = opsbell_aws::sdk_config().await;
     let records = DynamoStore::from_config(&aws, table);
     let verifier = ChatVerifier::new(

@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Json, Response};
 use opsbell_core::chat::ChatSettings;
 use opsbell_core::chat::listener::ChatListener;
 use opsbell_core::chat::verify::ChatVerifier;
+use opsbell_core::escalation::trigger::DirFiles;
 use opsbell_core::oncall::settings::OncallSettings;
-use opsbell_core::oncall::trigger::{DirFiles, Files};
+use opsbell_core::ports::Files;
 use opsbell_local::SqliteStore;
 
 pub struct LocalChat {

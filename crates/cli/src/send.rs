@@ -4,12 +4,14 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use chrono::Utc;
 use clap::Args;
+use opsbell_core::build::{preview, stateless};
 use opsbell_core::config::Config;
 use opsbell_core::http::{RetryPolicy, client};
-use opsbell_core::notify::{Sink, build_sinks, deliver, preview};
+use opsbell_core::ports::Notifier;
 use opsbell_core::render::RenderOptions;
 use opsbell_core::route::targets;
 use opsbell_core::signature::verify;
@@ -39,8 +41,14 @@ pub struct SendArgs {
 pub async fn run(args: SendArgs) -> Result<ExitCode, crate::Error> {
     let config = Config::load_file(&args.config)?;
     let body = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
-    let opts = RenderOptions::from_config(&config);
-    let sinks = build_sinks(&config, &client(), RetryPolicy::default());
+    let opts = config.render_options();
+    let http = client();
+    let sinks: BTreeMap<String, Arc<dyn Notifier>> = (config.channels.keys())
+        .filter_map(|name| {
+            let notifier = stateless(&config, &http, RetryPolicy::default(), name)?;
+            Some((name.clone(), notifier))
+        })
+        .collect();
     let started = std::time::Instant::now();
     let mut failed = false;
     for round in 0..args.repeat.max(1) {
@@ -72,7 +80,7 @@ async fn once(
     config: &Config,
     body: &[u8],
     opts: RenderOptions,
-    sinks: &BTreeMap<String, Sink>,
+    sinks: &BTreeMap<String, Arc<dyn Notifier>>,
     verbose: bool,
 ) -> Result<Option<bool>, crate::Error> {
     if let Some(signature) = &args.signature {
@@ -126,7 +134,10 @@ async fn once(
                 ));
                 continue;
             };
-            match deliver(sink, event, Instant::now() + Duration::from_secs(30)).await {
+            match sink
+                .notify(event, Instant::now() + Duration::from_secs(30))
+                .await
+            {
                 Ok(r) => say(format!("sent ({} attempt(s)) {}\n", r.attempts, r.detail)),
                 Err(e) => {
                     ok = false;

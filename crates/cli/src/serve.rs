@@ -15,12 +15,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use clap::Args;
+use opsbell_core::build::{self, Deps};
 use opsbell_core::config::Config;
-use opsbell_core::fanout::Fanout;
 use opsbell_core::http::{RetryPolicy, client};
 use opsbell_core::ingest::{Ingest, MAX_BODY_BYTES};
 use opsbell_core::poll::Pollers;
-use opsbell_core::ports::{Clock, SystemClock};
+use opsbell_core::ports::{Clock, Escalations, SystemClock};
 use opsbell_core::signature::SIGNATURE_HEADER;
 use opsbell_local::dispatcher::{DispatchOptions, Dispatcher};
 use opsbell_local::scheduler::Scheduler;
@@ -68,19 +68,16 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
     let outbox = Arc::new(SqliteOutbox::new(&db)?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ingest = Arc::new(Ingest::new(&config, outbox.clone(), clock.clone())?);
-    let policy = RetryPolicy::default();
-    let mut fanout = Fanout::from_config(
-        &config,
-        &client(),
-        policy,
-        store.clone(),
-        store.clone(),
-        clock.clone(),
-    );
-    fanout
-        .sinks
-        .extend(local_oncall(&config, store.clone(), outbox.clone()));
-    let fanout = Arc::new(fanout);
+    // One HTTP client for the process: every adapter and poller shares its pools.
+    let deps = Deps {
+        http: client(),
+        policy: RetryPolicy::default(),
+        log: store.clone(),
+        records: store.clone(),
+        clock: clock.clone(),
+        escalations: local_oncall(&config, store.clone(), outbox.clone()),
+    };
+    let fanout = Arc::new(build::fanout(&config, &deps));
     let (pending, dead) = outbox.counts().await?;
     info!(db = %args.db.display(), pending, dead, released, "Outbox opened.");
 
@@ -92,13 +89,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
         options: DispatchOptions::default(),
     };
     let dispatching = tokio::spawn(dispatcher.run(shutdown.clone()));
-    let pollers = Pollers::from_config(
-        &config,
-        &client(),
-        RetryPolicy::default(),
-        store.clone(),
-        outbox.clone(),
-    );
+    let pollers = build::pollers(&config, &deps, outbox.clone());
     let mut scheduler = Scheduler::default();
     schedule_pollers(&mut scheduler, Arc::new(pollers), &shutdown);
     scheduler.every(
@@ -146,23 +137,22 @@ fn local_oncall(
     config: &Config,
     records: Arc<SqliteStore>,
     events: Arc<SqliteOutbox>,
-) -> std::collections::BTreeMap<String, opsbell_core::notify::Sink> {
+) -> Option<Arc<dyn Escalations>> {
     if !config
         .channels
         .values()
-        .any(|c| matches!(c, opsbell_core::config::Channel::Oncall))
+        .any(|c| matches!(c, opsbell_core::config::Channel::Oncall(_)))
     {
-        return Default::default();
+        return None;
     }
     let env: Vec<(String, String)> = std::env::vars().collect();
     match opsbell_core::oncall::settings::OncallSettings::from_env(&env) {
-        Ok(settings) => {
-            let caller = opsbell_local::caller::LocalCaller::new(records, events, settings);
-            opsbell_core::notify::oncall_sinks(config, caller)
-        }
+        Ok(settings) => Some(opsbell_local::caller::LocalCaller::new(
+            records, events, settings,
+        )),
         Err(problems) => {
             tracing::warn!(problems = ?problems, "oncall channels are configured but the caller is not; they will fail.");
-            Default::default()
+            None
         }
     }
 }

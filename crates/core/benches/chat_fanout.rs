@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opsbell_core::config::Config;
-use opsbell_core::fanout::{Fanout, TargetOutcome};
+use opsbell_core::fanout::TargetOutcome;
 use opsbell_core::http::RetryPolicy;
 use opsbell_core::ports::{Records, SystemClock};
 use opsbell_core::source::Inbound;
@@ -80,13 +80,16 @@ async fn main() {
             }},
         });
         let config = Config::load(&config.to_string(), &[]).unwrap();
-        let fanout = Fanout::from_config(
+        let fanout = opsbell_core::build::fanout(
             &config,
-            &opsbell_core::http::client(),
-            RetryPolicy::default(),
-            Arc::new(MemoryStore::default()),
-            records,
-            Arc::new(SystemClock),
+            &opsbell_core::build::Deps {
+                http: opsbell_core::http::client(),
+                policy: RetryPolicy::default(),
+                log: Arc::new(MemoryStore::default()),
+                records,
+                clock: Arc::new(SystemClock),
+                escalations: None,
+            },
         );
         let started = Instant::now();
         let report = fanout

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use chrono::Utc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use opsbell_core::config::Config;
-use opsbell_core::render::{RenderOptions, backlog, chatwork, google_chat, slack};
+use opsbell_core::render::{backlog, chatwork, google_chat, slack};
 use opsbell_core::route::targets;
 use opsbell_core::signature::{sign, verify};
 use opsbell_core::source::Inbound;
@@ -39,7 +39,7 @@ fn pipeline(c: &mut Criterion) {
     let secrets = [SecretString::from("bench-secret")];
     let signature = sign(&secrets[0], &body);
     let config = config();
-    let opts = RenderOptions::from_config(&config);
+    let opts = config.render_options();
     let ctx = UipathContext {
         orchestrator_url: config.orchestrator.url.clone(),
         received_at: Utc::now(),

@@ -5,11 +5,11 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::event::{EventKey, Source, State};
-use crate::ports::{Claim, DeliveryOutcome, Records, Store};
+use crate::ports::{Claim, DeliveryLog, DeliveryOutcome, Records};
 
 /// The delivery-log contract. Uses keys derived from `subject`, so tests sharing a store stay
 /// apart. Returns the instant of the last claim (for TTL checks).
-pub async fn delivery_log(store: &dyn Store, subject: &str) -> (EventKey, DateTime<Utc>) {
+pub async fn delivery_log(store: &dyn DeliveryLog, subject: &str) -> (EventKey, DateTime<Utc>) {
     let key = EventKey::new(Source::Uipath, "", subject, State::Faulted);
     let now = Utc::now();
     let lease = now + Duration::minutes(5);

@@ -235,6 +235,18 @@ impl Event {
     }
 }
 
+/// Cuts `s` to at most `max` characters, on a character boundary, saying that it did.
+pub fn truncate(s: &str, max: usize) -> String {
+    const MARK: &str = "\n…(truncated)";
+    match s
+        .char_indices()
+        .nth(max.saturating_sub(MARK.chars().count()))
+    {
+        Some((i, _)) if s.chars().count() > max => format!("{}{MARK}", &s[..i]),
+        _ => s.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,15 +7,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
-use futures::{StreamExt, stream};
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
+mod spaces;
+
 use crate::event::{Event, EventKey};
-use crate::notify::chat_bot::ChatBot;
-use crate::notify::{Sink, deliver};
-use crate::ports::{Claim, Clock, DeliveryOutcome, NotifyError, Receipt, Records, Store};
+use crate::notify::google_chat_bot::GoogleChatBotNotifier;
+use crate::ports::{
+    Claim, Clock, DeliveryLog, DeliveryOutcome, Notifier, NotifyError, Receipt, Records,
+};
 use crate::route::{Route, targets};
+use crate::state::RecentDelivery;
 
 /// How long past the deadline a claim stays exclusive, so a crashed worker's lease expires soon
 /// after its invocation would have ended.
@@ -65,39 +68,54 @@ impl Report {
     }
 }
 
+/// A configured destination as the fan-out delivers to it.
+#[derive(Clone)]
+pub enum Destination {
+    /// One post, one delivery-log entry.
+    Notifier(Arc<dyn Notifier>),
+    /// The Google Chat bot: one post and one delivery-log entry per registered space.
+    Spaces(Arc<GoogleChatBotNotifier>),
+}
+
+/// Route, then deliver to every target. Built once per process by [`crate::build`].
 pub struct Fanout {
-    pub sinks: BTreeMap<String, Sink>,
-    /// Google Chat bots: one delivery per registered space.
-    pub bots: BTreeMap<String, Arc<ChatBot>>,
-    pub routes: Vec<Route>,
-    pub store: Arc<dyn Store>,
+    destinations: BTreeMap<String, Destination>,
+    routes: Vec<Route>,
+    log: Arc<dyn DeliveryLog>,
     /// How long past the deadline a claim stays exclusive (default 30 s).
-    pub lease_slack: Duration,
-    /// Where deliveries are remembered for the bot's `status` (and the bots' registry).
-    pub records: Option<Arc<dyn Records>>,
-    pub clock: Arc<dyn Clock>,
+    lease_slack: Duration,
+    /// Where deliveries are remembered for the bot's `status`.
+    records: Arc<dyn Records>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Fanout {
-    /// Sinks, bots and routes from `config`, sharing one HTTP client. `records` holds the bots'
-    /// space registry.
-    pub fn from_config(
-        config: &crate::config::Config,
-        http: &reqwest::Client,
-        policy: crate::http::RetryPolicy,
-        store: Arc<dyn Store>,
+    pub fn new(
+        destinations: BTreeMap<String, Destination>,
+        routes: Vec<Route>,
+        log: Arc<dyn DeliveryLog>,
         records: Arc<dyn Records>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Fanout {
-            sinks: crate::notify::build_sinks(config, http, policy),
-            bots: crate::notify::build_bots(config, http, policy, records.clone()),
-            routes: config.routes.clone(),
-            store,
+            destinations,
+            routes,
+            log,
             lease_slack: LEASE_SLACK,
-            records: Some(records),
+            records,
             clock,
         }
+    }
+
+    /// A shorter lease past the deadline, for tests that crash a worker mid-delivery.
+    pub fn with_lease_slack(mut self, lease_slack: Duration) -> Self {
+        self.lease_slack = lease_slack;
+        self
+    }
+
+    /// The names of every destination, for logs and checks.
+    pub fn destinations(&self) -> impl Iterator<Item = &str> {
+        self.destinations.keys().map(String::as_str)
     }
 
     pub async fn deliver(&self, event: &Event, deadline: Instant) -> Report {
@@ -118,9 +136,6 @@ impl Fanout {
 
     /// Notes what reached a target now, for the bot's `status`; a failure here loses nothing.
     async fn remember(&self, event: &Event, report: &Report) {
-        let Some(records) = &self.records else {
-            return;
-        };
         let reached: Vec<&str> = report
             .targets
             .iter()
@@ -131,94 +146,35 @@ impl Fanout {
             return;
         }
         let now = self.clock.now();
-        if let Err(e) = crate::chat::recent::delivered(records.as_ref(), event, &reached, now).await
-        {
+        let recent = RecentDelivery::of(event, &reached, now);
+        if let Err(e) = recent.save(self.records.as_ref()).await {
             warn!(key = %event.key, error = %e, "Could not note the delivery for `status`.");
         }
     }
 
     async fn deliver_to(&self, name: &str, event: &Event, deadline: Instant) -> TargetOutcome {
-        if let Some(bot) = self.bots.get(name) {
-            return self.deliver_to_spaces(name, bot, event, deadline).await;
-        }
-        let Some(sink) = self.sinks.get(name) else {
-            error!(channel = name, key = %event.key, "Route names a channel that has no sink; event not delivered.");
-            return TargetOutcome::Failed {
-                error: format!("no channel {name:?}"),
-                retryable: false,
-            };
+        let notifier = match self.destinations.get(name) {
+            Some(Destination::Notifier(n)) => n,
+            Some(Destination::Spaces(bot)) => {
+                return self.deliver_to_spaces(name, bot, event, deadline).await;
+            }
+            None => {
+                error!(channel = name, key = %event.key, "Route names a channel that has no destination; event not delivered.");
+                return TargetOutcome::Failed {
+                    error: format!("no channel {name:?}"),
+                    retryable: false,
+                };
+            }
         };
         self.claim_and_send(name, event, deadline, |post_by| {
-            deliver(sink, event, post_by)
+            notifier.notify(event, post_by)
         })
         .await
     }
 
-    /// Every registered space of `bot`, at most `bot.concurrency` at a time, each with its own
-    /// delivery-log entry (`<channel>#<space>`), so a retry posts only to the spaces that failed.
-    async fn deliver_to_spaces(
-        &self,
-        name: &str,
-        bot: &ChatBot,
-        event: &Event,
-        deadline: Instant,
-    ) -> TargetOutcome {
-        let key = &event.key;
-        let spaces = match bot.spaces().await {
-            Ok(spaces) => spaces,
-            Err(e) => {
-                warn!(channel = name, %key, error = %e, "Space registry unavailable; will retry.");
-                return TargetOutcome::Failed {
-                    error: e.to_string(),
-                    retryable: true,
-                };
-            }
-        };
-        if spaces.is_empty() {
-            warn!(channel = name, %key, "The Chat bot is in no space yet; add it to a space to hear alerts.");
-        }
-        // Spaces that answered an unclear 403: a removed app only if another space took the
-        // event (see `chat_bot`).
-        let refused = std::sync::Mutex::new(Vec::new());
-        let posts = spaces.into_iter().map(|space| {
-            let refused = &refused;
-            async move {
-                let target = format!("{name}#{space}");
-                let name_of_space = &space;
-                let post = |post_by| async move {
-                    let space = name_of_space;
-                    let result = bot.post(space, event, post_by).await;
-                    if let Err(NotifyError::Permanent { status: 403, .. }) = result {
-                        refused.lock().unwrap().push(space.clone());
-                    }
-                    result
-                };
-                let outcome = self.claim_and_send(&target, event, deadline, post).await;
-                (space, outcome)
-            }
-        });
-        let mut outcomes: Vec<(String, TargetOutcome)> = stream::iter(posts)
-            .buffer_unordered(bot.concurrency.max(1))
-            .collect()
-            .await;
-        let refused = refused.into_inner().unwrap_or_default();
-        let any_posted = outcomes
-            .iter()
-            .any(|(_, o)| matches!(o, TargetOutcome::Delivered { .. }));
-        for space in bot.settle(&refused, any_posted).await {
-            if let Some((_, o)) = outcomes.iter_mut().find(|(s, _)| *s == space) {
-                *o = TargetOutcome::Forgotten {
-                    detail: format!("HTTP 403: the bot was removed from {space}; forgotten"),
-                };
-            }
-        }
-        let outcomes: Vec<TargetOutcome> = outcomes.into_iter().map(|(_, o)| o).collect();
-        summarize_spaces(&outcomes)
-    }
-
     /// Claims `target` in the delivery log, sends (`send` must be done by the instant it is
     /// given, which keeps time for recording), records how it went.
-    async fn claim_and_send<F>(
+    pub(crate) async fn claim_and_send<F>(
         &self,
         target: &str,
         event: &Event,
@@ -232,11 +188,7 @@ impl Fanout {
         let now = self.clock.now();
         let lease = deadline.saturating_duration_since(Instant::now()) + self.lease_slack;
         let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        match self
-            .store
-            .claim_delivery(key, target, now, lease_until)
-            .await
-        {
+        match self.log.claim_delivery(key, target, now, lease_until).await {
             Ok(Claim::Acquired { .. }) => {}
             Ok(Claim::AlreadyDelivered) => return TargetOutcome::AlreadyDelivered,
             Ok(Claim::Busy) => {
@@ -306,7 +258,7 @@ impl Fanout {
         let mut delay = RECORD_RETRY_FIRST;
         loop {
             let result = self
-                .store
+                .log
                 .finish_delivery(key, target, outcome, self.clock.now())
                 .await;
             match result {
@@ -333,47 +285,6 @@ const RECORD_RESERVE_MAX: Duration = Duration::from_secs(10);
 /// Backoff between attempts to record a delivery.
 const RECORD_RETRY_FIRST: Duration = Duration::from_millis(100);
 const RECORD_RETRY_MAX: Duration = Duration::from_secs(2);
-
-/// One outcome for a bot: retried when any space failed or is busy; otherwise delivered, with
-/// how many spaces heard it (forgotten spaces are not failures).
-fn summarize_spaces(outcomes: &[TargetOutcome]) -> TargetOutcome {
-    let count = |f: fn(&TargetOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
-    let posted = count(|o| matches!(o, TargetOutcome::Delivered { .. }));
-    let before = count(|o| matches!(o, TargetOutcome::AlreadyDelivered));
-    let retry: Vec<&TargetOutcome> = outcomes.iter().filter(|o| o.is_unfinished()).collect();
-    let attempts = outcomes
-        .iter()
-        .map(|o| match o {
-            TargetOutcome::Delivered { attempts, .. } => *attempts,
-            _ => 0,
-        })
-        .max()
-        .unwrap_or(0);
-    let total = outcomes.len();
-    if let Some(first) = retry.first() {
-        let error = match first {
-            TargetOutcome::Failed { error, .. } => error.clone(),
-            _ => "busy".into(),
-        };
-        return TargetOutcome::Failed {
-            error: format!(
-                "{} of {total} space(s) to retry; first: {error}",
-                retry.len()
-            ),
-            retryable: true,
-        };
-    }
-    if total > 0 && before == total {
-        return TargetOutcome::AlreadyDelivered;
-    }
-    TargetOutcome::Delivered {
-        attempts,
-        detail: format!(
-            "{posted} of {total} space(s) posted now, {before} before, {} not posted",
-            total - posted - before
-        ),
-    }
-}
 
 #[cfg(test)]
 mod tests;

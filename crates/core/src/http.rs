@@ -11,6 +11,19 @@ use tracing::warn;
 
 use crate::ports::NotifyError;
 
+/// An HTTP answer: status and JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+impl Reply {
+    pub fn new(status: u16, body: serde_json::Value) -> Self {
+        Reply { status, body }
+    }
+}
+
 /// Longest response text kept in an error (vendors explain refusals in the body).
 const DETAIL_MAX: usize = 200;
 

@@ -7,10 +7,11 @@
 use std::sync::Arc;
 
 use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::json;
 use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
+use crate::http::Reply;
 use crate::ports::{Clock, Queue};
 use crate::signature::verify;
 use crate::source::Inbound;
@@ -18,19 +19,6 @@ use crate::source::uipath::{UipathContext, parse_webhook};
 
 /// Largest body accepted (job bodies are a few KB; a faulted job's stack trace can reach tens).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-/// An HTTP answer: status and JSON body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
-    pub status: u16,
-    pub body: Value,
-}
-
-impl Reply {
-    fn new(status: u16, body: Value) -> Self {
-        Reply { status, body }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(

@@ -2,26 +2,30 @@
 //! configuration, routing, rendering, the HTTP adapters for chat and ticket services, and the
 //! ports ([`ports`]) that AWS and local storage implement. No AWS SDK here.
 
+pub mod build;
 pub mod chat;
 pub mod client;
 pub mod config;
 #[doc(hidden)]
 pub mod contract;
+pub mod escalation;
 pub mod event;
 pub mod fanout;
 pub mod http;
 pub mod ingest;
+pub mod locale;
 #[cfg(test)]
 mod never_panic;
 pub mod notify;
 pub mod oncall;
 pub mod poll;
 pub mod ports;
+pub mod problem;
 pub mod render;
 pub mod route;
 pub mod signature;
 pub mod source;
+pub mod state;
 #[doc(hidden)]
 pub mod testing;
-pub mod ticket;
 pub mod time;

@@ -1,9 +1,14 @@
-//! Ports: small capabilities that AWS (`opsbell-aws`) and local (`opsbell-local`) implement once each.
+//! Ports: every capability an environment must provide, implemented once each by AWS
+//! (`opsbell-aws`) and locally (`opsbell-local`, `opsbell serve`). One file shows them all: the
+//! events queue, destinations, the delivery log, the state records, the clock, the on-call
+//! dialer and check queue, escalation starts, the rotation files and the secret resolver.
 
+use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::event::{Event, EventKey};
@@ -22,12 +27,6 @@ pub struct QueueError(pub String);
 #[async_trait]
 pub trait Notifier: Send + Sync {
     async fn notify(&self, event: &Event, deadline: Instant) -> Result<Receipt, NotifyError>;
-}
-
-/// Opens a ticket for an event.
-#[async_trait]
-pub trait Ticketing: Send + Sync {
-    async fn open_ticket(&self, event: &Event, deadline: Instant) -> Result<Receipt, NotifyError>;
 }
 
 /// What a destination answered, for the delivery log (a message id, an issue key).
@@ -67,7 +66,7 @@ impl NotifyError {
 
 /// The delivery log: one record per (event key, target), so a target hears an event once.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait DeliveryLog: Send + Sync {
     /// Takes the right to deliver `key` to `target` until `lease_until`, unless it was delivered,
     /// permanently rejected, or another worker holds an unexpired lease. Atomic.
     async fn claim_delivery(
@@ -129,9 +128,6 @@ pub trait Records: Send + Sync {
     async fn list_records(&self, pk: &str) -> Result<Vec<(String, serde_json::Value)>, StoreError>;
 }
 
-/// Days a delivery record is kept (DynamoDB TTL).
-pub const DELIVERY_TTL_DAYS: i64 = 14;
-
 /// The time, replaceable in tests.
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
@@ -144,4 +140,123 @@ impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
+}
+
+// On-call escalation.
+
+#[derive(Debug, thiserror::Error)]
+pub enum EscalationError {
+    #[error("dialer: {0}")]
+    Dial(String),
+    #[error("check queue: {0}")]
+    Schedule(String),
+    #[error("state store: {0}")]
+    Store(#[from] StoreError),
+    #[error("queue: {0}")]
+    Queue(#[from] QueueError),
+    /// A check arrived before the record of its step was saved; it must come back later.
+    #[error("incident {incident} is not at step {step} yet")]
+    NotYet { incident: String, step: usize },
+}
+
+/// Places calls and reads whether they were answered (Amazon Connect, or a dry run).
+#[async_trait]
+pub trait Dialer: Send + Sync {
+    /// Calls `number` to play `message`; `token` makes a retried call the same call.
+    async fn dial(
+        &self,
+        number: &str,
+        message: &str,
+        token: &str,
+    ) -> Result<String, EscalationError>;
+    /// Whether the callee confirmed (the contact flow set the answer attribute to "true").
+    async fn answered(&self, contact_id: &str) -> Result<bool, EscalationError>;
+}
+
+/// Delivers a [`Check`] after a delay (SQS `DelaySeconds`; a timer locally).
+#[async_trait]
+pub trait CheckQueue: Send + Sync {
+    async fn schedule(&self, check: &Check, delay: Duration) -> Result<(), EscalationError>;
+}
+
+/// "Start an escalation for this": what an `oncall` route target sends to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Start {
+    /// Keys the incident: the event key, so a redelivered event starts nothing twice.
+    pub id: String,
+    pub title: String,
+    pub message: String,
+}
+
+impl Start {
+    /// The start of an escalation for an event routed to an `oncall` channel.
+    pub fn of(event: &Event) -> Start {
+        let info = event
+            .info
+            .as_deref()
+            .and_then(|i| i.lines().next())
+            .unwrap_or_default();
+        let message: String = format!("{} {}", event.process, info)
+            .trim()
+            .chars()
+            .take(500)
+            .collect();
+        Start {
+            id: event.key.to_string(),
+            title: event.process.clone(),
+            message,
+        }
+    }
+}
+
+/// Starts escalations somewhere else (the caller's queue on AWS, a local task in `opsbell serve`).
+#[async_trait]
+pub trait Escalations: Send + Sync {
+    async fn start(&self, start: &Start) -> Result<(), EscalationError>;
+}
+
+/// "Was step `step` of `incident` answered?"
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub incident: String,
+    pub step: usize,
+}
+
+// Files and secrets.
+
+/// Reads the rotation and mapping files (S3, or a local folder).
+#[async_trait]
+pub trait Files: Send + Sync {
+    async fn read(&self, name: &str) -> Result<Vec<u8>, String>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    Ssm(String),
+    SecretsManager(String),
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reference::Ssm(p) => write!(f, "ssm:{p}"),
+            Reference::SecretsManager(n) => write!(f, "secretsmanager:{n}"),
+        }
+    }
+}
+
+impl Reference {
+    pub fn parse(s: &str) -> Option<Reference> {
+        if let Some(p) = s.strip_prefix("ssm:") {
+            return Some(Reference::Ssm(p.to_string()));
+        }
+        s.strip_prefix("secretsmanager:")
+            .map(|n| Reference::SecretsManager(n.to_string()))
+    }
+}
+
+/// Fetches referenced secrets (SSM and Secrets Manager on AWS).
+#[async_trait]
+pub trait Resolver: Send + Sync {
+    async fn resolve(&self, reference: &Reference) -> Result<String, String>;
 }

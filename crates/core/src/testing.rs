@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::event::{Event, EventKey};
-use crate::ports::{Claim, DeliveryOutcome, Queue, QueueError, Records, Store, StoreError};
+use crate::ports::{Claim, DeliveryLog, DeliveryOutcome, Queue, QueueError, Records, StoreError};
 
 /// The delivery-log semantics every Store must have, kept in a map.
 #[derive(Default)]
@@ -21,7 +21,7 @@ pub struct MemoryStore(Mutex<BTreeMap<(String, String), Record>>);
 type Record = (String, DateTime<Utc>, u32);
 
 #[async_trait]
-impl Store for MemoryStore {
+impl DeliveryLog for MemoryStore {
     async fn claim_delivery(
         &self,
         key: &EventKey,

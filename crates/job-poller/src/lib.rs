@@ -2,13 +2,11 @@
 //! the event's input names in `"sources"`, for the channels it names in `"destinations"`) → queue
 //! → advance watermarks. The logic is [`opsbell_core::poll::Pollers`], shared with `opsbell serve`.
 
-use std::time::SystemTime;
-
 use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent};
+use opsbell_aws::lambda::deadline;
 use opsbell_core::poll::Pollers;
 use serde_json::{Value, json};
-use tokio::time::Instant;
 use tracing::error;
 
 pub async fn handle(event: LambdaEvent<Value>, pollers: &Pollers) -> Result<Value, Error> {
@@ -22,14 +20,9 @@ pub async fn handle(event: LambdaEvent<Value>, pollers: &Pollers) -> Result<Valu
         .unwrap_or_default()
     };
     let (only, destinations) = (names("sources"), names("destinations"));
-    let remaining = event
-        .context
-        .deadline()
-        .duration_since(SystemTime::now())
-        .unwrap_or_default();
     let now = Utc::now();
     let results = pollers
-        .run(&only, &destinations, now, Instant::now() + remaining)
+        .run(&only, &destinations, now, deadline(&event.context))
         .await;
     for (source, seconds) in pollers.lags(&only, &results, now).await {
         println!("{}", poll_lag_metric(&source, seconds, now));

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use opsbell_core::oncall::escalation::{
-    Check, CheckQueue, DryRunDialer, Escalation, EscalationError, Escalations, Start,
-};
+use opsbell_core::escalation::Escalation;
+use opsbell_core::escalation::dry_run::DryRunDialer;
+use opsbell_core::escalation::trigger::{DirFiles, plan_for};
 use opsbell_core::oncall::settings::OncallSettings;
-use opsbell_core::oncall::trigger::{DirFiles, plan_for};
+use opsbell_core::ports::{Check, CheckQueue, EscalationError, Escalations, Start};
 use opsbell_core::ports::{Queue, Records};
 use tracing::error;
 

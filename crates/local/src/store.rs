@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use opsbell_core::event::EventKey;
-use opsbell_core::ports::{Claim, DELIVERY_TTL_DAYS, DeliveryOutcome, Records, Store, StoreError};
+use opsbell_core::ports::{Claim, DeliveryLog, DeliveryOutcome, Records, StoreError};
+use opsbell_core::state::DELIVERY_TTL_DAYS;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 
@@ -50,7 +51,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl DeliveryLog for SqliteStore {
     async fn claim_delivery(
         &self,
         key: &EventKey,

@@ -9,9 +9,11 @@
 
 use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent};
-use opsbell_core::oncall::escalation::{Check, Escalation, Start};
+use opsbell_core::escalation::Escalation;
+use opsbell_core::escalation::trigger::plan_for;
 use opsbell_core::oncall::settings::OncallSettings;
-use opsbell_core::oncall::trigger::{Files, plan_for};
+use opsbell_core::ports::Files;
+use opsbell_core::ports::{Check, Start};
 use opsbell_core::source::lambda::failed_sns_records;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -99,7 +101,7 @@ async fn command(body: &str, caller: &Caller<'_>) -> Result<(), String> {
 async fn start(
     sns: &Value,
     caller: &Caller<'_>,
-) -> Result<opsbell_core::oncall::escalation::Outcome, Error> {
+) -> Result<opsbell_core::escalation::Outcome, Error> {
     let text = |k: &str| sns.get(k).and_then(Value::as_str).unwrap_or_default();
     let topic_arn = text("TopicArn");
     let topic = topic_arn.rsplit(':').next().unwrap_or_default();
@@ -163,8 +165,9 @@ mod tests {
 
     use async_trait::async_trait;
     use lambda_runtime::Context;
-    use opsbell_core::oncall::escalation::{CheckQueue, DryRunDialer, EscalationError};
-    use opsbell_core::oncall::trigger::DirFiles;
+    use opsbell_core::escalation::dry_run::DryRunDialer;
+    use opsbell_core::escalation::trigger::DirFiles;
+    use opsbell_core::ports::{CheckQueue, EscalationError};
     use opsbell_core::testing::{MemoryQueue, MemoryRecords};
 
     use super::*;

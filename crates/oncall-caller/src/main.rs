@@ -8,18 +8,20 @@ use lambda_runtime::{Error, run, service_fn, tracing};
 use oncall_caller::Caller;
 use opsbell_aws::connect::ConnectDialer;
 use opsbell_aws::dynamodb::DynamoStore;
+use opsbell_aws::lambda::required_env;
 use opsbell_aws::s3::S3Files;
 use opsbell_aws::sqs::{SqsCheckQueue, SqsQueue};
-use opsbell_core::oncall::escalation::{Dialer, Escalation};
+use opsbell_core::escalation::Escalation;
+use opsbell_core::escalation::trigger::DirFiles;
 use opsbell_core::oncall::settings::OncallSettings;
-use opsbell_core::oncall::trigger::{DirFiles, Files};
+use opsbell_core::ports::Dialer;
+use opsbell_core::ports::Files;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let env: Vec<(String, String)> = std::env::vars().collect();
     let settings = OncallSettings::from_env(&env).map_err(|p| p.join("; "))?;
-    let var = |k: &str| std::env::var(k).map_err(|_| format!("{k} is not set"));
     let aws = opsbell_aws::sdk_config().await;
     let files: Arc<dyn Files> = match (&settings.bucket, &settings.files_dir) {
         (Some(bucket), _) => Arc::new(S3Files::from_config(&aws, bucket)),
@@ -29,11 +31,14 @@ async fn main() -> Result<(), Error> {
         Some(connect) if !settings.dry_run => {
             Arc::new(ConnectDialer::from_config(&aws, connect.clone()))
         }
-        _ => Arc::new(opsbell_core::oncall::escalation::DryRunDialer),
+        _ => Arc::new(opsbell_core::escalation::dry_run::DryRunDialer),
     };
-    let records = DynamoStore::from_config(&aws, var("STATE_TABLE")?);
-    let checks = SqsCheckQueue(SqsQueue::from_config(&aws, var("CHECK_QUEUE_URL")?));
-    let events = SqsQueue::from_config(&aws, var("EVENTS_QUEUE_URL")?);
+    let records = DynamoStore::from_config(&aws, required_env("STATE_TABLE")?);
+    let checks = SqsCheckQueue(SqsQueue::from_config(
+        &aws,
+        required_env("CHECK_QUEUE_URL")?,
+    ));
+    let events = SqsQueue::from_config(&aws, required_env("EVENTS_QUEUE_URL")?);
     let escalation = Escalation {
         records: &records,
         dialer: dialer.as_ref(),

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use lambda_http::{Error, run, service_fn, tracing};
+use opsbell_aws::lambda::required_env;
 use opsbell_aws::sqs::SqsQueue;
 use opsbell_core::ingest::Ingest;
 use opsbell_core::ports::SystemClock;
@@ -11,7 +12,7 @@ use opsbell_core::ports::SystemClock;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let queue_url = std::env::var("EVENTS_QUEUE_URL").map_err(|_| "EVENTS_QUEUE_URL is not set")?;
+    let queue_url = required_env("EVENTS_QUEUE_URL")?;
     let aws = opsbell_aws::sdk_config().await;
     let config = opsbell_aws::secrets::load_config(&aws).await?;
     let queue = SqsQueue::from_config(&aws, queue_url);

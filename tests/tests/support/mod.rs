@@ -183,13 +183,16 @@ impl Harness {
             margin: Duration::ZERO,
         };
         let store = Arc::new(DynamoStore::new(dynamodb.clone(), &table));
-        let fanout = Fanout::from_config(
+        let fanout = opsbell_core::build::fanout(
             &config,
-            &opsbell_core::http::client(),
-            policy,
-            store.clone(),
-            store,
-            Arc::new(SystemClock),
+            &opsbell_core::build::Deps {
+                http: opsbell_core::http::client(),
+                policy,
+                log: store.clone(),
+                records: store,
+                clock: Arc::new(SystemClock),
+                escalations: None,
+            },
         );
         Harness {
             sqs,
@@ -207,7 +210,7 @@ impl Harness {
     }
 
     pub fn render_options(&self) -> RenderOptions {
-        RenderOptions::from_config(&self.config)
+        self.config.render_options()
     }
 
     /// Posts `body` through the webhook-ingest handler as an API Gateway event; returns the

@@ -8,16 +8,17 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
-use super::recent;
 use super::verify::ChatVerifier;
-use crate::ingest::Reply;
-use crate::oncall::escalation::{Status, ack, load_incident};
+use crate::escalation::ack;
+use crate::http::Reply;
 use crate::oncall::plan::day_of_month;
 use crate::oncall::rotation::Rotation;
 use crate::oncall::settings::OncallSettings;
-use crate::oncall::trigger::Files;
-use crate::ports::Records;
+use crate::ports::{Files, Records, StoreError};
 use crate::source::ParseError;
+use crate::state::{
+    self, DELIVERY_WINDOW, INCIDENT_WINDOW, Incident, RecentDelivery, RecentIncident, Status,
+};
 
 #[derive(Debug, Deserialize)]
 /// An interaction event as Google posts it (the fields the bot uses).
@@ -67,11 +68,6 @@ pub fn parse_event(body: &[u8]) -> Result<ChatEvent, ParseError> {
     ParseError::from_json(body)
 }
 
-/// The registry's partition of a bot.
-pub fn spaces_key(bot: &str) -> String {
-    format!("SPACE#{bot}")
-}
-
 /// What the listener needs.
 pub struct ChatListener<'a> {
     pub bot: &'a str,
@@ -117,20 +113,19 @@ impl ChatListener<'_> {
         }
     }
 
-    async fn dispatch(
-        &self,
-        event: ChatEvent,
-        now: DateTime<Utc>,
-    ) -> Result<Value, crate::ports::StoreError> {
+    async fn dispatch(&self, event: ChatEvent, now: DateTime<Utc>) -> Result<Value, StoreError> {
         let space = event.space.as_ref();
         match (event.kind.as_str(), space) {
             ("ADDED_TO_SPACE", Some(space)) => {
                 let kind = space.space_type.clone().or_else(|| space.kind.clone());
                 let by = event.user.as_ref().and_then(|u| u.name.clone());
-                let body = json!({ "display_name": space.display_name, "type": kind, "added_by": by, "added_at": now });
-                self.records
-                    .put_record(&spaces_key(self.bot), &space.name, &body, None)
-                    .await?;
+                let row = state::Space {
+                    display_name: space.display_name.clone(),
+                    kind,
+                    added_by: by,
+                    added_at: Some(now),
+                };
+                row.save(self.records, self.bot, &space.name).await?;
                 info!(space = %space.name, "Added to a space.");
                 let name = space.display_name.as_deref().unwrap_or("this space");
                 Ok(
@@ -138,9 +133,7 @@ impl ChatListener<'_> {
                 )
             }
             ("REMOVED_FROM_SPACE", Some(space)) => {
-                self.records
-                    .delete_record(&spaces_key(self.bot), &space.name)
-                    .await?;
+                state::Space::forget(self.records, self.bot, &space.name).await?;
                 info!(space = %space.name, "Removed from a space.");
                 Ok(json!({}))
             }
@@ -165,7 +158,7 @@ impl ChatListener<'_> {
         text: &str,
         by: &str,
         now: DateTime<Utc>,
-    ) -> Result<String, crate::ports::StoreError> {
+    ) -> Result<String, StoreError> {
         let mut words = text.split_whitespace();
         let verb = words.next().unwrap_or_default().to_ascii_lowercase();
         Ok(match verb.as_str() {
@@ -174,7 +167,7 @@ impl ChatListener<'_> {
                 Some(id) => match ack(self.records, id, by, now).await {
                     Ok(true) => format!("Acknowledged {id} by {by}: nobody else will be called."),
                     Ok(false) => format!("No running escalation {id}."),
-                    Err(e) => return Err(crate::ports::StoreError(e.to_string())),
+                    Err(e) => return Err(StoreError(e.to_string())),
                 },
             },
             "status" => self.status(now).await?,
@@ -184,42 +177,28 @@ impl ChatListener<'_> {
     }
 
     /// Spaces, events delivered in the last 24 hours (the latest few), escalations this week.
-    async fn status(&self, now: DateTime<Utc>) -> Result<String, crate::ports::StoreError> {
-        let spaces = self.records.list_records(&spaces_key(self.bot)).await?;
+    async fn status(&self, now: DateTime<Utc>) -> Result<String, StoreError> {
+        let spaces = state::Space::names(self.records, self.bot).await?;
         let mut lines = vec![format!(
             "opsbell is running. I post to {} space(s).",
             spaces.len()
         )];
-        let deliveries = recent::since(
-            self.records,
-            recent::DELIVERIES,
-            now - recent::DELIVERY_WINDOW,
-        )
-        .await?;
+        let deliveries = RecentDelivery::since(self.records, now - DELIVERY_WINDOW).await?;
         lines.push(format!("Delivered in the last 24 h: {}", deliveries.len()));
         for d in deliveries.iter().take(STATUS_LINES) {
-            let targets: Vec<&str> = d["targets"]
-                .as_array()
-                .map(|t| t.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
             lines.push(format!(
                 "• {} {} *{}* → {}",
-                short_time(&d["at"]),
-                d["state"].as_str().unwrap_or_default(),
-                d["title"].as_str().unwrap_or_default(),
-                targets.join(", ")
+                short_time(d.at),
+                d.state,
+                d.title,
+                d.targets.join(", ")
             ));
         }
-        let incidents = recent::since(
-            self.records,
-            recent::INCIDENTS,
-            now - chrono::Duration::days(7),
-        )
-        .await?;
+        let incidents = RecentIncident::since(self.records, now - INCIDENT_WINDOW).await?;
         lines.push(format!("Phone escalations this week: {}", incidents.len()));
         for i in incidents.iter().take(STATUS_LINES) {
-            let id = i["id"].as_str().unwrap_or_default();
-            let state = match load_incident(self.records, id).await? {
+            let id = &i.id;
+            let state = match Incident::load(self.records, id).await? {
                 Some(incident) => match incident.status {
                     Status::Answered { number, .. } => format!("answered by {number}"),
                     Status::Acked { by } => format!("acknowledged by {by}"),
@@ -230,9 +209,9 @@ impl ChatListener<'_> {
             };
             lines.push(format!(
                 "• {} {} *{}* — {state}",
-                short_time(&i["at"]),
+                short_time(i.at),
                 id,
-                i["title"].as_str().unwrap_or_default()
+                i.title
             ));
         }
         Ok(lines.join("\n"))
@@ -265,16 +244,9 @@ impl ChatListener<'_> {
 /// Entries of each kind `status` lists.
 const STATUS_LINES: usize = 5;
 
-/// `2026-11-23 01:02 UTC` from a stored RFC 3339 time.
-fn short_time(at: &Value) -> String {
-    at.as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| {
-            t.with_timezone(&Utc)
-                .format("%Y-%m-%d %H:%M UTC")
-                .to_string()
-        })
-        .unwrap_or_default()
+/// `2026-11-23 01:02 UTC`.
+fn short_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 const HELP: &str = "Commands: `help`, `status`, `oncall` (who is on call now), `ack <incident>` (stop a phone escalation).";

@@ -1,7 +1,6 @@
 //! The Google Chat bot: request verification and the listener (space registry, commands).
 
 pub mod listener;
-pub mod recent;
 pub mod verify;
 
 use verify::Audience;

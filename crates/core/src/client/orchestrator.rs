@@ -38,12 +38,8 @@ pub enum OrchestratorError {
     NtlmUnsupported,
 }
 
-/// Where a page of ended jobs continues: after this (EndTime, Id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, Deserialize)]
-pub struct Cursor {
-    pub end_time: DateTime<Utc>,
-    pub id: i64,
-}
+/// Where a page of ended jobs continues: the last (EndTime, Id) seen.
+pub use crate::state::Watermark as Cursor;
 
 #[derive(Debug)]
 pub struct Page {

@@ -7,8 +7,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::secrets::{self, Reference, STAGE_PLACEHOLDER};
+use super::secrets::{self, STAGE_PLACEHOLDER};
 use super::{Config, ConfigError, Problem};
+use crate::ports::Reference;
 
 /// The functions that load the configuration and resolve every reference at cold start.
 pub const READERS: [&str; 3] = ["webhook-ingest", "job-poller", "alarm-fanout"];

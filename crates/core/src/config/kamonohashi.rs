@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::raw::{Problems, url_secret};
+use crate::problem::Problems;
 
 #[derive(Debug, Clone)]
 pub struct KamonohashiSource {
@@ -216,10 +216,10 @@ fn source(mut r: RawSource, path: &str, p: &mut Problems) -> Option<KamonohashiS
         r.server = r.server.or(Some(secure.kamonohashi.server));
         r.username = r.username.or(Some(secure.kamonohashi.application.username));
         r.password = r.password.or(Some(secure.kamonohashi.application.password));
-        slack_uri = secure
-            .slack_uri
-            .filter(|u| !u.is_empty())
-            .map(|u| url_secret(u, &format!("{path}.secure_file SlackURI"), p));
+        slack_uri = secure.slack_uri.filter(|u| !u.is_empty()).map(|u| {
+            p.url(&u, &format!("{path}.secure_file SlackURI"));
+            secrecy::SecretString::from(u)
+        });
     }
     let server = r.server.unwrap_or_default();
     // The slackbot's documented Server value is the UI route base `http://host/#/`.
@@ -229,7 +229,7 @@ fn source(mut r: RawSource, path: &str, p: &mut Problems) -> Option<KamonohashiS
         .unwrap_or_default()
         .trim_end_matches('/')
         .to_string();
-    url_secret(server.clone(), &format!("{path}.server"), p);
+    p.url(&server, &format!("{path}.server"));
     let (username, password) = (
         r.username.unwrap_or_default(),
         r.password.unwrap_or_default(),

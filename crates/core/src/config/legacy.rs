@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 
 use secrecy::SecretString;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::raw::{BACKLOG_NORMAL_PRIORITY, CHATWORK_API, Problems, de_id, required, url_secret};
-use super::{BacklogChannel, Channel, OrchestratorWebhook};
+use super::{Channel, OrchestratorWebhook};
 use crate::event::State;
+use crate::problem::{Problems, de_id};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -95,79 +95,36 @@ pub(super) fn read(
         url: orch.url.filter(|u| !u.is_empty()),
     };
 
+    // Each section is upgraded into the channel it always meant, then read like any channel.
+    let upgraded = [
+        ("slack", "slack", &slack, "slack"),
+        ("google_chat", "google_hangouts", &hangouts, "google_chat"),
+        ("chatwork", "chatwork", &chatwork, "chatwork"),
+        ("backlog", "backlog", &backlog, "backlog"),
+    ];
     let mut channels = BTreeMap::new();
     let mut states = BTreeMap::new();
-    let mut add = |name: &str, section: &Section, channel: Channel, p: &mut Problems| {
+    for (name, section_name, section, kind) in upgraded {
+        let Some(value) = upgrade(kind, section) else {
+            continue;
+        };
+        let path = format!("webhook.{section_name}");
+        let before = p.0.len();
+        let channel = Channel::parse(value, &path, p);
+        for problem in &mut p.0[before..] {
+            problem.path = problem
+                .path
+                .replace(".webhook_url", ".incomming_webhook_url");
+        }
         if !section.available_state.is_empty() {
-            let key = if name == "google_chat" {
-                "google_hangouts"
-            } else {
-                name
-            };
             states.insert(
                 name.to_string(),
-                parse_states(&section.available_state, key, p),
+                parse_states(&section.available_state, section_name, p),
             );
         }
-        channels.insert(name.to_string(), channel);
-    };
-    if !slack.incomming_webhook_url.is_empty() {
-        let url = url_secret(
-            slack.incomming_webhook_url.clone(),
-            "webhook.slack.incomming_webhook_url",
-            p,
-        );
-        add("slack", &slack, Channel::Slack { webhook_url: url }, p);
-    }
-    if !hangouts.incomming_webhook_url.is_empty() {
-        let path = "webhook.google_hangouts.incomming_webhook_url";
-        let url = url_secret(hangouts.incomming_webhook_url.clone(), path, p);
-        add(
-            "google_chat",
-            &hangouts,
-            Channel::GoogleChat { webhook_url: url },
-            p,
-        );
-    }
-    if !chatwork.api_token.is_empty() || !chatwork.room_id.is_empty() {
-        let channel = Channel::Chatwork {
-            api_token: SecretString::from(required(
-                chatwork.api_token.clone(),
-                "webhook.chatwork.api_token",
-                p,
-            )),
-            room_id: required(chatwork.room_id.clone(), "webhook.chatwork.room_id", p),
-            api_base: chatwork
-                .api_base
-                .clone()
-                .unwrap_or_else(|| CHATWORK_API.to_string()),
-        };
-        add("chatwork", &chatwork, channel, p);
-    }
-    if !backlog.api_key.is_empty() || !backlog.space_key.is_empty() {
-        let base_url = backlog.base_url.clone().unwrap_or_else(|| {
-            format!(
-                "https://{}.backlog.jp",
-                required(backlog.space_key.clone(), "webhook.backlog.space_key", p)
-            )
-        });
-        let priority = Some(backlog.priority_id.clone()).filter(|s| !s.is_empty());
-        let channel = Channel::Backlog(BacklogChannel {
-            api_key: SecretString::from(required(
-                backlog.api_key.clone(),
-                "webhook.backlog.api_key",
-                p,
-            )),
-            base_url,
-            project_id: required(backlog.project_id.clone(), "webhook.backlog.project_id", p),
-            issue_type_id: required(
-                backlog.issue_type_id.clone(),
-                "webhook.backlog.issue_type_id",
-                p,
-            ),
-            priority_id: priority.unwrap_or_else(|| BACKLOG_NORMAL_PRIORITY.to_string()),
-        });
-        add("backlog", &backlog, channel, p);
+        if let Some(channel) = channel {
+            channels.insert(name.to_string(), channel);
+        }
     }
     for name in unknown {
         p.push(
@@ -176,6 +133,38 @@ pub(super) fn read(
         );
     }
     (orchestrator, channels, states)
+}
+
+/// The channel a section describes, in the channels' own shape; `None` for a section left empty.
+fn upgrade(kind: &str, s: &Section) -> Option<Value> {
+    let opt = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+    let channel = match kind {
+        "slack" | "google_chat" if !s.incomming_webhook_url.is_empty() => {
+            json!({ "type": kind, "webhook_url": s.incomming_webhook_url })
+        }
+        "chatwork" if !s.api_token.is_empty() || !s.room_id.is_empty() => {
+            let mut c = json!({ "type": kind, "api_token": s.api_token, "room_id": s.room_id });
+            if let Some(base) = opt(&s.api_base) {
+                c["api_base"] = json!(base);
+            }
+            c
+        }
+        "backlog" if !s.api_key.is_empty() || !s.space_key.is_empty() => {
+            let mut c = json!({
+                "type": kind, "api_key": s.api_key, "space_key": s.space_key,
+                "project_id": s.project_id, "issue_type_id": s.issue_type_id,
+            });
+            if let Some(base) = opt(&s.base_url) {
+                c["base_url"] = json!(base);
+            }
+            if !s.priority_id.is_empty() {
+                c["priority_id"] = json!(s.priority_id);
+            }
+            c
+        }
+        _ => return None,
+    };
+    Some(channel)
 }
 
 fn parse_states(list: &str, name: &str, p: &mut Problems) -> Vec<State> {

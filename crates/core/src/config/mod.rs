@@ -14,26 +14,26 @@ pub mod secrets;
 mod sources;
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use chrono_tz::Tz;
 use secrecy::SecretString;
 
 pub use env::apply_overrides;
 pub use kamonohashi::{KamonohashiSource, Watch, WatchDay, WatchOverride};
-pub use raw::de_id as de_id_lenient;
 pub use sources::{OrchestratorAuth, OrchestratorSource};
 
-use crate::event::{Source, State};
-use crate::route::Route;
+pub use crate::locale::Language;
+pub use crate::problem::{ConfigError, Problem, Problems};
 
-/// Message language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Language {
-    #[default]
-    En,
-    Ja,
-}
+use crate::event::{Source, State};
+use crate::notify::backlog::BacklogConfig;
+use crate::notify::chatwork::ChatworkConfig;
+use crate::notify::console::ConsoleConfig;
+use crate::notify::google_chat::GoogleChatConfig;
+use crate::notify::google_chat_bot::GoogleChatBotConfig;
+use crate::notify::oncall::OncallConfig;
+use crate::notify::slack::SlackConfig;
+use crate::route::Route;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -59,61 +59,75 @@ pub struct OrchestratorWebhook {
     pub url: Option<String>,
 }
 
-/// A named destination.
+/// A named destination: its kind (`type`) and that adapter's own configuration.
 #[derive(Debug, Clone)]
 pub enum Channel {
-    Slack {
-        webhook_url: SecretString,
-    },
-    GoogleChat {
-        webhook_url: SecretString,
-    },
+    Slack(SlackConfig),
+    GoogleChat(GoogleChatConfig),
     /// The Google Chat bot: every space it was added to, through the Chat API.
-    GoogleChatBot(ChatBotChannel),
-    Chatwork {
-        api_token: SecretString,
-        room_id: String,
-        api_base: String,
-    },
-    Backlog(BacklogChannel),
+    GoogleChatBot(GoogleChatBotConfig),
+    Chatwork(ChatworkConfig),
+    Backlog(BacklogConfig),
     /// Prints rendered messages to standard output (local runs).
-    Console,
+    Console(ConsoleConfig),
     /// Starts the on-call phone escalation (the `oncall-caller`; a dry run in `opsbell serve`).
-    Oncall,
+    Oncall(OncallConfig),
 }
 
-#[derive(Debug, Clone)]
-pub struct ChatBotChannel {
-    /// The service account's key file (JSON); its private key signs the token requests.
-    pub key: crate::notify::chat_api::ServiceAccountKey,
-    /// The registry's name of the bot: the chat-listener's `CHAT_BOT_NAME` (default `opsbell`).
-    pub bot: String,
-    pub api_base: String,
-    /// Spaces posted to at once per event (default 8).
-    pub concurrency: usize,
-}
-
-#[derive(Debug, Clone)]
-pub struct BacklogChannel {
-    pub api_key: SecretString,
-    /// `https://{space_key}.backlog.jp` unless `base_url` is given.
-    pub base_url: String,
-    pub project_id: String,
-    pub issue_type_id: String,
-    pub priority_id: String,
-}
+/// The check of a configuration with nothing to check.
+fn nothing<T>(_: &T, _: &str, _: &mut Problems) {}
 
 impl Channel {
     pub fn kind(&self) -> &'static str {
         match self {
-            Channel::Slack { .. } => "slack",
-            Channel::GoogleChat { .. } => "google_chat",
+            Channel::Slack(_) => "slack",
+            Channel::GoogleChat(_) => "google_chat",
             Channel::GoogleChatBot(_) => "google_chat_bot",
-            Channel::Chatwork { .. } => "chatwork",
+            Channel::Chatwork(_) => "chatwork",
             Channel::Backlog(_) => "backlog",
-            Channel::Console => "console",
-            Channel::Oncall => "oncall",
+            Channel::Console(_) => "console",
+            Channel::Oncall(_) => "oncall",
         }
+    }
+
+    /// The kinds a channel's `type` names.
+    pub const KINDS: [&'static str; 7] = [
+        "slack",
+        "google_chat",
+        "google_chat_bot",
+        "chatwork",
+        "backlog",
+        "console",
+        "oncall",
+    ];
+
+    /// Reads the channel at `path` (`channels.ops`): its `type`, then that adapter's
+    /// configuration, checked by the adapter. `None` when anything is wrong.
+    pub fn parse(mut value: serde_json::Value, path: &str, p: &mut Problems) -> Option<Channel> {
+        let kind = value.as_object_mut().and_then(|m| m.remove("type"));
+        let kind = kind.as_ref().and_then(serde_json::Value::as_str);
+        let Some(kind) = kind.filter(|k| Channel::KINDS.contains(k)) else {
+            let known = Channel::KINDS.join(", ");
+            let message = match kind {
+                Some(other) => format!("unknown channel type {other:?} (known: {known})"),
+                None => format!("a channel needs a \"type\" ({known})"),
+            };
+            p.push(format!("{path}.type"), message);
+            return None;
+        };
+        Some(match kind {
+            "slack" => Channel::Slack(p.read(path, value, SlackConfig::validate)?),
+            "google_chat" => {
+                Channel::GoogleChat(p.read(path, value, GoogleChatConfig::validate)?)
+            }
+            "google_chat_bot" => {
+                Channel::GoogleChatBot(GoogleChatBotConfig::parse(value, path, p)?)
+            }
+            "chatwork" => Channel::Chatwork(p.read(path, value, ChatworkConfig::validate)?),
+            "backlog" => Channel::Backlog(p.read(path, value, BacklogConfig::validate)?),
+            "console" => Channel::Console(p.read(path, value, nothing)?),
+            _ => Channel::Oncall(p.read(path, value, nothing)?),
+        })
     }
 
     /// The states a channel of this kind gets when no route names it: chat hears every job end
@@ -121,7 +135,7 @@ impl Channel {
     pub fn default_states(&self) -> Vec<State> {
         match self {
             Channel::Backlog(_) => vec![State::Faulted, State::Stopped, State::Alarm],
-            Channel::Oncall => vec![State::Alarm],
+            Channel::Oncall(_) => vec![State::Alarm],
             _ => vec![
                 State::Faulted,
                 State::Successful,
@@ -130,46 +144,6 @@ impl Channel {
                 State::Ok,
             ],
         }
-    }
-}
-
-/// One thing wrong with the configuration, with where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub path: String,
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
-    }
-}
-
-/// Every problem found, so a user fixes them all in one go.
-#[derive(Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigError {
-    pub problems: Vec<Problem>,
-}
-
-/// The readable list: a Lambda whose `main` fails at cold start prints its error's `Debug`.
-impl fmt::Debug for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} problem(s) in the configuration:",
-            self.problems.len()
-        )?;
-        for p in &self.problems {
-            write!(f, "\n  - {p}")?;
-        }
-        Ok(())
     }
 }
 
@@ -276,10 +250,18 @@ impl Config {
         Config::from_value(value)
     }
 
+    /// How messages are rendered: the configured language and time zone.
+    pub fn render_options(&self) -> crate::render::RenderOptions {
+        crate::render::RenderOptions {
+            language: self.language,
+            timezone: self.timezone,
+        }
+    }
+
     /// A configuration with one console channel that hears everything; for tests and demos.
     pub fn console_only() -> Config {
         let mut channels = BTreeMap::new();
-        channels.insert("console".to_string(), Channel::Console);
+        channels.insert("console".to_string(), Channel::Console(ConsoleConfig {}));
         Config {
             language: Language::En,
             timezone: chrono_tz::UTC,

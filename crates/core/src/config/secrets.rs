@@ -3,38 +3,11 @@
 //! its value once at cold start, before validation. The values are never logged; only the
 //! reference names are.
 
-use std::fmt;
-
-use async_trait::async_trait;
 use serde_json::Value;
 use tracing::info;
 
 use super::{ConfigError, Problem};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reference {
-    Ssm(String),
-    SecretsManager(String),
-}
-
-impl fmt::Display for Reference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Reference::Ssm(p) => write!(f, "ssm:{p}"),
-            Reference::SecretsManager(n) => write!(f, "secretsmanager:{n}"),
-        }
-    }
-}
-
-impl Reference {
-    pub fn parse(s: &str) -> Option<Reference> {
-        if let Some(p) = s.strip_prefix("ssm:") {
-            return Some(Reference::Ssm(p.to_string()));
-        }
-        s.strip_prefix("secretsmanager:")
-            .map(|n| Reference::SecretsManager(n.to_string()))
-    }
-}
+pub use crate::ports::{Reference, Resolver};
 
 /// Written in a reference, the deployment stage (`ssm:/opsbell/${stage}/slack-webhook-url`),
 /// filled in at cold start from `OPSBELL_STAGE` (which serverless.yml sets to the stage), so one
@@ -89,12 +62,6 @@ fn key_path(path: &str, key: &str) -> String {
     } else {
         format!("{path}.{key}")
     }
-}
-
-/// Fetches referenced secrets (SSM and Secrets Manager on AWS).
-#[async_trait]
-pub trait Resolver: Send + Sync {
-    async fn resolve(&self, reference: &Reference) -> Result<String, String>;
 }
 
 /// Every reference in `value`, with its path.

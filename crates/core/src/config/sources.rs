@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::raw::{Problems, url_secret};
+use crate::problem::Problems;
 
 /// One Orchestrator tenant to poll.
 #[derive(Debug, Clone)]
@@ -124,7 +124,7 @@ pub(super) fn read(
         let raw: Vec<RawSource> = p.parse("sources.orchestrator", list).unwrap_or_default();
         for (i, r) in raw.into_iter().enumerate() {
             let path = format!("sources.orchestrator[{i}]");
-            url_secret(r.url.clone(), &format!("{path}.url"), p);
+            p.url(&r.url, &format!("{path}.url"));
             let auth = match r.auth {
                 RawAuth::Password {
                     tenancy_name,
@@ -188,7 +188,7 @@ fn legacy(scheduled: &Value, p: &mut Problems) -> Option<OrchestratorSource> {
     if o.url.is_empty() {
         return None;
     }
-    url_secret(o.url.clone(), "scheduled.orchestrator.url", p);
+    p.url(&o.url, "scheduled.orchestrator.url");
     let ntlm = match &o.ntlm_authentication {
         Value::Bool(b) => *b,
         Value::String(s) => s.eq_ignore_ascii_case("true"),

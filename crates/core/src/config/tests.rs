@@ -31,7 +31,7 @@ fn predecessor_config_loads_unchanged() {
     let Channel::Backlog(backlog) = &config.channels["backlog"] else {
         panic!()
     };
-    assert_eq!(backlog.base_url, "https://example.backlog.jp");
+    assert_eq!(backlog.base().unwrap(), "https://example.backlog.jp");
     assert_eq!(backlog.priority_id, "3");
     let backlog_route = config
         .routes
@@ -137,15 +137,15 @@ fn environment_overrides_any_value() {
     let config = Config::load(text, &env).unwrap();
     assert_eq!(config.language, Language::Ja);
     assert_eq!(config.orchestrator.secrets.len(), 1);
-    let Channel::Chatwork { room_id, .. } = &config.channels["chatwork"] else {
+    let Channel::Chatwork(chatwork) = &config.channels["chatwork"] else {
         panic!()
     };
-    assert_eq!(room_id, "42");
-    let Channel::Slack { webhook_url } = &config.channels["ops-chat"] else {
+    assert_eq!(chatwork.room_id, "42");
+    let Channel::Slack(slack) = &config.channels["ops-chat"] else {
         panic!()
     };
     assert_eq!(
-        secrecy::ExposeSecret::expose_secret(webhook_url),
+        secrecy::ExposeSecret::expose_secret(&slack.webhook_url),
         "https://example.test/hook"
     );
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::*;
 use crate::event::{Source, State};
 use crate::ports::{Notifier, NotifyError, Receipt, SystemClock};
-use crate::testing::MemoryStore;
+use crate::testing::{MemoryRecords, MemoryStore};
 
 /// Answers from a script, counting calls.
 struct Scripted {
@@ -63,21 +63,21 @@ fn event() -> Event {
 }
 
 fn fanout(sinks: &[(&str, Arc<Scripted>)]) -> Fanout {
-    Fanout {
-        bots: BTreeMap::new(),
-        records: None,
-        lease_slack: LEASE_SLACK,
-        sinks: sinks
-            .iter()
-            .map(|(n, s)| (n.to_string(), Sink::Notifier(s.clone())))
-            .collect(),
-        routes: sinks
-            .iter()
-            .map(|(n, _)| Route::to(n, vec![State::Faulted]))
-            .collect(),
-        store: Arc::new(MemoryStore::default()),
-        clock: Arc::new(SystemClock),
-    }
+    let destinations = sinks
+        .iter()
+        .map(|(n, s)| (n.to_string(), Destination::Notifier(s.clone())))
+        .collect();
+    let routes = sinks
+        .iter()
+        .map(|(n, _)| Route::to(n, vec![State::Faulted]))
+        .collect();
+    Fanout::new(
+        destinations,
+        routes,
+        Arc::new(MemoryStore::default()),
+        Arc::new(MemoryRecords::default()),
+        Arc::new(SystemClock),
+    )
 }
 
 fn deadline() -> Instant {
@@ -150,7 +150,7 @@ async fn a_claim_held_by_another_worker_is_busy() {
     let fanout = fanout(&[("slow", slow.clone())]);
     let now = Utc::now();
     fanout
-        .store
+        .log
         .claim_delivery(
             &event().key,
             "slow",

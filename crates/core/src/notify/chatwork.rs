@@ -13,9 +13,39 @@ use super::AdapterContext;
 use crate::event::Event;
 use crate::http::send_with_retry;
 use crate::ports::{Notifier, NotifyError, Receipt};
+use crate::problem::{Problems, de_id};
 use crate::render::chatwork::render;
 
 pub const TOKEN_HEADER: &str = "X-ChatWorkToken";
+pub const CHATWORK_API: &str = "https://api.chatwork.com";
+
+/// `{"type": "chatwork", "api_token": "…", "room_id": 123}` (`api_base` for tests).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatworkConfig {
+    pub api_token: SecretString,
+    #[serde(deserialize_with = "de_id")]
+    pub room_id: String,
+    #[serde(default = "chatwork_api")]
+    pub api_base: String,
+}
+
+fn chatwork_api() -> String {
+    CHATWORK_API.to_string()
+}
+
+impl ChatworkConfig {
+    pub fn validate(&self, path: &str, p: &mut Problems) {
+        p.required(self.api_token.expose_secret(), &format!("{path}.api_token"));
+        p.required(&self.room_id, &format!("{path}.room_id"));
+    }
+
+    /// Where a message is posted.
+    pub fn messages_url(&self) -> String {
+        let base = self.api_base.trim_end_matches('/');
+        format!("{base}/v2/rooms/{}/messages", self.room_id)
+    }
+}
 
 pub struct ChatworkNotifier {
     ctx: AdapterContext,
@@ -24,27 +54,18 @@ pub struct ChatworkNotifier {
 }
 
 impl ChatworkNotifier {
-    pub fn new(
-        ctx: AdapterContext,
-        api_token: SecretString,
-        room_id: String,
-        api_base: &str,
-    ) -> Self {
-        let url = format!(
-            "{}/v2/rooms/{room_id}/messages",
-            api_base.trim_end_matches('/')
-        );
+    pub fn new(ctx: AdapterContext, config: ChatworkConfig) -> Self {
         ChatworkNotifier {
             ctx,
-            api_token,
-            url,
+            url: config.messages_url(),
+            api_token: config.api_token,
         }
     }
 }
 
 #[derive(serde::Deserialize)]
 struct Posted {
-    #[serde(default, deserialize_with = "crate::config::de_id_lenient")]
+    #[serde(default, deserialize_with = "de_id")]
     message_id: String,
 }
 
@@ -79,16 +100,15 @@ mod tests {
     use wiremock::{Mock, ResponseTemplate};
 
     use super::*;
-    use crate::notify::Sink;
     use crate::notify::testkit::{self, Kit};
 
     fn notifier(kit: &Kit) -> ChatworkNotifier {
-        ChatworkNotifier::new(
-            kit.ctx("ops-cw"),
-            SecretString::from("SECRET-CW"),
-            "42".into(),
-            &kit.base,
-        )
+        let config = ChatworkConfig {
+            api_token: SecretString::from("SECRET-CW"),
+            room_id: "42".into(),
+            api_base: kit.base.clone(),
+        };
+        ChatworkNotifier::new(kit.ctx("ops-cw"), config)
     }
 
     #[tokio::test]
@@ -125,10 +145,6 @@ mod tests {
 
     #[tokio::test]
     async fn status_matrix() {
-        testkit::status_matrix(
-            |kit| Sink::Notifier(Arc::new(notifier(kit))),
-            &["SECRET-CW"],
-        )
-        .await;
+        testkit::status_matrix(|kit| Arc::new(notifier(kit)), &["SECRET-CW"]).await;
     }
 }

@@ -18,12 +18,17 @@ pub fn render(event: &Event, opts: RenderOptions) -> String {
     text.trim_end_matches("[/info]").to_string()
 }
 
+/// `{"type": "console"}`: nothing to set.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {}
+
 pub struct ConsoleNotifier {
     ctx: AdapterContext,
 }
 
 impl ConsoleNotifier {
-    pub fn new(ctx: AdapterContext) -> Self {
+    pub fn new(ctx: AdapterContext, _config: ConsoleConfig) -> Self {
         ConsoleNotifier { ctx }
     }
 }

@@ -12,24 +12,45 @@ use super::AdapterContext;
 use crate::event::Event;
 use crate::http::send_with_retry;
 use crate::ports::{Notifier, NotifyError, Receipt};
+use crate::problem::Problems;
 use crate::render::google_chat::render;
 
 /// Reply into the thread named by `thread.threadKey`, or start it.
 const REPLY_OPTION: &str = "messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD";
 
-pub struct GoogleChatWebhook {
+/// `{"type": "google_chat", "webhook_url": "https://chat.googleapis.com/v1/spaces/…"}`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoogleChatConfig {
+    pub webhook_url: SecretString,
+}
+
+impl GoogleChatConfig {
+    pub fn validate(&self, path: &str, p: &mut Problems) {
+        p.url(
+            self.webhook_url.expose_secret(),
+            &format!("{path}.webhook_url"),
+        );
+    }
+}
+
+/// A space's incoming webhook.
+pub struct GoogleChatNotifier {
     ctx: AdapterContext,
     webhook_url: SecretString,
 }
 
-impl GoogleChatWebhook {
-    pub fn new(ctx: AdapterContext, webhook_url: SecretString) -> Self {
-        GoogleChatWebhook { ctx, webhook_url }
+impl GoogleChatNotifier {
+    pub fn new(ctx: AdapterContext, config: GoogleChatConfig) -> Self {
+        GoogleChatNotifier {
+            ctx,
+            webhook_url: config.webhook_url,
+        }
     }
 }
 
 #[async_trait]
-impl Notifier for GoogleChatWebhook {
+impl Notifier for GoogleChatNotifier {
     async fn notify(&self, event: &Event, deadline: Instant) -> Result<Receipt, NotifyError> {
         let payload = render(event, self.ctx.render);
         let base = self.webhook_url.expose_secret();
@@ -73,15 +94,15 @@ mod tests {
     use wiremock::{Mock, ResponseTemplate};
 
     use super::*;
-    use crate::notify::Sink;
     use crate::notify::testkit::{self, Kit};
 
-    fn notifier(kit: &Kit) -> GoogleChatWebhook {
+    fn notifier(kit: &Kit) -> GoogleChatNotifier {
         let url = format!(
             "{}/v1/spaces/AAA/messages?key=SECRET-KEY&token=SECRET-TOKEN",
             kit.base
         );
-        GoogleChatWebhook::new(kit.ctx("ops-chat"), SecretString::from(url))
+        let webhook_url = SecretString::from(url);
+        GoogleChatNotifier::new(kit.ctx("ops-chat"), GoogleChatConfig { webhook_url })
     }
 
     #[tokio::test]
@@ -113,7 +134,7 @@ mod tests {
     #[tokio::test]
     async fn status_matrix() {
         testkit::status_matrix(
-            |kit| Sink::Notifier(Arc::new(notifier(kit))),
+            |kit| Arc::new(notifier(kit)),
             &["SECRET-KEY", "SECRET-TOKEN"],
         )
         .await;

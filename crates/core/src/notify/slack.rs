@@ -11,7 +11,24 @@ use super::AdapterContext;
 use crate::event::Event;
 use crate::http::send_with_retry;
 use crate::ports::{Notifier, NotifyError, Receipt};
+use crate::problem::Problems;
 use crate::render::slack::render;
+
+/// `{"type": "slack", "webhook_url": "https://hooks.slack.com/services/…"}`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfig {
+    pub webhook_url: SecretString,
+}
+
+impl SlackConfig {
+    pub fn validate(&self, path: &str, p: &mut Problems) {
+        p.url(
+            self.webhook_url.expose_secret(),
+            &format!("{path}.webhook_url"),
+        );
+    }
+}
 
 pub struct SlackNotifier {
     ctx: AdapterContext,
@@ -19,8 +36,11 @@ pub struct SlackNotifier {
 }
 
 impl SlackNotifier {
-    pub fn new(ctx: AdapterContext, webhook_url: SecretString) -> Self {
-        SlackNotifier { ctx, webhook_url }
+    pub fn new(ctx: AdapterContext, config: SlackConfig) -> Self {
+        SlackNotifier {
+            ctx,
+            webhook_url: config.webhook_url,
+        }
     }
 }
 
@@ -48,12 +68,12 @@ mod tests {
     use wiremock::{Mock, ResponseTemplate};
 
     use super::*;
-    use crate::notify::Sink;
     use crate::notify::testkit::{self, Kit};
 
     fn notifier(kit: &Kit) -> SlackNotifier {
         let url = format!("{}/services/T0/B0/SECRET-HOOK", kit.base);
-        SlackNotifier::new(kit.ctx("ops-slack"), SecretString::from(url))
+        let webhook_url = SecretString::from(url);
+        SlackNotifier::new(kit.ctx("ops-slack"), SlackConfig { webhook_url })
     }
 
     #[tokio::test]
@@ -82,10 +102,6 @@ mod tests {
 
     #[tokio::test]
     async fn status_matrix() {
-        testkit::status_matrix(
-            |kit| Sink::Notifier(Arc::new(notifier(kit))),
-            &["SECRET-HOOK"],
-        )
-        .await;
+        testkit::status_matrix(|kit| Arc::new(notifier(kit)), &["SECRET-HOOK"]).await;
     }
 }

@@ -8,11 +8,13 @@ use tokio::time::Instant;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::{AdapterContext, Sink, deliver};
-use crate::config::Language;
+use std::sync::Arc;
+
+use super::AdapterContext;
 use crate::event::Event;
 use crate::http::RetryPolicy;
-use crate::ports::NotifyError;
+use crate::locale::Language;
+use crate::ports::{Notifier, NotifyError};
 use crate::render::RenderOptions;
 use crate::source::Inbound;
 use crate::source::uipath::{UipathContext, parse_webhook};
@@ -22,6 +24,8 @@ pub(crate) struct Kit {
     /// Where adapters under test send; the server's URI unless a test points it elsewhere.
     pub base: String,
     pub event: Event,
+    /// The records adapters that keep state (the Chat bot's spaces) use.
+    pub records: Arc<crate::testing::MemoryRecords>,
 }
 
 impl Kit {
@@ -43,6 +47,7 @@ impl Kit {
             base: server.uri(),
             server,
             event: events.remove(0),
+            records: Arc::default(),
         }
     }
 
@@ -72,7 +77,7 @@ impl Kit {
 }
 
 async fn run(
-    make: &impl Fn(&Kit) -> Sink,
+    make: &impl Fn(&Kit) -> Arc<dyn Notifier>,
     responses: Vec<ResponseTemplate>,
 ) -> (Result<u32, NotifyError>, usize) {
     let kit = Kit::start().await;
@@ -88,14 +93,15 @@ async fn run(
             .mount(&kit.server)
             .await;
     }
-    let result = deliver(&make(&kit), &kit.event, kit.deadline())
+    let result = make(&kit)
+        .notify(&kit.event, kit.deadline())
         .await
         .map(|r| r.attempts);
     let received = kit.server.received_requests().await.unwrap().len();
     (result, received)
 }
 
-pub(crate) async fn status_matrix(make: impl Fn(&Kit) -> Sink, secrets: &[&str]) {
+pub(crate) async fn status_matrix(make: impl Fn(&Kit) -> Arc<dyn Notifier>, secrets: &[&str]) {
     let ok = |s| ResponseTemplate::new(s).set_body_string("{}");
     assert_eq!(run(&make, vec![ok(200)]).await, (Ok(1), 1), "200");
     assert_eq!(run(&make, vec![ok(201)]).await, (Ok(1), 1), "201");
@@ -140,8 +146,9 @@ pub(crate) async fn status_matrix(make: impl Fn(&Kit) -> Sink, secrets: &[&str])
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     kit.base = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let sink = make(&kit);
-    let err = deliver(&sink, &kit.event, Instant::now() + Duration::from_secs(5))
+    let notifier = make(&kit);
+    let err = notifier
+        .notify(&kit.event, Instant::now() + Duration::from_secs(5))
         .await
         .unwrap_err();
     assert!(err.is_retryable(), "refused: {err:?}");

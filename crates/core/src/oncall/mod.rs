@@ -1,13 +1,11 @@
-//! On-call escalation, pure: rotation and mapping files (both of lambda-connect's formats), who is
-//! on call on a day, the ordered call plan, and the escalation state machine over two ports
-//! ([`Dialer`](escalation::Dialer), [`CheckQueue`](escalation::CheckQueue)).
+//! On-call, pure: rotation and mapping files (both of lambda-connect's formats), who is on call on
+//! a day, the ordered call plan, and the caller's settings. The escalation that runs the plan is
+//! [`crate::escalation`].
 
-pub mod escalation;
 pub mod mapping;
 pub mod plan;
 pub mod rotation;
 pub mod settings;
-pub mod trigger;
 
 use std::fmt;
 

@@ -28,15 +28,7 @@ impl Default for PlanOptions {
     }
 }
 
-/// One call of the plan.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Call {
-    /// 1-based round; 0 for the fallback.
-    pub round: u32,
-    /// The group's label (`group2`, `#2`), or `fallback`.
-    pub group: String,
-    pub number: String,
-}
+pub use crate::state::Call;
 
 /// The day of month `at` falls on in `tz`.
 pub fn day_of_month(at: DateTime<Utc>, tz: Tz) -> u32 {

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use serde_json::json;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
@@ -17,9 +16,7 @@ use super::{PollError, PollReport};
 use crate::client::kamonohashi::{JobKind, KamonohashiClient, KqiJob, Tenant};
 use crate::event::{Event, Source, State};
 use crate::ports::{Queue, Records};
-
-/// Days a job's last status is kept.
-const JOB_STATE_TTL_DAYS: i64 = 30;
+use crate::state::JobState;
 
 /// The event state of a KAMONOHASHI status.
 pub fn state_of(status: &str) -> State {
@@ -90,12 +87,10 @@ async fn poll_tenant(
     report: &mut PollReport,
 ) -> Result<(), PollError> {
     let source = client.source();
-    let pk = format!("JOB#kamonohashi:{}:{}", source.name, tenant.id);
-    let stored: HashMap<String, String> = records
-        .list_records(&pk)
+    let stored: HashMap<String, String> = JobState::list(records, &source.name, tenant.id)
         .await?
         .into_iter()
-        .filter_map(|(sk, v)| Some((sk, v.get("status")?.as_str()?.to_string())))
+        .map(|(sk, row)| (sk, row.status))
         .collect();
     let baseline = stored.is_empty();
     let mut events = Vec::new();
@@ -127,11 +122,9 @@ async fn poll_tenant(
     // and the delivery log drops the copies.
     queue.enqueue(&events).await?;
     report.jobs += events.len();
-    let expires = now + chrono::Duration::days(JOB_STATE_TTL_DAYS);
     for (sk, status) in changed {
-        records
-            .put_record(&pk, &sk, &json!({ "status": status }), Some(expires))
-            .await?;
+        let row = JobState { status };
+        row.save(records, &source.name, tenant.id, &sk, now).await?;
     }
     Ok(())
 }

@@ -11,10 +11,9 @@ use tokio::time::Instant;
 
 use crate::client::kamonohashi::{KamonohashiClient, KamonohashiError};
 use crate::client::orchestrator::{OrchestratorClient, OrchestratorError};
-use crate::config::Config;
-use crate::http::RetryPolicy;
 use crate::ports::{Queue, QueueError, Records, StoreError};
 use crate::source::uipath::UipathContext;
+use crate::state::PollTime;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PollError {
@@ -79,41 +78,32 @@ impl PollReport {
 }
 
 /// Every configured polled source, run by the `job-poller` Lambda on its schedule and by
-/// `opsbell serve` on each source's interval.
+/// `opsbell serve` on each source's interval. Built by [`crate::build::pollers`].
 pub struct Pollers {
-    pub orchestrators: Vec<OrchestratorClient>,
-    pub kamonohashi: Vec<KamonohashiClient>,
+    orchestrators: Vec<OrchestratorClient>,
+    kamonohashi: Vec<KamonohashiClient>,
     /// Watch hours are read in this zone.
-    pub timezone: chrono_tz::Tz,
+    timezone: chrono_tz::Tz,
     /// Orchestrator UI base for links (`webhook.orchestrator.url`, else the source's URL).
-    pub ui_url: Option<String>,
-    pub records: Arc<dyn Records>,
-    pub queue: Arc<dyn Queue>,
+    ui_url: Option<String>,
+    records: Arc<dyn Records>,
+    queue: Arc<dyn Queue>,
 }
 
 impl Pollers {
-    pub fn from_config(
-        config: &Config,
-        http: &reqwest::Client,
-        policy: RetryPolicy,
+    pub fn new(
+        orchestrators: Vec<OrchestratorClient>,
+        kamonohashi: Vec<KamonohashiClient>,
+        timezone: chrono_tz::Tz,
+        ui_url: Option<String>,
         records: Arc<dyn Records>,
         queue: Arc<dyn Queue>,
     ) -> Self {
-        let orchestrators = config
-            .orchestrators
-            .iter()
-            .map(|s| OrchestratorClient::new(s.clone(), http.clone(), policy))
-            .collect();
-        let kamonohashi = config
-            .kamonohashi
-            .iter()
-            .map(|s| KamonohashiClient::new(s.clone(), http.clone(), policy))
-            .collect();
         Pollers {
             orchestrators,
             kamonohashi,
-            timezone: config.timezone,
-            ui_url: config.orchestrator.url.clone(),
+            timezone,
+            ui_url,
             records,
             queue,
         }
@@ -202,20 +192,17 @@ impl Pollers {
                 r.as_ref()
                     .is_ok_and(|r| r.source == name && r.failed_folders.is_empty())
             });
-            let (pk, sk) = (format!("WATERMARK#{name}"), "-");
+            let records = self.records.as_ref();
             if complete {
-                let at = serde_json::json!({ "polled_at": now });
-                if let Err(e) = self.records.put_record(&pk, sk, &at, None).await {
+                let at = PollTime { polled_at: now };
+                if let Err(e) = at.save(records, &name).await {
                     tracing::warn!(source = %name, error = %e, "Could not record the poll time.");
                 }
                 lags.push((name, 0));
                 continue;
             }
-            let last = self.records.get_record(&pk, sk).await.ok().flatten();
-            let at = last
-                .and_then(|v| v.get("polled_at").cloned())
-                .and_then(|v| serde_json::from_value::<DateTime<Utc>>(v).ok());
-            if let Some(at) = at {
+            let last = PollTime::load(records, &name).await.ok().flatten();
+            if let Some(PollTime { polled_at: at }) = last {
                 lags.push((name, (now - at).num_seconds().max(0)));
             }
         }

@@ -4,21 +4,16 @@
 //! keys equal the webhook's, so the delivery log drops every copy after the first.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::{PollError, PollReport};
-use crate::client::orchestrator::{Cursor, OrchestratorClient};
+use crate::client::orchestrator::OrchestratorClient;
 use crate::event::Event;
 use crate::ports::{Queue, Records};
 use crate::source::ParseError;
 use crate::source::uipath::{UipathContext, job_event, terminal_state};
-
-/// The watermark record of a folder.
-pub fn watermark_key(source: &str, folder: i64) -> (String, String) {
-    (format!("WATERMARK#uipath:{source}"), folder.to_string())
-}
+use crate::state::Watermark;
 
 /// Polls every folder of `client`'s source once.
 pub async fn poll(
@@ -81,11 +76,7 @@ async fn poll_folder(
     report: &mut PollReport,
 ) -> Result<(), PollError> {
     let source = client.source();
-    let (pk, sk) = watermark_key(&source.name, folder);
-    let mark: Option<Cursor> = records
-        .get_record(&pk, &sk)
-        .await?
-        .and_then(|v| serde_json::from_value(v).ok());
+    let mark = Watermark::load(records, &source.name, folder).await?;
     let overlap = chrono::Duration::from_std(source.overlap).unwrap_or_default();
     let lookback = chrono::Duration::from_std(source.initial_lookback).unwrap_or_default();
     let from = mark.map_or(now - lookback, |m| m.end_time - overlap);
@@ -108,7 +99,7 @@ async fn poll_folder(
             after = Some(last);
             if high.is_none_or(|h| last > h) {
                 high = Some(last);
-                records.put_record(&pk, &sk, &json!(last), None).await?;
+                last.save(records, &source.name, folder).await?;
             }
         }
         if !page.more || last.is_none() {
@@ -117,8 +108,8 @@ async fn poll_folder(
     }
 }
 
-fn cursor_of(job: &crate::source::uipath::Job) -> Option<Cursor> {
-    Some(Cursor {
+fn cursor_of(job: &crate::source::uipath::Job) -> Option<Watermark> {
+    Some(Watermark {
         end_time: job.end_time?,
         id: job.id?,
     })

@@ -1,8 +1,9 @@
 //! Backlog issue summary and description.
 //! <https://developer.nulab.com/docs/backlog/api/2/add-issue/>
 
-use super::{Label, RenderOptions, View, truncate};
+use super::{Label, RenderOptions, View};
 use crate::event::Event;
+use crate::event::truncate;
 
 /// Backlog's summary field holds 255 characters.
 pub const SUMMARY_MAX_CHARS: usize = 255;

@@ -1,8 +1,9 @@
 //! Chatwork message `body`: `[info][title]…[/title]…[/info]`.
 //! <https://developer.chatwork.com/reference/post-rooms-room_id-messages>
 
-use super::{Label, MentionStyle, RenderOptions, View, mentions, truncate};
+use super::{Label, MentionStyle, RenderOptions, View, mentions};
 use crate::event::Event;
+use crate::event::truncate;
 
 /// Very long bodies are refused with 400; stay far below.
 pub const INFO_MAX_CHARS: usize = 4000;

@@ -4,7 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::{Label, MentionStyle, RenderOptions, View, mentions, truncate};
+use super::{Label, MentionStyle, RenderOptions, View, mentions};
+use crate::event::truncate;
 use crate::event::{Event, Source};
 
 /// A message, cards included, may be at most 32,000 bytes; keep the free text well inside it.

@@ -12,23 +12,14 @@ use chrono_tz::Tz;
 
 pub use text::{Label, label, state_phrase};
 
-use crate::config::{Config, Language};
 use crate::event::{Event, Severity};
+use crate::locale::Language;
 
 /// What every renderer needs besides the event.
 #[derive(Debug, Clone, Copy)]
 pub struct RenderOptions {
     pub language: Language,
     pub timezone: Tz,
-}
-
-impl RenderOptions {
-    pub fn from_config(config: &Config) -> Self {
-        RenderOptions {
-            language: config.language,
-            timezone: config.timezone,
-        }
-    }
 }
 
 /// The parts of an event every message shows, already localized.
@@ -114,18 +105,6 @@ pub fn format_time(t: &DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz)
         .format("%Y-%m-%d %H:%M:%S %Z")
         .to_string()
-}
-
-/// Cuts `s` to at most `max` characters, on a character boundary, saying that it did.
-pub fn truncate(s: &str, max: usize) -> String {
-    const MARK: &str = "\n…(truncated)";
-    match s
-        .char_indices()
-        .nth(max.saturating_sub(MARK.chars().count()))
-    {
-        Some((i, _)) if s.chars().count() > max => format!("{}{MARK}", &s[..i]),
-        _ => s.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::{Label, MentionStyle, RenderOptions, View, mentions, truncate};
+use super::{Label, MentionStyle, RenderOptions, View, mentions};
+use crate::event::truncate;
 use crate::event::{Event, Severity};
 
 /// A section block's text is limited to 3,000 characters.

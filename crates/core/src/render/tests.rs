@@ -3,7 +3,8 @@
 use chrono::DateTime;
 
 use super::*;
-use crate::config::Language;
+use crate::event::truncate;
+use crate::locale::Language;
 use crate::source::Inbound;
 use crate::source::uipath::{UipathContext, parse_webhook};
 

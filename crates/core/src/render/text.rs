@@ -1,7 +1,7 @@
 //! Localized words. English doubles as the fallback.
 
-use crate::config::Language;
 use crate::event::State;
+use crate::locale::Language;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Label {

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Inbound, ParseError};
+use crate::event::truncate;
 use crate::event::{Event, INFO_MAX_CHARS, Source, State};
 use crate::http::percent_encode;
-use crate::render::truncate;
 use crate::time::parse_utc;
 
 #[derive(Deserialize)]

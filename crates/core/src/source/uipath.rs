@@ -224,7 +224,7 @@ pub fn job_event(
             .info
             .as_deref()
             .filter(|i| !i.trim().is_empty())
-            .map(|i| crate::render::truncate(i, INFO_MAX_CHARS)),
+            .map(|i| crate::event::truncate(i, INFO_MAX_CHARS)),
         started_at: job.start_time,
         ended_at: job.end_time,
         occurred_at,

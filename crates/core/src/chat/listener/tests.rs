@@ -6,7 +6,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::*;
 use crate::chat::verify::{Audience, CHAT_ISSUER};
-use crate::oncall::escalation::{Incident, Status, incident_key};
+use crate::state::{Incident, RecentDelivery, RecentIncident, Space, Status};
 use crate::testing::MemoryRecords;
 
 fn file(path: &str) -> Vec<u8> {
@@ -116,7 +116,7 @@ async fn ack_marks_a_running_incident_and_oncall_says_when_unconfigured() {
         status: Status::Calling,
         dry_run: false,
     };
-    let (pk, sk) = incident_key("inc-7");
+    let crate::state::Key { pk, sk } = Incident::key("inc-7");
     records
         .put_record(&pk, &sk, &serde_json::to_value(&incident).unwrap(), None)
         .await
@@ -162,8 +162,8 @@ async fn status_lists_recent_deliveries_and_escalations() {
     let (_server, verifier) = verifier().await;
     let records = MemoryRecords::default();
     let now: DateTime<Utc> = "2026-11-23T03:00:00Z".parse().unwrap();
-    records
-        .put_record(&spaces_key("opsbell"), "spaces/A", &json!({}), None)
+    Space::default()
+        .save(&records, "opsbell", "spaces/A")
         .await
         .unwrap();
     let path = format!(
@@ -180,15 +180,20 @@ async fn status_lists_recent_deliveries_and_escalations() {
         panic!()
     };
     let old = now - chrono::Duration::hours(30);
-    recent::delivered(&records, &events[0], &["ops-slack"], old)
+    RecentDelivery::of(&events[0], &["ops-slack"], old)
+        .save(&records)
         .await
         .unwrap();
-    recent::delivered(&records, &events[0], &["ops-slack", "ops-bot"], now)
+    RecentDelivery::of(&events[0], &["ops-slack", "ops-bot"], now)
+        .save(&records)
         .await
         .unwrap();
-    recent::incident(&records, "inc-9", "Disk full", now)
-        .await
-        .unwrap();
+    let recent = RecentIncident {
+        at: now,
+        id: "inc-9".into(),
+        title: "Disk full".into(),
+    };
+    recent.save(&records).await.unwrap();
     let incident = Incident {
         id: "inc-9".into(),
         created_at: now,
@@ -200,7 +205,7 @@ async fn status_lists_recent_deliveries_and_escalations() {
         status: Status::Acked { by: "Ana".into() },
         dry_run: false,
     };
-    let (pk, sk) = incident_key("inc-9");
+    let crate::state::Key { pk, sk } = Incident::key("inc-9");
     records
         .put_record(&pk, &sk, &serde_json::to_value(&incident).unwrap(), None)
         .await

@@ -1,18 +1,16 @@
 //! The Chat API adapter against wiremock standing in for Google's token endpoint and Chat API.
 
-use std::sync::Arc;
-
 use jsonwebtoken::{DecodingKey, Validation, decode};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, Request, ResponseTemplate};
 
 use super::*;
-use crate::notify::chat_bot::ChatBot;
+use crate::notify::google_chat_bot::{GoogleChatBotConfig, GoogleChatBotNotifier};
 use crate::notify::testkit::Kit;
 use crate::ports::Records;
 use crate::render::google_chat::render;
-use crate::testing::{MemoryRecords, service_account_key};
+use crate::testing::service_account_key;
 
 const TOKEN: &str = "ya29.secret-access-token";
 
@@ -218,19 +216,21 @@ async fn a_space_that_is_gone_is_forgotten() {
         .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {"code": 404}})))
         .mount(&kit.server)
         .await;
-    let records = Arc::new(MemoryRecords::default());
+    let records = kit.records.clone();
     for space in ["spaces/GONE", "spaces/KEPT"] {
         records
             .put_record("SPACE#opsbell", space, &json!({}), None)
             .await
             .unwrap();
     }
-    let bot = ChatBot {
-        api: api(&kit),
+    let key = service_account_key(&format!("{}/token", kit.base));
+    let config = GoogleChatBotConfig {
+        service_account_key: ServiceAccountKey::parse(&key).unwrap(),
         bot: "opsbell".into(),
+        api_base: kit.base.clone(),
         concurrency: 8,
-        records: records.clone(),
     };
+    let bot = GoogleChatBotNotifier::new(kit.ctx("ops-bot"), config, records.clone());
     let err = bot
         .post("spaces/GONE", &kit.event, kit.deadline())
         .await

@@ -364,7 +364,7 @@ async fn a_job_committed_late_inside_the_overlap_is_caught() {
         .await
         .unwrap()
         .unwrap();
-    let mark: Cursor = serde_json::from_value(newest).unwrap();
+    let mark: crate::state::Watermark = serde_json::from_value(newest).unwrap();
     let late = FakeJob {
         folder: 1,
         id: 1,

@@ -2,6 +2,8 @@
 
 use std::sync::Mutex;
 
+use async_trait::async_trait;
+
 use super::*;
 use crate::testing::{MemoryQueue, MemoryRecords};
 
@@ -266,7 +268,7 @@ async fn a_retry_after_a_crash_mid_step_reuses_the_step_token() {
     // SQS redelivers step 0's check, and step 1 is dialled again with the same token.
     let check = w.checks.0.lock().unwrap().remove(0).0;
     e.check(&check, Utc::now()).await.unwrap();
-    let (pk, sk) = incident_key("msg-5");
+    let crate::state::Key { pk, sk } = Incident::key("msg-5");
     let mut stored: Incident =
         serde_json::from_value(w.records.get_record(&pk, &sk).await.unwrap().unwrap()).unwrap();
     stored.step = 0;

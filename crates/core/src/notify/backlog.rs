@@ -5,26 +5,72 @@
 //! The key travels in the query string, so errors are stripped of the URL.
 
 use async_trait::async_trait;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
-use crate::config::BacklogChannel;
+use super::AdapterContext;
 use crate::event::Event;
 use crate::http::send_with_retry;
-use crate::notify::AdapterContext;
-use crate::ports::{NotifyError, Receipt, Ticketing};
+use crate::ports::{Notifier, NotifyError, Receipt};
+use crate::problem::{Problems, de_id};
 use crate::render::backlog::render;
 
-pub struct BacklogTickets {
+/// Backlog's normal priority; the predecessor hard-coded it.
+pub const NORMAL_PRIORITY: &str = "3";
+
+/// `{"type": "backlog", "api_key": "…", "space_key": "acme", "project_id": 1, "issue_type_id":
+/// 2}`; `base_url` in place of `space_key` for backlog.com spaces and tests.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacklogConfig {
+    pub api_key: SecretString,
+    #[serde(default)]
+    pub space_key: Option<String>,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    pub project_id: String,
+    #[serde(deserialize_with = "de_id")]
+    pub issue_type_id: String,
+    #[serde(default = "normal_priority", deserialize_with = "de_id")]
+    pub priority_id: String,
+}
+
+fn normal_priority() -> String {
+    NORMAL_PRIORITY.to_string()
+}
+
+impl BacklogConfig {
+    pub fn validate(&self, path: &str, p: &mut Problems) {
+        if self.base().is_none() {
+            p.push(format!("{path}.space_key"), "set space_key (or base_url)");
+        }
+        p.required(self.api_key.expose_secret(), &format!("{path}.api_key"));
+        p.required(&self.project_id, &format!("{path}.project_id"));
+        p.required(&self.issue_type_id, &format!("{path}.issue_type_id"));
+    }
+
+    /// `base_url`, else `https://{space_key}.backlog.jp`.
+    pub fn base(&self) -> Option<String> {
+        match (&self.base_url, &self.space_key) {
+            (Some(url), _) if !url.is_empty() => Some(url.trim_end_matches('/').to_string()),
+            (_, Some(space)) if !space.is_empty() => Some(format!("https://{space}.backlog.jp")),
+            _ => None,
+        }
+    }
+}
+
+/// Opens an issue per event.
+pub struct BacklogNotifier {
     ctx: AdapterContext,
-    config: BacklogChannel,
+    config: BacklogConfig,
     url: String,
 }
 
-impl BacklogTickets {
-    pub fn new(ctx: AdapterContext, config: BacklogChannel) -> Self {
-        let url = format!("{}/api/v2/issues", config.base_url.trim_end_matches('/'));
-        BacklogTickets { ctx, config, url }
+impl BacklogNotifier {
+    pub fn new(ctx: AdapterContext, config: BacklogConfig) -> Self {
+        let url = format!("{}/api/v2/issues", config.base().unwrap_or_default());
+        BacklogNotifier { ctx, config, url }
     }
 }
 
@@ -36,8 +82,8 @@ struct Created {
 }
 
 #[async_trait]
-impl Ticketing for BacklogTickets {
-    async fn open_ticket(&self, event: &Event, deadline: Instant) -> Result<Receipt, NotifyError> {
+impl Notifier for BacklogNotifier {
+    async fn notify(&self, event: &Event, deadline: Instant) -> Result<Receipt, NotifyError> {
         let issue = render(event, self.ctx.render);
         let c = &self.config;
         let form = [
@@ -69,23 +115,22 @@ impl Ticketing for BacklogTickets {
 mod tests {
     use std::sync::Arc;
 
-    use secrecy::SecretString;
     use wiremock::matchers::{body_string_contains, method, path, query_param};
     use wiremock::{Mock, ResponseTemplate};
 
     use super::*;
-    use crate::notify::Sink;
     use crate::notify::testkit::{self, Kit};
 
-    fn tickets(kit: &Kit) -> BacklogTickets {
-        let config = BacklogChannel {
+    fn tickets(kit: &Kit) -> BacklogNotifier {
+        let config = BacklogConfig {
             api_key: SecretString::from("SECRET-BACKLOG"),
-            base_url: kit.base.clone(),
+            space_key: None,
+            base_url: Some(kit.base.clone()),
             project_id: "12345".into(),
             issue_type_id: "67890".into(),
             priority_id: "3".into(),
         };
-        BacklogTickets::new(kit.ctx("ops-backlog"), config)
+        BacklogNotifier::new(kit.ctx("ops-backlog"), config)
     }
 
     #[tokio::test]
@@ -110,7 +155,7 @@ mod tests {
             .mount(&kit.server)
             .await;
         let receipt = tickets(&kit)
-            .open_ticket(&kit.event, kit.deadline())
+            .notify(&kit.event, kit.deadline())
             .await
             .unwrap();
         assert_eq!(
@@ -124,10 +169,6 @@ mod tests {
 
     #[tokio::test]
     async fn status_matrix() {
-        testkit::status_matrix(
-            |kit| Sink::Tickets(Arc::new(tickets(kit))),
-            &["SECRET-BACKLOG"],
-        )
-        .await;
+        testkit::status_matrix(|kit| Arc::new(tickets(kit)), &["SECRET-BACKLOG"]).await;
     }
 }

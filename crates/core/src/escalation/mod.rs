@@ -10,166 +10,18 @@
 //! `ClientToken = sha256(incident, step)`, so a retried dial is the same call. The acceptance
 //! suite kills the caller at each of its side effects in turn (tests/tests/oncall.rs).
 
+pub mod dry_run;
+pub mod trigger;
+
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::{error, info, warn};
 
-use super::plan::Call;
 use crate::event::{Event, Source, State};
-use crate::ports::{Queue, QueueError, Records, StoreError};
-
-/// Days an incident record is kept.
-const INCIDENT_TTL_DAYS: i64 = 30;
-
-#[derive(Debug, thiserror::Error)]
-pub enum EscalationError {
-    #[error("dialer: {0}")]
-    Dial(String),
-    #[error("check queue: {0}")]
-    Schedule(String),
-    #[error("state store: {0}")]
-    Store(#[from] StoreError),
-    #[error("queue: {0}")]
-    Queue(#[from] QueueError),
-    /// A check arrived before the record of its step was saved; it must come back later.
-    #[error("incident {incident} is not at step {step} yet")]
-    NotYet { incident: String, step: usize },
-}
-
-/// Places calls and reads whether they were answered (Amazon Connect, or a dry run).
-#[async_trait]
-pub trait Dialer: Send + Sync {
-    /// Calls `number` to play `message`; `token` makes a retried call the same call.
-    async fn dial(
-        &self,
-        number: &str,
-        message: &str,
-        token: &str,
-    ) -> Result<String, EscalationError>;
-    /// Whether the callee confirmed (the contact flow set the answer attribute to "true").
-    async fn answered(&self, contact_id: &str) -> Result<bool, EscalationError>;
-}
-
-/// Never dials; for dry runs (every step is logged and the plan told to chat instead).
-pub struct DryRunDialer;
-
-#[async_trait]
-impl Dialer for DryRunDialer {
-    async fn dial(
-        &self,
-        number: &str,
-        _message: &str,
-        _token: &str,
-    ) -> Result<String, EscalationError> {
-        Err(EscalationError::Dial(format!(
-            "dry run: {number} not called"
-        )))
-    }
-
-    async fn answered(&self, _contact_id: &str) -> Result<bool, EscalationError> {
-        Ok(false)
-    }
-}
-
-/// Delivers a [`Check`] after a delay (SQS `DelaySeconds`; a timer locally).
-#[async_trait]
-pub trait CheckQueue: Send + Sync {
-    async fn schedule(&self, check: &Check, delay: Duration) -> Result<(), EscalationError>;
-}
-
-/// "Start an escalation for this": what an `oncall` route target sends to the caller.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Start {
-    /// Keys the incident: the event key, so a redelivered event starts nothing twice.
-    pub id: String,
-    pub title: String,
-    pub message: String,
-}
-
-/// The start of an escalation for an event routed to an `oncall` channel.
-pub fn start_of(event: &Event) -> Start {
-    let info = event
-        .info
-        .as_deref()
-        .and_then(|i| i.lines().next())
-        .unwrap_or_default();
-    let message: String = format!("{} {}", event.process, info)
-        .trim()
-        .chars()
-        .take(500)
-        .collect();
-    Start {
-        id: event.key.to_string(),
-        title: event.process.clone(),
-        message,
-    }
-}
-
-/// Starts escalations somewhere else (the caller's queue on AWS, a local task in `opsbell serve`).
-#[async_trait]
-pub trait Escalations: Send + Sync {
-    async fn start(&self, start: &Start) -> Result<(), EscalationError>;
-}
-
-/// The `oncall` channel: hands the event to [`Escalations`].
-pub struct OncallNotifier(pub std::sync::Arc<dyn Escalations>);
-
-#[async_trait]
-impl crate::ports::Notifier for OncallNotifier {
-    async fn notify(
-        &self,
-        event: &Event,
-        _deadline: tokio::time::Instant,
-    ) -> Result<crate::ports::Receipt, crate::ports::NotifyError> {
-        let start = start_of(event);
-        self.0
-            .start(&start)
-            .await
-            .map_err(|e| crate::ports::NotifyError::Retryable {
-                detail: e.to_string(),
-                attempts: 1,
-                retry_after: None,
-            })?;
-        Ok(crate::ports::Receipt {
-            detail: format!("escalation {}", start.id),
-            attempts: 1,
-        })
-    }
-}
-
-/// "Was step `step` of `incident` answered?"
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Check {
-    pub incident: String,
-    pub step: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Status {
-    Calling,
-    Answered { step: usize, number: String },
-    Acked { by: String },
-    Exhausted,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Incident {
-    pub id: String,
-    pub created_at: DateTime<Utc>,
-    pub message: String,
-    pub title: String,
-    pub calls: Vec<Call>,
-    /// The current step; `contacts[step]` is set once its call was placed.
-    pub step: usize,
-    pub contacts: Vec<Option<String>>,
-    pub status: Status,
-    pub dry_run: bool,
-}
+use crate::ports::{Check, CheckQueue, Dialer, EscalationError, Queue, Records};
+use crate::state::{Call, Incident, RecentIncident, Status};
 
 /// What one invocation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,44 +47,16 @@ pub async fn ack(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, EscalationError> {
-    let Some(mut incident) = load_incident(records, id).await? else {
+    let Some(mut incident) = Incident::load(records, id).await? else {
         return Ok(false);
     };
     if incident.status != Status::Calling {
         return Ok(false);
     }
     incident.status = Status::Acked { by: by.into() };
-    save_incident(records, &incident, now).await?;
+    incident.save(records, now).await?;
     info!(incident = id, by, "Acknowledged; escalation stops.");
     Ok(true)
-}
-
-/// Incident `id`, if recorded. An unreadable record is an error, never "no incident": that
-/// would dial everyone again.
-pub async fn load_incident(
-    records: &dyn Records,
-    id: &str,
-) -> Result<Option<Incident>, StoreError> {
-    let (pk, sk) = incident_key(id);
-    let value = records.get_record(&pk, &sk).await?;
-    value
-        .map(|v| serde_json::from_value(v).map_err(|e| StoreError(format!("incident {id}: {e}"))))
-        .transpose()
-}
-
-async fn save_incident(
-    records: &dyn Records,
-    incident: &Incident,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let (pk, sk) = incident_key(&incident.id);
-    let body = serde_json::to_value(incident).map_err(|e| StoreError(e.to_string()))?;
-    let expires = now + chrono::Duration::days(INCIDENT_TTL_DAYS);
-    records.put_record(&pk, &sk, &body, Some(expires)).await
-}
-
-pub fn incident_key(id: &str) -> (String, String) {
-    (format!("INCIDENT#{id}"), "STATE".to_string())
 }
 
 /// `ClientToken` of a step: the same for every retry of it, different for every other step.
@@ -280,7 +104,12 @@ impl Escalation<'_> {
             status: Status::Calling,
             dry_run: self.dry_run,
         };
-        if let Err(e) = crate::chat::recent::incident(self.records, id, title, now).await {
+        let recent = RecentIncident {
+            at: now,
+            id: id.into(),
+            title: title.into(),
+        };
+        if let Err(e) = recent.save(self.records).await {
             warn!(incident = id, error = %e, "Could not note the incident for `status`.");
         }
         if self.dry_run {
@@ -436,11 +265,11 @@ impl Escalation<'_> {
     }
 
     async fn load(&self, id: &str) -> Result<Option<Incident>, EscalationError> {
-        Ok(load_incident(self.records, id).await?)
+        Ok(Incident::load(self.records, id).await?)
     }
 
     async fn save(&self, incident: &Incident, now: DateTime<Utc>) -> Result<(), EscalationError> {
-        Ok(save_incident(self.records, incident, now).await?)
+        Ok(incident.save(self.records, now).await?)
     }
 }
 

@@ -6,17 +6,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tracing::{error, warn};
 
-use super::mapping::Mapping;
-use super::plan::{Call, plan};
-use super::rotation::Rotation;
-use super::settings::OncallSettings;
-use super::{Finding, Severity};
-
-/// Reads the rotation and mapping files (S3, or a local folder).
-#[async_trait]
-pub trait Files: Send + Sync {
-    async fn read(&self, name: &str) -> Result<Vec<u8>, String>;
-}
+use crate::oncall::mapping::Mapping;
+use crate::oncall::plan::plan;
+use crate::oncall::rotation::Rotation;
+use crate::oncall::settings::OncallSettings;
+use crate::oncall::{Finding, Severity};
+use crate::ports::Files;
+use crate::state::Call;
 
 /// Files in a local folder.
 pub struct DirFiles(pub std::path::PathBuf);

@@ -14,17 +14,69 @@
 
 use std::sync::Arc;
 
+use serde::Deserialize;
+use serde_json::Value;
 use tokio::time::Instant;
 use tracing::{error, warn};
 
-use super::chat_api::{ChatApi, request_id};
-use crate::chat::listener::spaces_key;
+use super::AdapterContext;
+use super::chat_api::{CHAT_API, ChatApi, ServiceAccountKey, request_id};
 use crate::event::Event;
 use crate::ports::{NotifyError, Receipt, Records, StoreError};
+use crate::problem::Problems;
 use crate::render::google_chat::render;
+use crate::state::{DEFAULT_BOT_NAME, Space};
 
 /// Spaces posted to at once, per event, unless configured.
 pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// `{"type": "google_chat_bot", "service_account_key": "secretsmanager:…"}`: the bot posts to
+/// every space it was added to, through the Chat API.
+#[derive(Debug, Clone)]
+pub struct GoogleChatBotConfig {
+    /// The service account's key file; its private key signs the token requests.
+    pub service_account_key: ServiceAccountKey,
+    /// The registry's name of the bot: the chat-listener's `CHAT_BOT_NAME` (default `opsbell`).
+    pub bot: String,
+    pub api_base: String,
+    /// Spaces posted to at once per event (default 8).
+    pub concurrency: usize,
+}
+
+/// The channel as written: the key file's JSON, usually a `secretsmanager:` reference.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Written {
+    service_account_key: String,
+    #[serde(default)]
+    bot: Option<String>,
+    #[serde(default)]
+    api_base: Option<String>,
+    #[serde(default)]
+    concurrency: Option<usize>,
+}
+
+impl GoogleChatBotConfig {
+    /// Reads and checks the channel at `path`, reporting a bad key and every other problem at
+    /// once, never quoting the key.
+    pub fn parse(value: Value, path: &str, p: &mut Problems) -> Option<GoogleChatBotConfig> {
+        let before = p.0.len();
+        let w: Written = p.parse(path, value)?;
+        let key = ServiceAccountKey::parse(&w.service_account_key)
+            .map_err(|m| p.push(format!("{path}.service_account_key"), m))
+            .ok();
+        if w.concurrency == Some(0) {
+            p.push(format!("{path}.concurrency"), "must be at least 1");
+        }
+        let config = GoogleChatBotConfig {
+            service_account_key: key?,
+            bot: w.bot.unwrap_or_else(|| DEFAULT_BOT_NAME.to_string()),
+            api_base: w.api_base.unwrap_or_else(|| CHAT_API.to_string()),
+            concurrency: w.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
+        };
+        (p.0.len() == before).then_some(config)
+    }
+}
 
 /// `ErrorInfo` reasons that refuse the project or its credentials, never one space.
 /// <https://cloud.google.com/apis/design/errors#error_info>
@@ -68,24 +120,43 @@ impl Refusal {
     }
 }
 
-pub struct ChatBot {
-    pub api: ChatApi,
+/// The Google Chat bot as a destination: one post per registered space.
+pub struct GoogleChatBotNotifier {
+    api: ChatApi,
     /// The registry's name of the bot (`SPACE#<bot>`), as the chat-listener writes it.
-    pub bot: String,
-    pub concurrency: usize,
-    pub records: Arc<dyn Records>,
+    bot: String,
+    concurrency: usize,
+    records: Arc<dyn Records>,
 }
 
-impl ChatBot {
+impl GoogleChatBotNotifier {
+    /// `registry` holds the spaces the chat-listener registered (`SPACE#<bot>`).
+    pub fn new(
+        ctx: AdapterContext,
+        config: GoogleChatBotConfig,
+        registry: Arc<dyn Records>,
+    ) -> Self {
+        GoogleChatBotNotifier {
+            records: registry,
+            api: ChatApi::new(ctx, config.service_account_key, &config.api_base),
+            bot: config.bot,
+            concurrency: config.concurrency.max(1),
+        }
+    }
+
+    /// Spaces posted to at once per event.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
     /// The registered spaces, by name.
     pub async fn spaces(&self) -> Result<Vec<String>, StoreError> {
-        let records = self.records.list_records(&spaces_key(&self.bot)).await?;
-        Ok(records.into_iter().map(|(space, _)| space).collect())
+        Space::names(self.records.as_ref(), &self.bot).await
     }
 
     /// Posts `event` to `space`; forgets the space when Google says it is gone. A refusal of
     /// the project is retryable (it posted nothing, and fixing the project fixes it); an unclear
-    /// 403 stays a permanent refusal for the fan-out to settle with [`ChatBot::settle`].
+    /// 403 stays a permanent refusal for the fan-out to settle with [`GoogleChatBotNotifier::settle`].
     pub async fn post(
         &self,
         space: &str,
@@ -151,11 +222,7 @@ impl ChatBot {
     }
 
     async fn forget(&self, space: &str) {
-        if let Err(e) = self
-            .records
-            .delete_record(&spaces_key(&self.bot), space)
-            .await
-        {
+        if let Err(e) = Space::forget(self.records.as_ref(), &self.bot, space).await {
             warn!(space, error = %e, "Could not forget the space; it stays registered.");
         }
     }

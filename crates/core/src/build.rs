@@ -1,0 +1,164 @@
+//! The composition root: the one place that names every integration, as Alertmanager's
+//! `config/receiver` does. A process (a Lambda's `main`, `opsbell serve`, the CLI) makes its
+//! [`Deps`] once and asks for what it runs; nothing is wired anywhere else, and nobody extends a
+//! [`Fanout`] or [`Pollers`] afterwards.
+//!
+//! Adding a destination: its adapter file (config, validation, `X::new(ctx, XConfig)`), its
+//! renderer, its `Channel` variant, and one arm in [`destination`] and [`preview`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::client::kamonohashi::KamonohashiClient;
+use crate::client::orchestrator::OrchestratorClient;
+use crate::config::{Channel, Config};
+use crate::event::Event;
+use crate::fanout::{Destination, Fanout};
+use crate::http::RetryPolicy;
+use crate::notify::AdapterContext;
+use crate::notify::backlog::BacklogNotifier;
+use crate::notify::chatwork::ChatworkNotifier;
+use crate::notify::console::{self, ConsoleNotifier};
+use crate::notify::google_chat::GoogleChatNotifier;
+use crate::notify::google_chat_bot::GoogleChatBotNotifier;
+use crate::notify::oncall::OncallNotifier;
+use crate::notify::slack::SlackNotifier;
+use crate::poll::Pollers;
+use crate::ports::{Clock, DeliveryLog, Escalations, Queue, Records, Start};
+use crate::render::{self, RenderOptions};
+
+/// What a process provides, made once.
+#[derive(Clone)]
+pub struct Deps {
+    /// The process's one HTTP client (connection pools, TLS sessions), shared by every adapter.
+    pub http: reqwest::Client,
+    pub policy: RetryPolicy,
+    pub log: Arc<dyn DeliveryLog>,
+    pub records: Arc<dyn Records>,
+    pub clock: Arc<dyn Clock>,
+    /// Where `oncall` channels start escalations; without it they are not built, and an event
+    /// routed to one fails loudly at delivery.
+    pub escalations: Option<Arc<dyn Escalations>>,
+}
+
+/// The context an adapter is built with.
+fn context(
+    config: &Config,
+    http: &reqwest::Client,
+    policy: RetryPolicy,
+    name: &str,
+) -> AdapterContext {
+    AdapterContext {
+        name: name.to_string(),
+        http: http.clone(),
+        policy,
+        render: config.render_options(),
+    }
+}
+
+/// A destination that needs no state: every kind but the Chat bot (its space registry) and
+/// `oncall` (an escalation port). For `opsbell send`, which keeps no state.
+pub fn stateless(
+    config: &Config,
+    http: &reqwest::Client,
+    policy: RetryPolicy,
+    name: &str,
+) -> Option<Arc<dyn crate::ports::Notifier>> {
+    let ctx = context(config, http, policy, name);
+    Some(match config.channels.get(name)?.clone() {
+        Channel::Slack(c) => Arc::new(SlackNotifier::new(ctx, c)),
+        Channel::GoogleChat(c) => Arc::new(GoogleChatNotifier::new(ctx, c)),
+        Channel::Chatwork(c) => Arc::new(ChatworkNotifier::new(ctx, c)),
+        Channel::Backlog(c) => Arc::new(BacklogNotifier::new(ctx, c)),
+        Channel::Console(c) => Arc::new(ConsoleNotifier::new(ctx, c)),
+        Channel::GoogleChatBot(_) | Channel::Oncall(_) => return None,
+    })
+}
+
+/// The destination of channel `name`; `None` for an `oncall` channel without escalations.
+fn destination(config: &Config, deps: &Deps, name: &str) -> Option<Destination> {
+    match config.channels.get(name)? {
+        Channel::GoogleChatBot(c) => {
+            let ctx = context(config, &deps.http, deps.policy, name);
+            let bot = GoogleChatBotNotifier::new(ctx, c.clone(), deps.records.clone());
+            Some(Destination::Spaces(Arc::new(bot)))
+        }
+        Channel::Oncall(_) => {
+            let escalations = deps.escalations.clone()?;
+            Some(Destination::Notifier(Arc::new(OncallNotifier(escalations))))
+        }
+        _ => stateless(config, &deps.http, deps.policy, name).map(Destination::Notifier),
+    }
+}
+
+/// Every configured destination.
+pub fn destinations(config: &Config, deps: &Deps) -> BTreeMap<String, Destination> {
+    let named = config.channels.keys();
+    named
+        .filter_map(|name| Some((name.clone(), destination(config, deps, name)?)))
+        .collect()
+}
+
+/// The fan-out of `config`: its destinations and routes over `deps`.
+pub fn fanout(config: &Config, deps: &Deps) -> Fanout {
+    Fanout::new(
+        destinations(config, deps),
+        config.routes.clone(),
+        deps.log.clone(),
+        deps.records.clone(),
+        deps.clock.clone(),
+    )
+}
+
+/// Every polled source of `config`, queueing what they find on `queue`.
+pub fn pollers(config: &Config, deps: &Deps, queue: Arc<dyn Queue>) -> Pollers {
+    let orchestrators = config.orchestrators.iter();
+    let orchestrators = orchestrators
+        .map(|s| OrchestratorClient::new(s.clone(), deps.http.clone(), deps.policy))
+        .collect();
+    let kamonohashi = config.kamonohashi.iter();
+    let kamonohashi = kamonohashi
+        .map(|s| KamonohashiClient::new(s.clone(), deps.http.clone(), deps.policy))
+        .collect();
+    Pollers::new(
+        orchestrators,
+        kamonohashi,
+        config.timezone,
+        config.orchestrator.url.clone(),
+        deps.records.clone(),
+        queue,
+    )
+}
+
+/// Exactly what `channel` would receive for `event`, without credentials: the JSON body for
+/// Slack and Google Chat, the form fields for Chatwork and Backlog, the text for the console.
+pub fn preview(channel: &Channel, event: &Event, opts: RenderOptions) -> String {
+    let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
+    match channel {
+        Channel::Slack(_) => pretty(render::slack::render(event, opts)),
+        Channel::GoogleChat(_) => pretty(render::google_chat::render(event, opts)),
+        Channel::GoogleChatBot(c) => format!(
+            "POST {}/v1/{{every space of bot {:?}}}/messages\n{}",
+            c.api_base,
+            c.bot,
+            pretty(render::google_chat::render(event, opts))
+        ),
+        Channel::Chatwork(c) => {
+            let body = render::chatwork::render(event, opts);
+            let room = &c.room_id;
+            format!("POST /v2/rooms/{room}/messages\nbody:\n{body}\nself_unread: 0")
+        }
+        Channel::Backlog(c) => {
+            let issue = render::backlog::render(event, opts);
+            format!(
+                "POST /api/v2/issues\nprojectId: {}\nissueTypeId: {}\npriorityId: {}\nsummary: {}\ndescription:\n{}",
+                c.project_id, c.issue_type_id, c.priority_id, issue.summary, issue.description
+            )
+        }
+        Channel::Console(_) => console::render(event, opts),
+        Channel::Oncall(_) => {
+            let title = Start::of(event).title;
+            format!("start the on-call escalation: {title}")
+        }
+    }
+}

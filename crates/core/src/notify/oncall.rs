@@ -1,0 +1,38 @@
+//! The `oncall` destination: starts the phone escalation for an event, through the
+//! [`Escalations`] port (the caller's queue on AWS, a local task in `opsbell serve`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use crate::event::Event;
+use crate::ports::{Escalations, Notifier, NotifyError, Receipt, Start};
+
+/// `{"type": "oncall"}`: nothing to set; the caller's settings are its environment.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OncallConfig {}
+
+/// The `oncall` channel: hands the event to [`Escalations`]. Unlike the HTTP adapters it is
+/// built from the process's escalation port, not from an [`AdapterContext`](super::AdapterContext).
+pub struct OncallNotifier(pub Arc<dyn Escalations>);
+
+#[async_trait]
+impl Notifier for OncallNotifier {
+    async fn notify(&self, event: &Event, _deadline: Instant) -> Result<Receipt, NotifyError> {
+        let start = Start::of(event);
+        self.0
+            .start(&start)
+            .await
+            .map_err(|e| NotifyError::Retryable {
+                detail: e.to_string(),
+                attempts: 1,
+                retry_after: None,
+            })?;
+        Ok(Receipt {
+            detail: format!("escalation {}", start.id),
+            attempts: 1,
+        })
+    }
+}

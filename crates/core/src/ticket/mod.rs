@@ -1,3 +1,0 @@
-//! Ticketing adapters.
-
-pub mod backlog;
