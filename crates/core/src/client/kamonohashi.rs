@@ -12,9 +12,11 @@ use serde_json::json;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::config::KamonohashiSource;
+pub mod config;
+
 use crate::http::{RetryPolicy, send_with_retry};
 use crate::ports::NotifyError;
+use config::KamonohashiSource;
 
 /// The API's largest page.
 const PER_PAGE: usize = 1000;

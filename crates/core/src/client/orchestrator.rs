@@ -14,10 +14,12 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::RateLimiter;
-use crate::config::{OrchestratorAuth, OrchestratorSource};
+pub mod config;
+
 use crate::http::{RetryPolicy, percent_encode, send_with_retry};
 use crate::ports::NotifyError;
 use crate::source::uipath::Job;
+use config::{OrchestratorAuth, OrchestratorSource};
 
 /// The folder header of modern folders.
 pub const FOLDER_HEADER: &str = "X-UIPATH-OrganizationUnitId";

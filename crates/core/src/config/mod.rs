@@ -18,9 +18,9 @@ use std::collections::BTreeMap;
 use chrono_tz::Tz;
 use secrecy::SecretString;
 
+pub use crate::client::kamonohashi::config::{KamonohashiSource, Watch, WatchDay, WatchOverride};
+pub use crate::client::orchestrator::config::{OrchestratorAuth, OrchestratorSource};
 pub use env::apply_overrides;
-pub use kamonohashi::{KamonohashiSource, Watch, WatchDay, WatchOverride};
-pub use sources::{OrchestratorAuth, OrchestratorSource};
 
 pub use crate::locale::Language;
 pub use crate::problem::{ConfigError, Problem, Problems};

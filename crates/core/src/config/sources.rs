@@ -4,53 +4,11 @@
 
 use std::time::Duration;
 
-use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::client::orchestrator::config::{OrchestratorAuth, OrchestratorSource};
 use crate::problem::Problems;
-
-/// One Orchestrator tenant to poll.
-#[derive(Debug, Clone)]
-pub struct OrchestratorSource {
-    /// Names the watermarks (`WATERMARK#uipath:<name>`) and the schedule's `sources` filter.
-    pub name: String,
-    /// API base: `https://orch.example.com` or `https://cloud.uipath.com/<org>/<tenant>/orchestrator_`.
-    pub url: String,
-    pub auth: OrchestratorAuth,
-    /// Folder ids (OrganizationUnitId); empty = every folder `/odata/Folders` lists.
-    pub folders: Vec<i64>,
-    pub page_size: u32,
-    /// How far before the watermark each poll starts again, to catch late-committed jobs.
-    pub overlap: Duration,
-    /// How far back the first poll looks.
-    pub initial_lookback: Duration,
-    pub interval: Duration,
-    /// Automation Cloud allows 100 `GET /odata/Jobs` a minute per tenant for non-robot callers.
-    pub requests_per_minute: u32,
-}
-
-#[derive(Debug, Clone)]
-pub enum OrchestratorAuth {
-    /// `POST /api/Account/Authenticate` (standalone, "ROPC").
-    Password {
-        tenancy_name: String,
-        username: String,
-        password: SecretString,
-    },
-    /// OAuth client credentials of an External Application.
-    ClientCredentials {
-        token_url: String,
-        client_id: String,
-        client_secret: SecretString,
-        scope: String,
-    },
-    /// Windows authentication on IIS: accepted in configuration, refused when polling (see README).
-    Ntlm {
-        username: String,
-        password: SecretString,
-    },
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
