@@ -1,0 +1,61 @@
+//! On-call escalations: the incident, its plan and where it stands.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Key, load, save};
+use crate::ports::{Records, StoreError};
+
+/// Days an incident record is kept.
+pub const INCIDENT_TTL_DAYS: i64 = 30;
+
+/// One call of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    /// 1-based round; 0 for the fallback.
+    pub round: u32,
+    /// The group's label (`group2`, `#2`), or `fallback`.
+    pub group: String,
+    pub number: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    Calling,
+    Answered { step: usize, number: String },
+    Acked { by: String },
+    Exhausted,
+}
+
+/// An escalation in progress or done (`INCIDENT#<id>`, `STATE`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub message: String,
+    pub title: String,
+    pub calls: Vec<Call>,
+    /// The current step; `contacts[step]` is set once its call was placed.
+    pub step: usize,
+    pub contacts: Vec<Option<String>>,
+    pub status: Status,
+    pub dry_run: bool,
+}
+
+impl Incident {
+    pub fn key(id: &str) -> Key {
+        Key::new(format!("INCIDENT#{id}"), "STATE")
+    }
+
+    /// Incident `id`, if recorded. An unreadable record is an error, never "no incident": that
+    /// would dial everyone again.
+    pub async fn load(records: &dyn Records, id: &str) -> Result<Option<Incident>, StoreError> {
+        load(records, &Self::key(id)).await
+    }
+
+    pub async fn save(&self, records: &dyn Records, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let expires = now + Duration::days(INCIDENT_TTL_DAYS);
+        save(records, &Self::key(&self.id), self, Some(expires)).await
+    }
+}

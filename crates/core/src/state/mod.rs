@@ -1,0 +1,94 @@
+//! The state table, typed: one type per row kind of the single-table design (ARCHITECTURE.md),
+//! each with its key and its serde body, loaded and saved over [`Records`]. No other module
+//! formats a key or reads a field out of a stored body.
+//!
+//! | row                | partition key                         | sort key            | expires |
+//! |--------------------|---------------------------------------|---------------------|---------|
+//! | delivery log       | `DELIVERY#<event key>`                | target              | 14 d    |
+//! | [`Watermark`]      | `WATERMARK#uipath:<source>`           | folder id           | never   |
+//! | [`PollTime`]       | `WATERMARK#<source>`                  | `-`                 | never   |
+//! | [`JobState`]       | `JOB#kamonohashi:<source>:<tenant>`   | `<kind>-<job id>`   | 30 d    |
+//! | [`Space`]          | `SPACE#<bot>`                         | `spaces/…`          | never   |
+//! | [`Incident`]       | `INCIDENT#<id>`                       | `STATE`             | 30 d    |
+//! | [`RecentDelivery`] | `RECENT#DELIVERY`                     | `<at>#<event key>`  | 24 h    |
+//! | [`RecentIncident`] | `RECENT#INCIDENT`                     | `<at>#<id>`         | 7 d     |
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::event::EventKey;
+use crate::ports::{Records, StoreError};
+
+mod chat;
+mod incident;
+mod poll;
+mod recent;
+
+pub use chat::{DEFAULT_BOT_NAME, Space};
+pub use incident::{Call, INCIDENT_TTL_DAYS, Incident, Status};
+pub use poll::{JOB_STATE_TTL_DAYS, JobState, PollTime, Watermark};
+pub use recent::{DELIVERY_WINDOW, INCIDENT_WINDOW, RecentDelivery, RecentIncident};
+
+/// Where a row lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub(crate) fn new(pk: impl Into<String>, sk: impl Into<String>) -> Key {
+        Key {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
+    }
+}
+
+/// The row at `key`; an unreadable body is an error naming the row.
+pub(crate) async fn load<T: DeserializeOwned>(
+    records: &dyn Records,
+    key: &Key,
+) -> Result<Option<T>, StoreError> {
+    let Some(value) = records.get_record(&key.pk, &key.sk).await? else {
+        return Ok(None);
+    };
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|e| StoreError(format!("{} {}: {e}", key.pk, key.sk)))
+}
+
+pub(crate) async fn save<T: Serialize>(
+    records: &dyn Records,
+    key: &Key,
+    row: &T,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    let body = serde_json::to_value(row).map_err(|e| StoreError(e.to_string()))?;
+    records
+        .put_record(&key.pk, &key.sk, &body, expires_at)
+        .await
+}
+
+/// Every row under `pk` that reads as `T`, by sort key; others are skipped.
+pub(crate) async fn list<T: DeserializeOwned>(
+    records: &dyn Records,
+    pk: &str,
+) -> Result<Vec<(String, T)>, StoreError> {
+    let rows = records.list_records(pk).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(sk, v)| Some((sk, serde_json::from_value(v).ok()?)))
+        .collect())
+}
+
+// The delivery log (its conditional writes live in each `DeliveryLog` implementation).
+
+/// Days a delivery record is kept (DynamoDB TTL).
+pub const DELIVERY_TTL_DAYS: i64 = 14;
+
+/// The delivery-log row of `event` at `target`.
+pub fn delivery_key(event: &EventKey, target: &str) -> Key {
+    Key::new(format!("DELIVERY#{event}"), target)
+}
