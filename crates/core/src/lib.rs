@@ -6,7 +6,7 @@ pub mod build;
 pub mod chat;
 pub mod client;
 pub mod config;
-#[doc(hidden)]
+#[cfg(any(test, feature = "test-util"))]
 pub mod contract;
 pub mod escalation;
 pub mod event;
@@ -26,6 +26,6 @@ pub mod route;
 pub mod signature;
 pub mod source;
 pub mod state;
-#[doc(hidden)]
+#[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 pub mod time;

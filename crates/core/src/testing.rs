@@ -5,13 +5,17 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::event::{Event, EventKey};
-use crate::ports::{Claim, DeliveryLog, DeliveryOutcome, Queue, QueueError, Records, StoreError};
+use crate::ports::{
+    Check, CheckQueue, Claim, DeliveryLog, DeliveryOutcome, EscalationError, Queue, QueueError,
+    Records, StoreError,
+};
 
 /// The delivery-log semantics every Store must have, kept in a map.
 #[derive(Default)]
@@ -134,6 +138,30 @@ impl Queue for MemoryQueue {
             return Err(QueueError("down".into()));
         }
         self.events.lock().unwrap().extend_from_slice(events);
+        Ok(())
+    }
+}
+
+/// Keeps every scheduled check with its delay; the one check-queue fake.
+#[derive(Default)]
+pub struct MemoryChecks(pub Mutex<Vec<(Check, Duration)>>);
+
+impl MemoryChecks {
+    /// The checks scheduled so far, in order.
+    pub fn checks(&self) -> Vec<Check> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(c, _)| c.clone())
+            .collect()
+    }
+}
+
+#[async_trait]
+impl CheckQueue for MemoryChecks {
+    async fn schedule(&self, check: &Check, delay: Duration) -> Result<(), EscalationError> {
+        self.0.lock().unwrap().push((check.clone(), delay));
         Ok(())
     }
 }

@@ -160,28 +160,12 @@ fn alarm_text(sns: &Value) -> (Option<String>, Option<String>) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-    use std::time::Duration;
-
-    use async_trait::async_trait;
     use lambda_runtime::Context;
     use opsbell_core::escalation::dry_run::DryRunDialer;
     use opsbell_core::escalation::trigger::DirFiles;
-    use opsbell_core::ports::{CheckQueue, EscalationError};
-    use opsbell_core::testing::{MemoryQueue, MemoryRecords};
+    use opsbell_core::testing::{MemoryChecks, MemoryQueue, MemoryRecords};
 
     use super::*;
-
-    #[derive(Default)]
-    struct Checks(Mutex<Vec<Check>>);
-
-    #[async_trait]
-    impl CheckQueue for Checks {
-        async fn schedule(&self, check: &Check, _: Duration) -> Result<(), EscalationError> {
-            self.0.lock().unwrap().push(check.clone());
-            Ok(())
-        }
-    }
 
     #[tokio::test]
     async fn lambda_connects_minimal_sns_event_opens_one_incident_however_often_it_arrives() {
@@ -197,7 +181,7 @@ mod tests {
         let settings = OncallSettings::from_env(&env).unwrap();
         let (records, checks, events) = (
             MemoryRecords::default(),
-            Checks::default(),
+            MemoryChecks::default(),
             MemoryQueue::default(),
         );
         let files = DirFiles(dir.clone().into());
@@ -229,6 +213,6 @@ mod tests {
             json!(["Called { step: 0, number: \"+815099999999\" }"])
         );
         assert_eq!(again["started"], json!(["Ignored"]));
-        assert_eq!(checks.0.lock().unwrap().len(), 1);
+        assert_eq!(checks.checks().len(), 1);
     }
 }

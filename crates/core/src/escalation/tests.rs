@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::*;
-use crate::testing::{MemoryQueue, MemoryRecords};
+use crate::testing::{MemoryChecks, MemoryQueue, MemoryRecords};
 
 /// Answers on the call whose number is `answer_on`; records every dial.
 #[derive(Default)]
@@ -42,17 +42,6 @@ impl Dialer for FakeDialer {
     }
 }
 
-#[derive(Default)]
-struct FakeChecks(Mutex<Vec<(Check, Duration)>>);
-
-#[async_trait]
-impl CheckQueue for FakeChecks {
-    async fn schedule(&self, check: &Check, delay: Duration) -> Result<(), EscalationError> {
-        self.0.lock().unwrap().push((check.clone(), delay));
-        Ok(())
-    }
-}
-
 fn calls(numbers: &[&str]) -> Vec<Call> {
     numbers
         .iter()
@@ -67,7 +56,7 @@ fn calls(numbers: &[&str]) -> Vec<Call> {
 struct World {
     records: MemoryRecords,
     dialer: FakeDialer,
-    checks: FakeChecks,
+    checks: MemoryChecks,
     events: MemoryQueue,
 }
 
@@ -79,7 +68,7 @@ impl World {
                 answer_on: answer_on.map(String::from),
                 ..FakeDialer::default()
             },
-            checks: FakeChecks::default(),
+            checks: MemoryChecks::default(),
             events: MemoryQueue::default(),
         }
     }

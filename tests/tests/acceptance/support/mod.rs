@@ -1,8 +1,6 @@
 //! The acceptance harness: moto SQS + DynamoDB through the real SDK, wiremock Slack, Google Chat,
 //! Chatwork and Backlog, and the two Lambda handlers called with real API Gateway and SQS events.
 
-#![allow(dead_code)]
-
 pub mod chaos;
 pub mod iam;
 pub mod runtime;

@@ -1,14 +1,12 @@
 //! A CloudWatch alarm by SNS through the alarm-fanout handler: every target posts it once, even
 //! when SNS delivers it twice.
 
-mod support;
-
+use crate::support::*;
 use lambda_runtime::{Context, LambdaEvent};
 use opsbell_core::render::slack;
 use opsbell_core::source::Inbound;
 use opsbell_core::source::cloudwatch::parse_sns;
 use serde_json::Value;
-use support::*;
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator: run scripts/test.sh"]

@@ -5,19 +5,17 @@
 //! the template (`support::iam`), in front of moto, so a permission missing from
 //! serverless.yml fails here, naming the action and the resource.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::iam::IamProxy;
+use crate::support::runtime::{Answer, Function, RuntimeApi};
+use crate::support::template::{Resource, Template, glob};
+use crate::support::*;
 use aws_sdk_dynamodb::types::AttributeValue;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use opsbell_aws::dynamodb::DynamoStore;
 use opsbell_aws::testing::{emulator, unique};
 use serde_json::{Value, json};
-use support::iam::IamProxy;
-use support::runtime::{Answer, Function, RuntimeApi};
-use support::template::{Resource, Template, glob};
-use support::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -2,10 +2,8 @@
 //! is watched by an alarm that tells the ops topic, and every asynchronously invoked function
 //! keeps what it could not handle.
 
-mod support;
-
+use crate::support::template::Template;
 use serde_json::{Value, json};
-use support::template::Template;
 
 fn alarms(t: &Template) -> Vec<(String, Value)> {
     t.of_type("AWS::CloudWatch::Alarm")

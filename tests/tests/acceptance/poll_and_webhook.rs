@@ -1,10 +1,9 @@
 //! The same job seen by the webhook and by the poller is one event: every target hears it once.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use lambda_runtime::{Context, LambdaEvent};
 use opsbell_aws::dynamodb::DynamoStore;
 use opsbell_aws::sqs::SqsQueue;
@@ -14,7 +13,6 @@ use opsbell_core::http::RetryPolicy;
 use opsbell_core::poll::Pollers;
 use opsbell_core::ports::Records;
 use serde_json::json;
-use support::*;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -149,7 +147,7 @@ async fn the_poller_dying_at_any_side_effect_loses_and_doubles_nothing() {
 }
 
 async fn poll_with_crash(at: usize, lost: bool) -> bool {
-    use support::chaos::{Crash, Crashing};
+    use crate::support::chaos::{Crash, Crashing};
 
     let h = Harness::start().await;
     mount_ok(&h).await;

@@ -1,8 +1,6 @@
 //! The on-call caller end to end: rotation files in S3, the check queue and incidents on moto, the
 //! Connect REST API faked with wiremock (moto has no Connect), the real AWS SDK throughout.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -111,7 +109,7 @@ impl World {
         };
         put(
             "mapping.json",
-            include_bytes!("../../samplejson/lambda-connect-mapping.json").to_vec(),
+            include_bytes!("../../../samplejson/lambda-connect-mapping.json").to_vec(),
         )
         .await
         .unwrap();
@@ -229,13 +227,13 @@ impl World {
     }
 
     async fn events(&self) -> Vec<Event> {
-        support::queued_events(&self.sqs, &self.events_url).await
+        crate::support::queued_events(&self.sqs, &self.events_url).await
     }
 }
 
 fn sns_event(message_id: &str) -> Value {
     let mut e: Value = serde_json::from_slice(include_bytes!(
-        "../../samplejson/sns-cloudwatch-alarm-single-metric-lambda-event.json"
+        "../../../samplejson/sns-cloudwatch-alarm-single-metric-lambda-event.json"
     ))
     .unwrap();
     e["Records"][0]["Sns"]["TopicArn"] = json!("arn:aws:sns:ap-northeast-1:123456789012:b-topic");
@@ -323,7 +321,7 @@ where
 }
 
 fn rotation_sample() -> Vec<u8> {
-    include_bytes!("../../samplejson/lambda-connect-rotation-new-format.json").to_vec()
+    include_bytes!("../../../samplejson/lambda-connect-rotation-new-format.json").to_vec()
 }
 
 #[tokio::test]

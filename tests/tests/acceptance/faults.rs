@@ -6,12 +6,12 @@
 //! Every scenario asserts exactly-once per target after recovery, and that what could not be
 //! delivered is in the DLQ and logged at ERROR.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::chaos::{Fault, Proxy, Receiver};
+use crate::support::*;
 use aws_sdk_sqs::types::QueueAttributeName;
 use lambda_runtime::LambdaEvent;
 use opsbell_aws::dynamodb::DynamoStore;
@@ -25,8 +25,6 @@ use opsbell_core::ingest::Ingest;
 use opsbell_core::ports::SystemClock;
 use opsbell_core::route::targets;
 use serde_json::{Value, json};
-use support::chaos::{Fault, Proxy, Receiver};
-use support::*;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -56,8 +56,6 @@ struct Api {
     invocations: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
     pending: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
     init_error: Mutex<Option<String>>,
-    /// When the function first asked for an event (its INIT ended).
-    first_next: Mutex<Option<Instant>>,
     next_id: Mutex<u64>,
 }
 
@@ -75,7 +73,6 @@ impl RuntimeApi {
             invocations: tokio::sync::Mutex::new(invocations),
             pending: Mutex::new(HashMap::new()),
             init_error: Mutex::new(None),
-            first_next: Mutex::new(None),
             next_id: Mutex::new(0),
         });
         let app = Router::new()
@@ -129,22 +126,9 @@ impl RuntimeApi {
             }
         }
     }
-
-    /// The cold start's error report, if the function sent one.
-    pub fn init_error(&self) -> Option<String> {
-        self.api.init_error.lock().unwrap().clone()
-    }
-
-    pub fn first_next(&self) -> Option<Instant> {
-        *self.api.first_next.lock().unwrap()
-    }
 }
 
 async fn next(State(api): State<Arc<Api>>) -> impl IntoResponse {
-    api.first_next
-        .lock()
-        .unwrap()
-        .get_or_insert_with(Instant::now);
     let invocation = api.invocations.lock().await.recv().await;
     let Some(invocation) = invocation else {
         return (StatusCode::GONE, HeaderMap::new(), String::new());
@@ -224,7 +208,6 @@ async fn init_error(State(api): State<Arc<Api>>, body: Bytes) -> StatusCode {
 pub struct Function {
     child: Child,
     log: PathBuf,
-    pub started: Instant,
     _dir: tempfile::TempDir,
 }
 
@@ -280,12 +263,10 @@ impl Function {
         for (k, v) in env {
             command.env(k, v);
         }
-        let started = Instant::now();
         let child = command.spawn().unwrap();
         Function {
             child,
             log,
-            started,
             _dir: dir,
         }
     }

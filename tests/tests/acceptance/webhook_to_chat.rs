@@ -1,12 +1,10 @@
 //! Signed UiPath webhooks through webhook-ingest → SQS (moto) → alarm-fanout → Slack, Google
 //! Chat, Chatwork and Backlog (wiremock), asserting the exact requests each destination received.
 
-mod support;
-
+use crate::support::*;
 use opsbell_core::event::{Event, State};
 use opsbell_core::render::{backlog, chatwork, google_chat, slack};
 use serde_json::{Value, json};
-use support::*;
 use wiremock::matchers::any;
 use wiremock::{Mock, ResponseTemplate};
 

@@ -2,8 +2,6 @@
 //! every space in the registry (DynamoDB on moto), through wiremock standing in for Google's
 //! token endpoint and the Chat API.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -279,7 +277,7 @@ async fn refuse(google: &MockServer, space_regex: &str, status: u16, body: Value
 #[tokio::test]
 #[ignore = "needs the AWS emulator: run scripts/test.sh"]
 async fn a_refusal_from_every_space_or_from_the_project_keeps_the_registry_and_is_retried() {
-    let logs = support::captured_logs();
+    let logs = crate::support::captured_logs();
     let spaces = ["spaces/AAA", "spaces/BBB", "spaces/CCC"];
     let permission_denied = google_error(
         "PERMISSION_DENIED",

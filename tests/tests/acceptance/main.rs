@@ -1,0 +1,15 @@
+//! The acceptance suite, one test binary with one module per feature (it links the AWS SDK and
+//! the five Lambda crates once): signed samples through the real handlers, the real AWS SDK
+//! against moto, vendors faked at the HTTP level, the release binaries under their IAM roles.
+
+mod support;
+
+mod chat;
+mod chat_bot;
+mod cloudwatch;
+mod faults;
+mod lambda_runtime;
+mod oncall;
+mod poll_and_webhook;
+mod stack;
+mod webhook_to_chat;
