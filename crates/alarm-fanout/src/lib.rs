@@ -9,54 +9,57 @@
 //!   into the events queue brings the record here, and its SNS alarm is delivered as if it had
 //!   just arrived; the delivery log keeps retries and redrives from posting twice.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use futures::future::join_all;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
-use opsbell_aws::lambda::deadline;
+use opsbell_aws::lambda::{Trigger, deadline, partial_batch};
 use opsbell_core::event::Event;
 use opsbell_core::fanout::Fanout;
-use opsbell_core::source::cloudwatch::parse_sns;
+use opsbell_core::source::cloudwatch::sns_events;
 use opsbell_core::source::lambda::failed_sns_records;
+use opsbell_core::source::sns::SnsRecord;
 use opsbell_core::source::{Inbound, ParseError};
-use serde_json::{Value, json};
+use serde::Serialize;
 use tokio::time::Instant;
 use tracing::error;
 
-/// Either trigger, told apart by the records' shape.
-pub async fn handle_any(event: LambdaEvent<Value>, fanout: &Fanout) -> Result<Value, Error> {
-    let records = event.payload.get("Records").and_then(Value::as_array);
-    if records.is_some_and(|r| r.iter().any(|x| x.get("Sns").is_some())) {
-        let deadline = deadline(&event.context);
-        return handle_sns(records.cloned().unwrap_or_default(), fanout, deadline).await;
-    }
-    let sqs: SqsEvent = serde_json::from_value(event.payload)?;
-    let response = handle(LambdaEvent::new(sqs, event.context), fanout).await?;
-    Ok(serde_json::to_value(response)?)
+/// What an invocation answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// To the queue: the messages to return.
+    Batch(SqsBatchResponse),
+    /// To SNS (which reads nothing back): the event keys delivered, for logs and `--event`.
+    Delivered { delivered: Vec<String> },
 }
 
-async fn handle_sns(
-    records: Vec<Value>,
-    fanout: &Fanout,
-    deadline: Instant,
-) -> Result<Value, Error> {
-    let (delivered, failures) = deliver_sns(&records, fanout, deadline).await;
-    if !failures.is_empty() {
-        return Err(failures.join("; ").into());
+/// Either trigger.
+pub async fn handle_any(event: LambdaEvent<Trigger>, fanout: &Fanout) -> Result<Answer, Error> {
+    let deadline = deadline(&event.context);
+    match event.payload {
+        Trigger::Sns(sns) => {
+            let (delivered, failures) = deliver_sns(&sns.records, fanout, deadline).await;
+            if !failures.is_empty() {
+                return Err(failures.join("; ").into());
+            }
+            Ok(Answer::Delivered { delivered })
+        }
+        Trigger::Sqs(sqs) => {
+            let response = handle(LambdaEvent::new(sqs, event.context), fanout).await?;
+            Ok(Answer::Batch(response))
+        }
     }
-    Ok(json!({ "delivered": delivered }))
 }
 
 /// Delivers SNS records; returns the event keys delivered and the failures.
 async fn deliver_sns(
-    records: &[Value],
+    records: &[SnsRecord],
     fanout: &Fanout,
     deadline: Instant,
 ) -> (Vec<String>, Vec<String>) {
     let mut delivered = Vec::new();
     let mut failures = Vec::new();
     for record in records {
-        let sns = record.get("Sns").cloned().unwrap_or_default();
-        match parse_sns(&sns, chrono::Utc::now()) {
+        match sns_events(&record.sns, chrono::Utc::now()) {
             Ok(Inbound::Events(events)) => {
                 for event in events {
                     if fanout.deliver(&event, deadline).await.should_retry() {
@@ -76,24 +79,16 @@ async fn deliver_sns(
     (delivered, failures)
 }
 
+/// The events queue: every message at once, each delivered by the fan-out.
 pub async fn handle(
     event: LambdaEvent<SqsEvent>,
     fanout: &Fanout,
 ) -> Result<SqsBatchResponse, Error> {
     let deadline = deadline(&event.context);
     let records = &event.payload.records;
-    let retry = join_all(records.iter().map(|r| must_retry(r, fanout, deadline))).await;
-    let mut response = SqsBatchResponse::default();
-    for (record, retry) in records.iter().zip(retry) {
-        if retry {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = record.message_id.clone().unwrap_or_default();
-            response.batch_item_failures.push(failure);
-        }
-    }
-    Ok(response)
+    let all = records.len();
+    Ok(partial_batch(records, all, |r| must_retry(r, fanout, deadline)).await)
 }
-
 async fn must_retry(record: &SqsMessage, fanout: &Fanout, deadline: Instant) -> bool {
     let body = record.body.as_deref().unwrap_or_default();
     match ParseError::from_json::<Event>(body.as_bytes()) {

@@ -1,9 +1,13 @@
-//! What every Lambda's `main` and handler needs from the runtime: its required environment and
-//! the invocation's deadline.
+//! What every Lambda's `main` and handler needs from the runtime: its required environment, the
+//! invocation's deadline, the two triggers (SNS, SQS) and the SQS partial batch response.
 
 use std::time::SystemTime;
 
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::{StreamExt, stream};
 use lambda_runtime::Context;
+use opsbell_core::source::sns::SnsEvent;
+use serde::Deserialize;
 use tokio::time::Instant;
 
 /// The value of environment variable `name`, or an error naming it (a cold-start failure).
@@ -21,4 +25,82 @@ pub fn deadline(context: &Context) -> Instant {
         .duration_since(SystemTime::now())
         .unwrap_or_default();
     Instant::now() + remaining
+}
+
+/// An invocation of a function subscribed to a topic and fed by a queue: the records say which.
+/// SNS is tried first: an SNS record always has `Sns`, which no SQS message has.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Trigger {
+    Sns(SnsEvent),
+    Sqs(SqsEvent),
+}
+
+/// Handles each message of a batch, at most `concurrency` at a time; the messages whose
+/// handling asks for a retry (`true`) go back to the queue, the others are deleted. After the
+/// queue's receive limit a returned message lands in its dead-letter queue.
+pub async fn partial_batch<'a, F, Fut>(
+    messages: &'a [SqsMessage],
+    concurrency: usize,
+    retry: F,
+) -> SqsBatchResponse
+where
+    F: Fn(&'a SqsMessage) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let outcomes: Vec<bool> = stream::iter(messages.iter().map(&retry))
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut response = SqsBatchResponse::default();
+    for (message, retry) in messages.iter().zip(outcomes) {
+        if retry {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message.message_id.clone().unwrap_or_default();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_the_messages_that_ask_for_a_retry_return() {
+        let messages: Vec<SqsMessage> = (0..4)
+            .map(|i| {
+                let mut m = SqsMessage::default();
+                m.message_id = Some(format!("m{i}"));
+                m.body = Some(i.to_string());
+                m
+            })
+            .collect();
+        let odd = |m: &SqsMessage| {
+            let n: u32 = m.body.as_deref().unwrap().parse().unwrap();
+            async move { n % 2 == 1 }
+        };
+        for concurrency in [1, 4] {
+            let response = partial_batch(&messages, concurrency, odd).await;
+            let ids: Vec<&str> = (response.batch_item_failures.iter())
+                .map(|f| f.item_identifier.as_str())
+                .collect();
+            assert_eq!(ids, ["m1", "m3"]);
+        }
+    }
+
+    #[test]
+    fn sns_and_sqs_events_are_told_apart() {
+        let sns = r#"{"Records": [{"Sns": {"TopicArn": "arn:aws:sns:r:1:b-topic"}}]}"#;
+        let sqs = r#"{"Records": [{"messageId": "m", "body": "{}"}]}"#;
+        assert!(matches!(
+            serde_json::from_str(sns).unwrap(),
+            Trigger::Sns(_)
+        ));
+        assert!(matches!(
+            serde_json::from_str(sqs).unwrap(),
+            Trigger::Sqs(_)
+        ));
+    }
 }

@@ -5,21 +5,34 @@
 use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent};
 use opsbell_aws::lambda::deadline;
-use opsbell_core::poll::Pollers;
-use serde_json::{Value, json};
+use opsbell_core::poll::{PollReport, Pollers};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use tracing::error;
 
-pub async fn handle(event: LambdaEvent<Value>, pollers: &Pollers) -> Result<Value, Error> {
-    let names = |key: &str| -> Vec<String> {
-        let list = event.payload.get(key).and_then(Value::as_array);
-        list.map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-    };
-    let (only, destinations) = (names("sources"), names("destinations"));
+/// The schedule's input: the rule's constant input, or a plain scheduled event (every field
+/// Lambda adds is ignored). Empty lists mean every source, every route.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct PollInput {
+    /// Source names to poll (`sources.orchestrator[].name`, `sources.kamonohashi[].name`).
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// Channels the events go to, instead of the routes (the predecessor's per-target schedules).
+    #[serde(default)]
+    pub destinations: Vec<String>,
+}
+
+/// What one invocation polled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Polled {
+    pub polled: Vec<PollReport>,
+}
+
+pub async fn handle(event: LambdaEvent<PollInput>, pollers: &Pollers) -> Result<Polled, Error> {
+    let PollInput {
+        sources: only,
+        destinations,
+    } = event.payload;
     let now = Utc::now();
     let results = pollers
         .run(&only, &destinations, now, deadline(&event.context))
@@ -54,7 +67,7 @@ pub async fn handle(event: LambdaEvent<Value>, pollers: &Pollers) -> Result<Valu
         // An invocation error feeds the Lambda Errors metric, which the deployment alarms on.
         return Err(failures.join("; ").into());
     }
-    Ok(json!({ "polled": reports }))
+    Ok(Polled { polled: reports })
 }
 
 /// The CloudWatch namespace of opsbell's own metrics.
@@ -90,7 +103,7 @@ mod tests {
         let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
             .unwrap()
             .to_utc();
-        let line: Value = serde_json::from_str(&poll_lag_metric("prod", 42, now)).unwrap();
+        let line: serde_json::Value = serde_json::from_str(&poll_lag_metric("prod", 42, now)).unwrap();
         let spec = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(spec["Namespace"], "opsbell");
         assert_eq!(spec["Metrics"][0]["Name"], "PollLagSeconds");

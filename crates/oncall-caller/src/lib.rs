@@ -7,16 +7,19 @@
 //!   DLQ (Lambda's failure records of SNS invocations that failed after their retries). Answers
 //!   with a partial batch response, so only failed messages come back.
 
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsMessage};
 use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent};
-use opsbell_core::escalation::Escalation;
+use opsbell_aws::lambda::{Trigger, partial_batch};
 use opsbell_core::escalation::trigger::plan_for;
+use opsbell_core::escalation::{Escalation, Outcome};
 use opsbell_core::oncall::settings::OncallSettings;
-use opsbell_core::ports::Files;
-use opsbell_core::ports::{Check, Start};
+use opsbell_core::ports::{Check, Files, Start};
 use opsbell_core::source::lambda::failed_sns_records;
-use serde_json::{Value, json};
+use opsbell_core::source::sns::SnsMessage;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::sync::Mutex;
 use tracing::error;
 
 /// What arrives on the caller's queue: a delayed check, or a start from an `oncall` route.
@@ -33,46 +36,57 @@ pub struct Caller<'a> {
     pub escalation: Escalation<'a>,
 }
 
-pub async fn handle(event: LambdaEvent<Value>, caller: &Caller<'_>) -> Result<Value, Error> {
-    let records = event
-        .payload
-        .get("Records")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mut started = Vec::new();
-    let mut failures = Vec::new();
-    for record in &records {
-        if let Some(sns) = record.get("Sns") {
-            let outcome = start(sns, caller).await?;
-            started.push(json!(format!("{outcome:?}")));
-        } else if let Some(body) = record.get("body").and_then(Value::as_str) {
-            let id = record
-                .get("messageId")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            // A redriven alarm: the failure record of an SNS invocation that failed after its
-            // retries; started now as it would have been (the incident id is the same).
-            if let Some(sns) = failed_sns_records(body) {
-                for record in &sns {
-                    match start(&record["Sns"], caller).await {
-                        Ok(outcome) => started.push(json!(format!("{outcome:?}"))),
-                        Err(e) => {
-                            error!(message_id = id, error = %e, "Redriven alarm failed; it will be retried.");
-                            failures.push(json!({ "itemIdentifier": id }));
-                            break;
-                        }
-                    }
-                }
-                continue;
-            }
-            if let Err(e) = command(body, caller).await {
-                error!(message_id = id, error = %e, "On-call message failed; it will be retried.");
-                failures.push(json!({ "itemIdentifier": id }));
+/// What an invocation answers: the queue's messages to return (none for SNS, whose failures fail
+/// the invocation), and what each escalation start did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Answer {
+    #[serde(rename = "batchItemFailures")]
+    pub batch_item_failures: Vec<BatchItemFailure>,
+    pub started: Vec<Outcome>,
+}
+
+pub async fn handle(event: LambdaEvent<Trigger>, caller: &Caller<'_>) -> Result<Answer, Error> {
+    let mut answer = Answer::default();
+    match event.payload {
+        Trigger::Sns(sns) => {
+            for record in &sns.records {
+                answer.started.push(start(&record.sns, caller).await?);
             }
         }
+        Trigger::Sqs(sqs) => {
+            // One at a time: a start and the checks of one incident must not race.
+            let started = Mutex::new(Vec::new());
+            let response = partial_batch(&sqs.records, 1, |m| message(m, caller, &started)).await;
+            answer.batch_item_failures = response.batch_item_failures;
+            answer.started = started.into_inner().unwrap_or_default();
+        }
     }
-    Ok(json!({ "batchItemFailures": failures, "started": started }))
+    Ok(answer)
+}
+
+/// One message of the caller's queue; true when it must come back.
+async fn message(m: &SqsMessage, caller: &Caller<'_>, started: &Mutex<Vec<Outcome>>) -> bool {
+    let id = m.message_id.as_deref().unwrap_or_default();
+    let body = m.body.as_deref().unwrap_or_default();
+    // A redriven alarm: the failure record of an SNS invocation that failed after its retries;
+    // started now as it would have been (the incident id is the same).
+    if let Some(sns) = failed_sns_records(body) {
+        for record in &sns {
+            match start(&record.sns, caller).await {
+                Ok(outcome) => started.lock().unwrap().push(outcome),
+                Err(e) => {
+                    error!(message_id = id, error = %e, "Redriven alarm failed; it will be retried.");
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+    if let Err(e) = command(body, caller).await {
+        error!(message_id = id, error = %e, "On-call message failed; it will be retried.");
+        return true;
+    }
+    false
 }
 
 async fn command(body: &str, caller: &Caller<'_>) -> Result<(), String> {
@@ -98,18 +112,14 @@ async fn command(body: &str, caller: &Caller<'_>) -> Result<(), String> {
     }
 }
 
-async fn start(
-    sns: &Value,
-    caller: &Caller<'_>,
-) -> Result<opsbell_core::escalation::Outcome, Error> {
-    let text = |k: &str| sns.get(k).and_then(Value::as_str).unwrap_or_default();
-    let topic_arn = text("TopicArn");
-    let topic = topic_arn.rsplit(':').next().unwrap_or_default();
+async fn start(sns: &SnsMessage, caller: &Caller<'_>) -> Result<Outcome, Error> {
+    let topic = sns.topic();
     // The MessageId keys the incident; an event without one (lambda-connect's minimal sample) is
     // keyed by its content, so the same delivery twice is still one incident.
-    let id = match text("MessageId") {
+    let id = match sns.message_id.as_deref().unwrap_or_default() {
         "" => {
-            let digest = Sha256::digest(sns.to_string().as_bytes());
+            let content = serde_json::to_string(sns).unwrap_or_default();
+            let digest = Sha256::digest(content.as_bytes());
             digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
         }
         id => id.to_string(),
@@ -134,27 +144,28 @@ async fn start(
         .await?)
 }
 
+/// The parts of a CloudWatch alarm a call says.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Alarm {
+    alarm_name: String,
+    #[serde(default)]
+    new_state_reason: Option<String>,
+}
+
 /// The alarm's name and a spoken text, when the SNS message is a CloudWatch alarm.
-fn alarm_text(sns: &Value) -> (Option<String>, Option<String>) {
-    let subject = sns.get("Subject").and_then(Value::as_str).map(String::from);
-    let alarm: Option<Value> = sns
-        .get("Message")
-        .and_then(Value::as_str)
-        .and_then(|m| serde_json::from_str(m).ok());
-    let Some(alarm) = alarm else {
-        return (subject, None);
-    };
-    let name = alarm.get("AlarmName").and_then(Value::as_str);
-    let reason = alarm
-        .get("NewStateReason")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    match name {
-        Some(name) => {
-            let spoken: String = format!("{name}. {reason}").chars().take(500).collect();
-            (Some(name.to_string()), Some(spoken))
+fn alarm_text(sns: &SnsMessage) -> (Option<String>, Option<String>) {
+    let alarm = (sns.message.as_deref()).and_then(|m| serde_json::from_str::<Alarm>(m).ok());
+    match alarm {
+        Some(alarm) => {
+            let reason = alarm.new_state_reason.unwrap_or_default();
+            let spoken: String = format!("{}. {reason}", alarm.alarm_name)
+                .chars()
+                .take(500)
+                .collect();
+            (Some(alarm.alarm_name), Some(spoken))
         }
-        None => (subject, None),
+        None => (sns.subject.clone(), None),
     }
 }
 
@@ -198,7 +209,7 @@ mod tests {
             files: &files,
             escalation,
         };
-        let event: Value = serde_json::from_slice(
+        let event: Trigger = serde_json::from_slice(
             &std::fs::read(format!("{dir}/lambda-connect-minimal-sns-event.json")).unwrap(),
         )
         .unwrap();
@@ -209,10 +220,13 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            first["started"],
-            json!(["Called { step: 0, number: \"+815099999999\" }"])
+            first.started,
+            [Outcome::Called {
+                step: 0,
+                number: "+815099999999".into()
+            }]
         );
-        assert_eq!(again["started"], json!(["Ignored"]));
+        assert_eq!(again.started, [Outcome::Ignored]);
         assert_eq!(checks.checks().len(), 1);
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::Context;
 use opsbell_aws::dynamodb::DynamoStore;
 use opsbell_aws::testing::{emulator, unique};
 use opsbell_core::config::Config;
@@ -100,8 +100,9 @@ impl World {
     async fn invoke(&self) -> Result<Value, String> {
         let mut context = Context::default();
         context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap() + 60_000;
-        alarm_fanout::handle_any(LambdaEvent::new(self.alarm.clone(), context), &self.fanout)
-            .await
+        let event = crate::support::lambda_event(self.alarm.clone(), context);
+        (alarm_fanout::handle_any(event, &self.fanout).await)
+            .map(crate::support::answer_json)
             .map_err(|e| e.to_string())
     }
 

@@ -2,7 +2,7 @@
 //! when SNS delivers it twice.
 
 use crate::support::*;
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::Context;
 use opsbell_core::render::slack;
 use opsbell_core::source::Inbound;
 use opsbell_core::source::cloudwatch::parse_sns;
@@ -20,8 +20,9 @@ async fn an_alarm_by_sns_reaches_every_target_once_even_when_delivered_twice() {
     for _ in 0..2 {
         let mut context = Context::default();
         context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap() + 60_000;
-        let reply = alarm_fanout::handle_any(LambdaEvent::new(event.clone(), context), &h.fanout)
+        let reply = alarm_fanout::handle_any(lambda_event(event.clone(), context), &h.fanout)
             .await
+            .map(answer_json)
             .unwrap();
         assert_eq!(reply["delivered"].as_array().unwrap().len(), 1);
     }
@@ -58,7 +59,7 @@ async fn an_sns_alarm_that_failed_past_its_retries_is_delivered_once_by_a_redriv
     for _ in 0..3 {
         let context = context_with(60);
         let result =
-            alarm_fanout::handle_any(LambdaEvent::new(event.clone(), context), &h.fanout).await;
+            alarm_fanout::handle_any(lambda_event(event.clone(), context), &h.fanout).await;
         last_error = result
             .expect_err("Slack is down: the invocation fails")
             .to_string();

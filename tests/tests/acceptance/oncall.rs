@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::Context;
 use oncall_caller::Caller;
 use opsbell_aws::connect::ConnectDialer;
 use opsbell_aws::dynamodb::DynamoStore;
@@ -250,10 +250,10 @@ fn context() -> Context {
 /// Runs the handler on `event`; returns its answer and how long it took.
 async fn invoke(caller: &Caller<'_>, event: Value) -> (Value, Duration) {
     let started = Instant::now();
-    let reply = oncall_caller::handle(LambdaEvent::new(event, context()), caller)
+    let reply = oncall_caller::handle(crate::support::lambda_event(event, context()), caller)
         .await
         .unwrap();
-    (reply, started.elapsed())
+    (crate::support::answer_json(reply), started.elapsed())
 }
 
 /// Delivers delayed checks from the (moto) check queue to the handler until the incident ends;
@@ -580,7 +580,12 @@ mod crash {
         let id = format!("crash-{at}-{lost}");
         let invoke = |event: Value| {
             crash.restart();
-            oncall_caller::handle(LambdaEvent::new(event, context()), &caller)
+            let event = crate::support::lambda_event(event, context());
+            async {
+                oncall_caller::handle(event, &caller)
+                    .await
+                    .map(crate::support::answer_json)
+            }
         };
         // SNS: a failed invocation is retried.
         let mut started = false;

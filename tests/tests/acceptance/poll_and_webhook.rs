@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::*;
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::Context;
 use opsbell_aws::dynamodb::DynamoStore;
 use opsbell_aws::sqs::SqsQueue;
 use opsbell_core::client::orchestrator::OrchestratorClient;
@@ -101,9 +101,8 @@ async fn orchestrator_with_the_faulted_job(h: &Harness) -> (MockServer, Pollers,
 async fn run_poller(pollers: &Pollers, input: serde_json::Value) -> serde_json::Value {
     let mut context = Context::default();
     context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap() + 60_000;
-    job_poller::handle(LambdaEvent::new(input, context), pollers)
-        .await
-        .unwrap()
+    let polled = job_poller::handle(lambda_event(input, context), pollers).await;
+    answer_json(polled.unwrap())
 }
 
 #[tokio::test]
@@ -217,7 +216,7 @@ async fn poll_with_crash(at: usize, lost: bool) -> bool {
         let mut context = Context::default();
         context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap() + 60_000;
         crash.restart();
-        let result = job_poller::handle(LambdaEvent::new(json!({}), context), &pollers).await;
+        let result = job_poller::handle(lambda_event(json!({}), context), &pollers).await;
         runs.push(result.map_err(|e| e.to_string()));
     }
     assert!(runs[2].is_ok(), "the last run completes");

@@ -23,8 +23,8 @@ use crate::event::{Event, Source, State};
 use crate::ports::{Check, CheckQueue, Dialer, EscalationError, Queue, Records};
 use crate::state::{Call, Incident, RecentIncident, Status};
 
-/// What one invocation did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one invocation did. Serialized as `"Ignored"` or `{"Called": {"step": 0, "number": …}}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     Called {
         step: usize,

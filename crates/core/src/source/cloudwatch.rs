@@ -10,26 +10,12 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::sns::SnsMessage;
 use super::{Inbound, ParseError};
 use crate::event::truncate;
 use crate::event::{Event, INFO_MAX_CHARS, Source, State};
 use crate::http::percent_encode;
 use crate::time::parse_utc;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct SnsRecord {
-    #[serde(default)]
-    message_id: Option<String>,
-    #[serde(default)]
-    topic_arn: Option<String>,
-    #[serde(default)]
-    subject: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    timestamp: Option<String>,
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -54,10 +40,17 @@ struct Alarm {
     alarm_rule: Option<String>,
 }
 
-/// One SNS record (the `Sns` object of a Lambda SNS event) as an event.
+/// One SNS record (the `Sns` object of a Lambda SNS event, as JSON) as an event: for payloads
+/// read from a file (`opsbell send`).
 pub fn parse_sns(sns: &Value, received_at: DateTime<Utc>) -> Result<Inbound, ParseError> {
-    let record: SnsRecord = serde_path_to_error::deserialize(sns)
+    let record: SnsMessage = serde_path_to_error::deserialize(sns)
         .map_err(|e| ParseError::new(format!("Sns.{}", e.path()), e.into_inner().to_string()))?;
+    sns_events(&record, received_at)
+}
+
+/// A typed SNS notification as an event: a CloudWatch alarm, or any other message as an alarm
+/// named by its subject.
+pub fn sns_events(record: &SnsMessage, received_at: DateTime<Utc>) -> Result<Inbound, ParseError> {
     let message = record.message.clone().unwrap_or_default();
     let at = record
         .timestamp
@@ -66,10 +59,10 @@ pub fn parse_sns(sns: &Value, received_at: DateTime<Utc>) -> Result<Inbound, Par
         .unwrap_or(received_at);
     let event = match serde_json::from_str::<Alarm>(&message) {
         Ok(alarm) => alarm_event(alarm, at)?,
-        Err(_) => plain_event(&record, &message, at),
+        Err(_) => plain_event(record, &message, at),
     };
     let mut event = event;
-    event.origin_id = record.message_id;
+    event.origin_id = record.message_id.clone();
     Ok(Inbound::Events(vec![event]))
 }
 
@@ -175,7 +168,7 @@ fn describe_trigger(trigger: &Value) -> Option<String> {
     (!parts.is_empty()).then(|| format!("Metrics: {}", parts.join("; ")))
 }
 
-fn plain_event(record: &SnsRecord, message: &str, at: DateTime<Utc>) -> Event {
+fn plain_event(record: &SnsMessage, message: &str, at: DateTime<Utc>) -> Event {
     let topic = record
         .topic_arn
         .as_deref()

@@ -12,17 +12,41 @@
 //!  "responsePayload": {"errorMessage": "…", "errorType": "…"}}
 //! ```
 
+use serde::Deserialize;
 use serde_json::Value;
 
+use super::sns::SnsRecord;
+
+/// The parts of a failure record that tell it apart and carry the event.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FailureRecord {
+    request_context: RequestContext,
+    request_payload: Payload,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestContext {
+    function_arn: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Payload {
+    records: Vec<Value>,
+}
+
 /// The SNS records of a failed asynchronous invocation, when `body` is such a record.
-pub fn failed_sns_records(body: &str) -> Option<Vec<Value>> {
-    let record: Value = serde_json::from_str(body).ok()?;
-    record.get("requestContext")?.get("functionArn")?;
-    let records = record.get("requestPayload")?.get("Records")?.as_array()?;
-    let sns: Vec<Value> = records
-        .iter()
+pub fn failed_sns_records(body: &str) -> Option<Vec<SnsRecord>> {
+    let record: FailureRecord = serde_json::from_str(body).ok()?;
+    if record.request_context.function_arn.is_empty() {
+        return None;
+    }
+    let records = record.request_payload.records.into_iter();
+    let sns: Vec<SnsRecord> = records
         .filter(|r| r.get("Sns").is_some())
-        .cloned()
+        .filter_map(|r| serde_json::from_value(r).ok())
         .collect();
     (!sns.is_empty()).then_some(sns)
 }
@@ -55,7 +79,8 @@ mod tests {
             serde_json::json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "m"}}]});
         let record = failure_record(&event, "arn:aws:lambda:r:1:function:f", "boom");
         let records = failed_sns_records(&record.to_string()).unwrap();
-        assert_eq!(records, event["Records"].as_array().unwrap().clone());
+        let expected: Vec<SnsRecord> = serde_json::from_value(event["Records"].clone()).unwrap();
+        assert_eq!(records, expected);
         assert_eq!(failed_sns_records(&event.to_string()), None);
         assert_eq!(failed_sns_records(r#"{"key": "uipath:…"}"#), None);
         assert_eq!(failed_sns_records("not json"), None);

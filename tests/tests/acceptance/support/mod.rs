@@ -440,3 +440,18 @@ pub async fn queued<T: serde::de::DeserializeOwned>(
         .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
         .collect()
 }
+
+/// A Lambda event from the JSON the service sends, read into the handler's type as the runtime
+/// reads it.
+pub fn lambda_event<T: serde::de::DeserializeOwned>(
+    json: serde_json::Value,
+    context: Context,
+) -> LambdaEvent<T> {
+    let payload = serde_json::from_value(json).expect("the handler's event type reads the event");
+    LambdaEvent::new(payload, context)
+}
+
+/// A handler's answer as the runtime sends it back: its JSON.
+pub fn answer_json<R: serde::Serialize>(answer: R) -> serde_json::Value {
+    serde_json::to_value(answer).expect("an answer serializes")
+}
