@@ -8,6 +8,7 @@ use opsbell_aws::s3::S3Files;
 use opsbell_core::chat::ChatSettings;
 use opsbell_core::chat::listener::ChatListener;
 use opsbell_core::chat::verify::ChatVerifier;
+use opsbell_core::config::ConfigError;
 use opsbell_core::oncall::settings::OncallSettings;
 use opsbell_core::ports::Files;
 
@@ -15,8 +16,9 @@ use opsbell_core::ports::Files;
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let env: Vec<(String, String)> = std::env::vars().collect();
-    let chat =
-        ChatSettings::from_env(&env).ok_or("set CHAT_PROJECT_NUMBER or CHAT_ENDPOINT_URL")?;
+    let chat = ChatSettings::from_env(&env)
+        .map_err(|problems| ConfigError { problems })?
+        .ok_or("set CHAT_PROJECT_NUMBER or CHAT_ENDPOINT_URL")?;
     let table = required_env("STATE_TABLE")?;
     let aws = opsbell_aws::sdk_config().await;
     let records = DynamoStore::from_config(&aws, table);
@@ -25,7 +27,8 @@ async fn main() -> Result<(), Error> {
         chat.keys_url.clone(),
         opsbell_core::http::client(),
     );
-    let oncall = OncallSettings::from_env(&env).ok();
+    // On-call settings half set are a cold-start error, never a silently missing `oncall`.
+    let oncall = OncallSettings::optional(&env).map_err(|problems| ConfigError { problems })?;
     let files = oncall
         .as_ref()
         .and_then(|s| s.bucket.as_ref())

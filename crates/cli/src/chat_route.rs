@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Json, Response};
 use opsbell_core::chat::ChatSettings;
 use opsbell_core::chat::listener::ChatListener;
 use opsbell_core::chat::verify::ChatVerifier;
+use opsbell_core::config::ConfigError;
 use opsbell_core::escalation::trigger::DirFiles;
 use opsbell_core::oncall::settings::OncallSettings;
 use opsbell_core::ports::Files;
@@ -22,21 +23,27 @@ pub struct LocalChat {
 }
 
 impl LocalChat {
-    pub fn from_env(records: Arc<SqliteStore>) -> Option<Arc<LocalChat>> {
+    /// The bot when the environment turns it on; its settings' problems when they are wrong.
+    pub fn from_env(
+        records: Arc<SqliteStore>,
+        http: &reqwest::Client,
+    ) -> Result<Option<Arc<LocalChat>>, ConfigError> {
         let env: Vec<(String, String)> = std::env::vars().collect();
-        let chat = ChatSettings::from_env(&env)?;
-        let verifier =
-            ChatVerifier::new(chat.audience, chat.keys_url, opsbell_core::http::client());
-        let oncall = OncallSettings::from_env(&env).ok().map(|s| {
+        let problems = |problems| ConfigError { problems };
+        let Some(chat) = ChatSettings::from_env(&env).map_err(problems)? else {
+            return Ok(None);
+        };
+        let verifier = ChatVerifier::new(chat.audience, chat.keys_url, http.clone());
+        let oncall = OncallSettings::optional(&env).map_err(problems)?.map(|s| {
             let dir = DirFiles(s.files_dir.clone().unwrap_or_else(|| ".".into()).into());
             (s, dir)
         });
-        Some(Arc::new(LocalChat {
+        Ok(Some(Arc::new(LocalChat {
             bot: chat.bot,
             verifier,
             records,
             oncall,
-        }))
+        })))
     }
 
     pub async fn handle(&self, headers: &HeaderMap, body: &Bytes) -> Response {

@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
+use opsbell_core::chat::ChatSettings;
 use opsbell_core::config::Config;
 use opsbell_core::oncall::mapping::Mapping;
 use opsbell_core::oncall::rotation::Rotation;
+use opsbell_core::oncall::settings::OncallSettings;
 use opsbell_core::oncall::{Finding, Severity};
 use serde_json::Value;
 
@@ -58,6 +60,9 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, crate::Error> {
     let mut ok = true;
     for file in &args.files {
         ok &= check(file, args);
+    }
+    if !args.files_only {
+        ok &= check_environment(&std::env::vars().collect::<Vec<_>>());
     }
     Ok(if ok {
         ExitCode::SUCCESS
@@ -159,6 +164,44 @@ fn check_deploy(file: &Path, bytes: &[u8], args: &CheckArgs) -> bool {
             false
         }
     }
+}
+
+/// The settings that live in the environment (the on-call caller's, the Chat bot's), when it
+/// sets any of them: each problem at its variable.
+fn check_environment(env: &[(String, String)]) -> bool {
+    let mut ok = true;
+    let mut problems = |what: &str, problems: Vec<opsbell_core::problem::Problem>| {
+        crate::out!("environment ({what}): {} problem(s)", problems.len());
+        for p in &problems {
+            crate::out!("  {p}");
+        }
+        ok = false;
+    };
+    match OncallSettings::optional(env) {
+        Ok(None) => {}
+        Ok(Some(s)) => {
+            let files = s.bucket.map_or_else(
+                || format!("folder {}", s.files_dir.unwrap_or_default()),
+                |b| format!("s3://{b}"),
+            );
+            let mode = if s.dry_run {
+                "dry run"
+            } else {
+                "Amazon Connect"
+            };
+            crate::out!(
+                "environment (on-call): ok — {mode}, rotation {} in {files}",
+                s.rotation_file
+            );
+        }
+        Err(p) => problems("on-call", p),
+    }
+    match ChatSettings::from_env(env) {
+        Ok(None) => {}
+        Ok(Some(c)) => crate::out!("environment (Chat bot {:?}): ok", c.bot),
+        Err(p) => problems("Chat bot", p),
+    }
+    ok
 }
 
 fn report(name: &str, what: &str, findings: Result<Vec<Finding>, Finding>) -> bool {

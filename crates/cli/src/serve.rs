@@ -81,7 +81,13 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
     let (pending, dead) = outbox.counts().await?;
     info!(db = %args.db.display(), pending, dead, released, "Outbox opened.");
 
-    let chat = crate::chat_route::LocalChat::from_env(store.clone());
+    let chat = match crate::chat_route::LocalChat::from_env(store.clone(), &deps.http) {
+        Ok(chat) => chat,
+        Err(e) => {
+            eprintln!("The Google Chat bot's settings (environment): {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     let (stop, shutdown) = watch::channel(false);
     let dispatcher = Dispatcher {
         outbox: outbox.clone(),
@@ -151,7 +157,8 @@ fn local_oncall(
             records, events, settings,
         )),
         Err(problems) => {
-            tracing::warn!(problems = ?problems, "oncall channels are configured but the caller is not; they will fail.");
+            let problems = opsbell_core::config::ConfigError { problems };
+            tracing::warn!(%problems, "oncall channels are configured but the caller is not; they will fail.");
             None
         }
     }

@@ -274,6 +274,45 @@ fn check_accepts_the_deploy_config_and_names_who_reads_each_secret() {
 }
 
 #[test]
+fn check_reports_the_environments_on_call_and_chat_settings() {
+    let out = Command::new(bin())
+        .arg("check")
+        .arg(repo("config.json"))
+        .env("ONCALL_FILES_DIR", repo("samplejson"))
+        .env("CALL_REPEAT_COUNT", "three")
+        .env("CHAT_PROJECT_NUMBER", "my-project")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for needle in [
+        "environment (on-call): 1 problem(s)",
+        "CALL_REPEAT_COUNT: CALL_REPEAT_COUNT=\"three\" is not a number",
+        "environment (Chat bot): 1 problem(s)",
+        "CHAT_PROJECT_NUMBER: \"my-project\" is not a project number",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    let out = Command::new(bin())
+        .arg("check")
+        .arg(repo("config.json"))
+        .env("ONCALL_FILES_DIR", repo("samplejson"))
+        .env("CHAT_PROJECT_NUMBER", "1234567890")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("environment (on-call): ok — dry run"),
+        "{text}"
+    );
+    assert!(
+        text.contains("environment (Chat bot \"opsbell\"): ok"),
+        "{text}"
+    );
+}
+
+#[test]
 fn check_prints_every_problem_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.json");

@@ -121,3 +121,35 @@ pub fn de_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error>
 pub fn de_opt_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     de_id(d).map(Some)
 }
+
+/// Settings read from environment variables, reporting [`Problem`]s at the variable's name.
+pub struct EnvVars<'a>(pub &'a [(String, String)]);
+
+impl EnvVars<'_> {
+    /// The trimmed value of `name`, unless unset or blank.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let found = self.0.iter().find(|(n, _)| n == name);
+        found
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// `true`, `1` or `yes`, in any case.
+    pub fn flag(&self, name: &str) -> bool {
+        let value = self.get(name).map(|v| v.to_ascii_lowercase());
+        matches!(value.as_deref(), Some("true" | "1" | "yes"))
+    }
+
+    /// A whole number, if set; a problem when it is not one.
+    pub fn number(&self, name: &str, p: &mut Problems) -> Option<u64> {
+        let v = self.get(name)?;
+        v.parse()
+            .map_err(|_| p.push(name, format!("{name}={v:?} is not a number")))
+            .ok()
+    }
+
+    /// Whether any of `names` is set.
+    pub fn any(&self, names: &[&str]) -> bool {
+        names.iter().any(|n| self.get(n).is_some())
+    }
+}

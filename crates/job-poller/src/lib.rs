@@ -103,7 +103,8 @@ mod tests {
         let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
             .unwrap()
             .to_utc();
-        let line: serde_json::Value = serde_json::from_str(&poll_lag_metric("prod", 42, now)).unwrap();
+        let line: serde_json::Value =
+            serde_json::from_str(&poll_lag_metric("prod", 42, now)).unwrap();
         let spec = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(spec["Namespace"], "opsbell");
         assert_eq!(spec["Metrics"][0]["Name"], "PollLagSeconds");

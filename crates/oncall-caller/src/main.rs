@@ -11,6 +11,7 @@ use opsbell_aws::dynamodb::DynamoStore;
 use opsbell_aws::lambda::required_env;
 use opsbell_aws::s3::S3Files;
 use opsbell_aws::sqs::{SqsCheckQueue, SqsQueue};
+use opsbell_core::config::ConfigError;
 use opsbell_core::escalation::Escalation;
 use opsbell_core::escalation::trigger::DirFiles;
 use opsbell_core::oncall::settings::OncallSettings;
@@ -21,7 +22,7 @@ use opsbell_core::ports::Files;
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let env: Vec<(String, String)> = std::env::vars().collect();
-    let settings = OncallSettings::from_env(&env).map_err(|p| p.join("; "))?;
+    let settings = OncallSettings::from_env(&env).map_err(|problems| ConfigError { problems })?;
     let aws = opsbell_aws::sdk_config().await;
     let files: Arc<dyn Files> = match (&settings.bucket, &settings.files_dir) {
         (Some(bucket), _) => Arc::new(S3Files::from_config(&aws, bucket)),

@@ -5,6 +5,9 @@ pub mod verify;
 
 use verify::Audience;
 
+use crate::problem::{EnvVars, Problem, Problems};
+use crate::state::DEFAULT_BOT_NAME;
+
 /// The bot's settings, from the environment: `CHAT_PROJECT_NUMBER` (the app's Authentication
 /// Audience is "Project Number") or `CHAT_ENDPOINT_URL` ("HTTP endpoint URL"), optional
 /// `CHAT_KEYS_URL` (where Google's public keys are) and `CHAT_BOT_NAME` (the registry's key,
@@ -17,22 +20,44 @@ pub struct ChatSettings {
 }
 
 impl ChatSettings {
-    pub fn from_env(env: &[(String, String)]) -> Option<ChatSettings> {
-        let get = |k: &str| {
-            env.iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.trim().to_string())
-                .filter(|v| !v.is_empty())
+    /// The settings when the bot is on (`CHAT_PROJECT_NUMBER` or `CHAT_ENDPOINT_URL` set),
+    /// `None` when it is off, every problem when a value cannot be right (every request would be
+    /// refused).
+    pub fn from_env(env: &[(String, String)]) -> Result<Option<ChatSettings>, Vec<Problem>> {
+        let vars = EnvVars(env);
+        let mut p = Problems::default();
+        let audience = match (
+            vars.get("CHAT_PROJECT_NUMBER"),
+            vars.get("CHAT_ENDPOINT_URL"),
+        ) {
+            (Some(number), _) => {
+                if !number.chars().all(|c| c.is_ascii_digit()) {
+                    let message = format!(
+                        "{number:?} is not a project number (the digits of the Cloud project, not its id)"
+                    );
+                    p.push("CHAT_PROJECT_NUMBER", message);
+                }
+                Audience::ProjectNumber(number)
+            }
+            (None, Some(url)) => {
+                p.url(&url, "CHAT_ENDPOINT_URL");
+                Audience::EndpointUrl(url)
+            }
+            (None, None) => return Ok(None),
         };
-        let audience = match (get("CHAT_PROJECT_NUMBER"), get("CHAT_ENDPOINT_URL")) {
-            (Some(p), _) => Audience::ProjectNumber(p),
-            (None, Some(u)) => Audience::EndpointUrl(u),
-            (None, None) => return None,
-        };
-        Some(ChatSettings {
-            bot: get("CHAT_BOT_NAME").unwrap_or_else(|| "opsbell".into()),
+        let keys_url = vars.get("CHAT_KEYS_URL");
+        if let Some(url) = &keys_url {
+            p.url(url, "CHAT_KEYS_URL");
+        }
+        if !p.0.is_empty() {
+            return Err(p.0);
+        }
+        Ok(Some(ChatSettings {
+            bot: vars
+                .get("CHAT_BOT_NAME")
+                .unwrap_or_else(|| DEFAULT_BOT_NAME.into()),
             audience,
-            keys_url: get("CHAT_KEYS_URL"),
-        })
+            keys_url,
+        }))
     }
 }

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 
 use super::plan::PlanOptions;
 use super::rotation::is_e164;
+use crate::problem::{EnvVars, Problem, Problems};
 
 /// SQS delays a message at most 15 minutes.
 pub const MAX_CHECK_INTERVAL: Duration = Duration::from_secs(900);
@@ -41,47 +42,64 @@ pub struct OncallSettings {
 }
 
 impl OncallSettings {
-    /// Reads the settings; returns every problem at once.
-    pub fn from_env(env: &[(String, String)]) -> Result<OncallSettings, Vec<String>> {
-        let get = |k: &str| {
-            env.iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let flag = |k: &str| {
-            get(k).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
-        };
-        let mut problems = Vec::new();
-        let number = |k: &str, problems: &mut Vec<String>| -> Option<u64> {
-            let v = get(k)?;
-            v.parse()
-                .map_err(|_| problems.push(format!("{k}={v:?} is not a number")))
-                .ok()
-        };
-        let repeat_count = number("CALL_REPEAT_COUNT", &mut problems).unwrap_or(3);
-        let interval = number("CALL_STATE_CHECK_INTERVAL_SECONDS", &mut problems)
-            .or_else(|| number("CALL_STATE_CHACK_INTERVAL_SECONDS", &mut problems))
-            .unwrap_or(60);
+    /// The variables that say this deployment has on-call (any of them set).
+    pub const VARIABLES: [&'static str; 6] = [
+        "PHONE_NUMBER_BUCKET",
+        "ONCALL_FILES_DIR",
+        "PHONE_NUMBER_JSON_FILE",
+        "MAPPING_JSON_FILE",
+        "CONNECT_INSTANCE_ID",
+        "CONNECT_CONTACT_FLOW_ID",
+    ];
+
+    /// The settings when the environment has on-call (see [`Self::VARIABLES`]); `None` when it
+    /// has none; every problem when it has them wrong.
+    pub fn optional(env: &[(String, String)]) -> Result<Option<OncallSettings>, Vec<Problem>> {
+        if !EnvVars(env).any(&Self::VARIABLES) {
+            return Ok(None);
+        }
+        Self::from_env(env).map(Some)
+    }
+
+    /// Reads the settings; returns every problem at once, each at its variable.
+    pub fn from_env(env: &[(String, String)]) -> Result<OncallSettings, Vec<Problem>> {
+        let vars = EnvVars(env);
+        let get = |k: &str| vars.get(k);
+        let flag = |k: &str| vars.flag(k);
+        let mut p = Problems::default();
+        let number = |k: &str, p: &mut Problems| vars.number(k, p);
+        let repeat_count = number("CALL_REPEAT_COUNT", &mut p).unwrap_or(3);
+        let interval_name = [
+            "CALL_STATE_CHECK_INTERVAL_SECONDS",
+            "CALL_STATE_CHACK_INTERVAL_SECONDS",
+        ]
+        .into_iter()
+        .find(|k| get(k).is_some())
+        .unwrap_or("CALL_STATE_CHECK_INTERVAL_SECONDS");
+        let interval = number(interval_name, &mut p).unwrap_or(60);
         let interval = Duration::from_secs(interval);
         if interval > MAX_CHECK_INTERVAL {
-            problems.push(format!(
-                "the check interval is at most {} s (an SQS delay)",
-                MAX_CHECK_INTERVAL.as_secs()
-            ));
+            p.push(
+                interval_name,
+                format!(
+                    "the check interval is at most {} s (an SQS delay)",
+                    MAX_CHECK_INTERVAL.as_secs()
+                ),
+            );
         }
         let timezone: Tz = match get("ONCALL_TIMEZONE") {
             None => chrono_tz::Asia::Tokyo,
             Some(z) => z.parse().unwrap_or_else(|_| {
-                problems.push(format!("ONCALL_TIMEZONE={z:?} is not a time zone"));
+                p.push("ONCALL_TIMEZONE", format!("{z:?} is not a time zone"));
                 chrono_tz::Asia::Tokyo
             }),
         };
         let fallback = get("CONNECT_EXTRA_DESTINATION_PHONE_NUMBER");
         if let Some(f) = fallback.as_deref().filter(|f| !is_e164(f)) {
-            problems.push(format!(
-                "CONNECT_EXTRA_DESTINATION_PHONE_NUMBER={f:?} is not an E.164 number"
-            ));
+            p.push(
+                "CONNECT_EXTRA_DESTINATION_PHONE_NUMBER",
+                format!("{f:?} is not an E.164 number"),
+            );
         }
         let connect = match (get("CONNECT_INSTANCE_ID"), get("CONNECT_CONTACT_FLOW_ID")) {
             (Some(instance_id), Some(contact_flow_id)) => Some(ConnectSettings {
@@ -99,15 +117,20 @@ impl OncallSettings {
             && c.source_phone_number.is_none()
             && c.queue_id.is_none()
         {
-            problems.push("set CONNECT_SOURCE_PHONE_NUMBER (or CONNECT_QUEUE_ID)".into());
+            p.push(
+                "CONNECT_SOURCE_PHONE_NUMBER",
+                "set CONNECT_SOURCE_PHONE_NUMBER (or CONNECT_QUEUE_ID)",
+            );
         }
         let (bucket, files_dir) = (get("PHONE_NUMBER_BUCKET"), get("ONCALL_FILES_DIR"));
         if bucket.is_none() && files_dir.is_none() {
-            problems
-                .push("set PHONE_NUMBER_BUCKET (S3) or ONCALL_FILES_DIR (a local folder)".into());
+            p.push(
+                "PHONE_NUMBER_BUCKET",
+                "set PHONE_NUMBER_BUCKET (S3) or ONCALL_FILES_DIR (a local folder)",
+            );
         }
-        if !problems.is_empty() {
-            return Err(problems);
+        if !p.0.is_empty() {
+            return Err(p.0);
         }
         Ok(OncallSettings {
             bucket,
