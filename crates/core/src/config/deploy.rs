@@ -3,6 +3,7 @@
 //! the configuration, so their roles must read them, under serverless.yml's `secretPrefix`) and
 //! the files it names (packaged next to `config.json`, and read relative to it).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
@@ -31,6 +32,20 @@ pub fn files(value: &Value) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// The files a configuration names, as the loader read them: the contents, or why not.
+pub type NamedFiles = BTreeMap<String, Result<String, String>>;
+
+/// Reads every file `value` names (paths as written, after [`rebase_files`]).
+pub fn read_files(value: &Value) -> NamedFiles {
+    files(value)
+        .into_iter()
+        .map(|(_, file)| {
+            let read = std::fs::read_to_string(&file).map_err(|e| e.to_string());
+            (file, read)
+        })
+        .collect()
 }
 
 /// Makes the relative files a configuration names relative to its folder, as a deployed

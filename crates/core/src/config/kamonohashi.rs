@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::deploy::NamedFiles;
 use crate::client::kamonohashi::config::{KamonohashiSource, Watch, WatchDay, WatchOverride};
 use crate::problem::Problems;
 
@@ -90,12 +91,18 @@ struct BotAccount {
     password: String,
 }
 
+/// A file the loader read, as `T`.
 fn read_json<T: serde::de::DeserializeOwned>(
+    files: &NamedFiles,
     file: &str,
     path: &str,
     p: &mut Problems,
 ) -> Option<T> {
-    let text = std::fs::read_to_string(file)
+    let read = files
+        .get(file)
+        .cloned()
+        .unwrap_or_else(|| Err("not read".into()));
+    let text = read
         .map_err(|e| p.push(path, format!("{file}: {e}")))
         .ok()?;
     let value: Value = serde_json::from_str(&text)
@@ -104,21 +111,30 @@ fn read_json<T: serde::de::DeserializeOwned>(
     p.parse(&format!("{path}({file})"), value)
 }
 
-pub(super) fn read(sources: Option<&Value>, p: &mut Problems) -> Vec<KamonohashiSource> {
-    let Some(list) = sources.and_then(|s| s.get("kamonohashi")).cloned() else {
+pub(super) fn read(
+    list: Option<Value>,
+    files: &NamedFiles,
+    p: &mut Problems,
+) -> Vec<KamonohashiSource> {
+    let Some(list) = list else {
         return Vec::new();
     };
     let raw: Vec<RawSource> = p.parse("sources.kamonohashi", list).unwrap_or_default();
     raw.into_iter()
         .enumerate()
-        .filter_map(|(i, r)| source(r, &format!("sources.kamonohashi[{i}]"), p))
+        .filter_map(|(i, r)| source(r, files, &format!("sources.kamonohashi[{i}]"), p))
         .collect()
 }
 
-fn source(mut r: RawSource, path: &str, p: &mut Problems) -> Option<KamonohashiSource> {
+fn source(
+    mut r: RawSource,
+    files: &NamedFiles,
+    path: &str,
+    p: &mut Problems,
+) -> Option<KamonohashiSource> {
     let mut slack_uri = None;
     if let Some(file) = r.config_file.take() {
-        let bot: BotConfig = read_json(&file, &format!("{path}.config_file"), p)?;
+        let bot: BotConfig = read_json(files, &file, &format!("{path}.config_file"), p)?;
         r.watch = r.watch.or(Some(bot.watch));
         r.interval_seconds = r.interval_seconds.or(bot.polling);
         for (tenant, t) in bot.tenant {
@@ -126,7 +142,7 @@ fn source(mut r: RawSource, path: &str, p: &mut Problems) -> Option<KamonohashiS
         }
     }
     if let Some(file) = r.secure_file.take() {
-        let secure: BotSecure = read_json(&file, &format!("{path}.secure_file"), p)?;
+        let secure: BotSecure = read_json(files, &file, &format!("{path}.secure_file"), p)?;
         r.server = r.server.or(Some(secure.kamonohashi.server));
         r.username = r.username.or(Some(secure.kamonohashi.application.username));
         r.password = r.password.or(Some(secure.kamonohashi.application.password));

@@ -165,8 +165,19 @@ impl Config {
         Ok(value)
     }
 
-    /// Validates a parsed configuration. Secret references left unresolved are problems.
+    /// Reads the files a parsed configuration names (the KAMONOHASHI slackbot's), then
+    /// validates it.
     pub fn from_value(value: serde_json::Value) -> Result<Config, ConfigError> {
+        let files = deploy::read_files(&value);
+        Config::validate(value, &files)
+    }
+
+    /// Validates a parsed configuration whose named files were read into `files`; reads
+    /// nothing. Secret references left unresolved are problems.
+    pub fn validate(
+        value: serde_json::Value,
+        files: &deploy::NamedFiles,
+    ) -> Result<Config, ConfigError> {
         let unresolved: Vec<Problem> = secrets::references(&value)
             .into_iter()
             .map(|(path, r)| Problem {
@@ -176,7 +187,7 @@ impl Config {
                 ),
             })
             .collect();
-        match (raw::build(value), unresolved.is_empty()) {
+        match (raw::build(value, files), unresolved.is_empty()) {
             (Ok(config), true) => Ok(config),
             (Ok(_), false) => Err(ConfigError {
                 problems: unresolved,

@@ -1,36 +1,85 @@
-//! From JSON to a validated [`Config`], collecting every problem on the way.
+//! From JSON to a validated [`Config`] in three steps (shape, upgrade, validation), collecting
+//! every problem on the way.
 
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use serde_json::Value;
 
+use super::deploy::NamedFiles;
 use super::{Channel, Config, ConfigError, Language, Problems};
 use crate::notify::slack::SlackConfig;
 use crate::route::Route;
 
-pub(super) fn build(mut value: Value) -> Result<Config, ConfigError> {
+/// Step 1 of three: the file's shape. Every known key is kept as JSON and read at its own path
+/// by its builder, so one wrong value never hides the others' problems; unknown keys are
+/// collected (not refused one at a time, as `deny_unknown_fields` would) so each is reported.
+#[derive(Deserialize, Default)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    language: Option<Value>,
+    #[serde(default)]
+    timezone: Option<Value>,
+    /// The predecessor's destinations and webhook secret (upgraded by `legacy`).
+    #[serde(default)]
+    webhook: Option<Value>,
+    /// The predecessor's polling (upgraded by `sources`).
+    #[serde(default)]
+    scheduled: Option<Value>,
+    #[serde(default)]
+    channels: Option<Value>,
+    #[serde(default)]
+    routes: Option<Value>,
+    #[serde(default)]
+    sources: Option<RawSources>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawSources {
+    #[serde(default)]
+    orchestrator: Option<Value>,
+    #[serde(default)]
+    kamonohashi: Option<Value>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, Value>,
+}
+
+const KNOWN: [&str; 7] = [
+    "language",
+    "timezone",
+    "webhook",
+    "scheduled",
+    "channels",
+    "routes",
+    "sources",
+];
+
+/// Steps 2 and 3: upgrades the predecessors' shapes into the channels' and sources' own, then
+/// validates it all, reporting every problem. Reads no file: the files the configuration names
+/// come in `files`, read by the loader.
+pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigError> {
     let mut p = Problems::default();
-    let Some(root) = value.as_object_mut() else {
+    if !value.is_object() {
         p.push("config", "must be a JSON object");
         return Err(ConfigError { problems: p.0 });
-    };
-
-    const KNOWN: [&str; 7] = [
-        "language",
-        "timezone",
-        "webhook",
-        "scheduled",
-        "channels",
-        "routes",
-        "sources",
-    ];
-    for key in root.keys().filter(|k| !KNOWN.contains(&k.as_str())) {
+    }
+    let root: RawConfig = p.parse("config", value).unwrap_or_default();
+    for key in root.unknown.keys() {
         p.push(
             key.clone(),
             format!("unknown key (known: {})", KNOWN.join(", ")),
         );
     }
-    let language = match root.get("language").and_then(Value::as_str).unwrap_or("en") {
+    let text = |v: Option<Value>, path: &str, p: &mut Problems| -> Option<String> {
+        p.parse::<Option<String>>(path, v.unwrap_or(Value::Null))
+            .flatten()
+    };
+    let language = match text(root.language, "language", &mut p)
+        .as_deref()
+        .unwrap_or("en")
+    {
         "en" | "" => Language::En,
         "ja" => Language::Ja,
         other => {
@@ -41,10 +90,7 @@ pub(super) fn build(mut value: Value) -> Result<Config, ConfigError> {
             Language::En
         }
     };
-    let tz_name = root
-        .get("timezone")
-        .and_then(Value::as_str)
-        .unwrap_or("UTC");
+    let tz_name = text(root.timezone, "timezone", &mut p).unwrap_or_else(|| "UTC".into());
     let timezone = tz_name.parse().unwrap_or_else(|_| {
         p.push(
             "timezone",
@@ -53,10 +99,10 @@ pub(super) fn build(mut value: Value) -> Result<Config, ConfigError> {
         chrono_tz::UTC
     });
 
-    let webhook = root.remove("webhook").unwrap_or(Value::Null);
+    let webhook = root.webhook.unwrap_or(Value::Null);
     let (orchestrator, mut channels, legacy_routes) = super::legacy::read(webhook, &mut p);
 
-    if let Some(raw) = root.remove("channels") {
+    if let Some(raw) = root.channels {
         let raw: BTreeMap<String, Value> = p.parse("channels", raw).unwrap_or_default();
         for (name, v) in raw {
             let path = format!("channels.{name}");
@@ -73,7 +119,7 @@ pub(super) fn build(mut value: Value) -> Result<Config, ConfigError> {
         }
     }
 
-    let mut routes: Vec<Route> = match root.remove("routes") {
+    let mut routes: Vec<Route> = match root.routes {
         Some(raw) => p.parse("routes", raw).unwrap_or_default(),
         None => Vec::new(),
     };
@@ -110,23 +156,16 @@ pub(super) fn build(mut value: Value) -> Result<Config, ConfigError> {
         }
     }
 
-    let scheduled = root.remove("scheduled").unwrap_or(Value::Null);
-    let sources = root.remove("sources");
-    for key in sources
-        .as_ref()
-        .and_then(Value::as_object)
-        .into_iter()
-        .flat_map(|m| m.keys())
-    {
-        if key != "orchestrator" && key != "kamonohashi" {
-            p.push(
-                format!("sources.{key}"),
-                "unknown source kind (orchestrator, kamonohashi)",
-            );
-        }
+    let sources = root.sources.unwrap_or_default();
+    for key in sources.unknown.keys() {
+        p.push(
+            format!("sources.{key}"),
+            "unknown source kind (orchestrator, kamonohashi)",
+        );
     }
-    let orchestrators = super::sources::read(sources.clone(), &scheduled, &mut p);
-    let kamonohashi = super::kamonohashi::read(sources.as_ref(), &mut p);
+    let scheduled = root.scheduled.filter(|s| !s.is_null());
+    let orchestrators = super::sources::read(sources.orchestrator, scheduled.as_ref(), &mut p);
+    let kamonohashi = super::kamonohashi::read(sources.kamonohashi, files, &mut p);
     // The slackbot's SlackURI keeps working: a Slack channel for that source's events.
     for k in &kamonohashi {
         if let Some(uri) = &k.slack_uri {

@@ -69,99 +69,108 @@ const DEFAULT_RPM: u32 = 90;
 const DEFAULT_SCOPE: &str = "OR.Jobs.Read OR.Folders.Read";
 
 pub(super) fn read(
-    sources: Option<Value>,
-    scheduled: &Value,
+    orchestrators: Option<Value>,
+    scheduled: Option<&Value>,
     p: &mut Problems,
 ) -> Vec<OrchestratorSource> {
-    let mut out = Vec::new();
-    let orchestrators = sources
-        .as_ref()
-        .and_then(|s| s.get("orchestrator"))
-        .cloned();
-    if let Some(list) = orchestrators {
-        let raw: Vec<RawSource> = p.parse("sources.orchestrator", list).unwrap_or_default();
-        for (i, r) in raw.into_iter().enumerate() {
-            let path = format!("sources.orchestrator[{i}]");
-            p.url(&r.url, &format!("{path}.url"));
-            let auth = match r.auth {
-                RawAuth::Password {
-                    tenancy_name,
-                    username,
-                    password,
-                } => OrchestratorAuth::Password {
-                    tenancy_name,
-                    username,
-                    password: password.into(),
-                },
-                RawAuth::ClientCredentials {
-                    token_url,
-                    client_id,
-                    client_secret,
-                    scope,
-                } => OrchestratorAuth::ClientCredentials {
-                    token_url,
-                    client_id,
-                    client_secret: client_secret.into(),
-                    scope: scope.unwrap_or_else(|| DEFAULT_SCOPE.to_string()),
-                },
-                RawAuth::Ntlm { username, password } => OrchestratorAuth::Ntlm {
-                    username,
-                    password: password.into(),
-                },
-            };
-            if out.iter().any(|s: &OrchestratorSource| s.name == r.name) {
-                p.push(
-                    format!("{path}.name"),
-                    format!("source name {:?} is used twice", r.name),
-                );
-            }
-            out.push(OrchestratorSource {
-                name: r.name,
-                url: r.url.trim_end_matches('/').to_string(),
-                auth,
-                folders: r.folders,
-                page_size: r.page_size.unwrap_or(DEFAULT_PAGE_SIZE).max(1),
-                overlap: r
-                    .overlap_seconds
-                    .map_or(DEFAULT_OVERLAP, Duration::from_secs),
-                initial_lookback: r
-                    .initial_lookback_minutes
-                    .map_or(DEFAULT_LOOKBACK, |m| Duration::from_secs(m * 60)),
-                interval: r
-                    .interval_seconds
-                    .map_or(DEFAULT_INTERVAL, Duration::from_secs),
-                requests_per_minute: r.requests_per_minute.unwrap_or(DEFAULT_RPM).max(1),
-            });
+    let mut raw: Vec<(String, RawSource)> = match orchestrators {
+        Some(list) => {
+            let list: Vec<RawSource> = p.parse("sources.orchestrator", list).unwrap_or_default();
+            let paths = (0..).map(|i| format!("sources.orchestrator[{i}]"));
+            paths.zip(list).collect()
         }
-    }
-    if let Some(legacy) = legacy(scheduled, p) {
-        out.push(legacy);
+        None => Vec::new(),
+    };
+    raw.extend(
+        scheduled
+            .and_then(|s| upgrade(s, p))
+            .map(|r| ("scheduled.orchestrator".into(), r)),
+    );
+    let mut out: Vec<OrchestratorSource> = Vec::new();
+    for (path, r) in raw {
+        if out.iter().any(|s| s.name == r.name) {
+            p.push(
+                format!("{path}.name"),
+                format!("source name {:?} is used twice", r.name),
+            );
+        }
+        out.push(build(r, &path, p));
     }
     out
 }
 
-fn legacy(scheduled: &Value, p: &mut Problems) -> Option<OrchestratorSource> {
+/// One source from its raw shape, the same for both shapes.
+fn build(r: RawSource, path: &str, p: &mut Problems) -> OrchestratorSource {
+    p.url(&r.url, &format!("{path}.url"));
+    let auth = match r.auth {
+        RawAuth::Password {
+            tenancy_name,
+            username,
+            password,
+        } => OrchestratorAuth::Password {
+            tenancy_name,
+            username,
+            password: password.into(),
+        },
+        RawAuth::ClientCredentials {
+            token_url,
+            client_id,
+            client_secret,
+            scope,
+        } => OrchestratorAuth::ClientCredentials {
+            token_url,
+            client_id,
+            client_secret: client_secret.into(),
+            scope: scope.unwrap_or_else(|| DEFAULT_SCOPE.to_string()),
+        },
+        RawAuth::Ntlm { username, password } => OrchestratorAuth::Ntlm {
+            username,
+            password: password.into(),
+        },
+    };
+    let interval = r
+        .interval_seconds
+        .map_or(DEFAULT_INTERVAL, Duration::from_secs);
+    OrchestratorSource {
+        name: r.name,
+        url: r.url.trim_end_matches('/').to_string(),
+        auth,
+        folders: r.folders,
+        page_size: r.page_size.unwrap_or(DEFAULT_PAGE_SIZE).max(1),
+        overlap: r
+            .overlap_seconds
+            .map_or(DEFAULT_OVERLAP, Duration::from_secs),
+        initial_lookback: r
+            .initial_lookback_minutes
+            .map_or(DEFAULT_LOOKBACK, |m| Duration::from_secs(m * 60)),
+        interval,
+        requests_per_minute: r.requests_per_minute.unwrap_or(DEFAULT_RPM).max(1),
+    }
+}
+
+/// The predecessor's `scheduled.orchestrator`, upgraded into a source; `None` when it names no
+/// URL (the predecessor's empty template).
+fn upgrade(scheduled: &Value, p: &mut Problems) -> Option<RawSource> {
     let raw = scheduled.get("orchestrator")?.clone();
     let o: LegacyOrchestrator = p.parse("scheduled.orchestrator", raw)?;
     if o.url.is_empty() {
         return None;
     }
-    p.url(&o.url, "scheduled.orchestrator.url");
     let ntlm = match &o.ntlm_authentication {
         Value::Bool(b) => *b,
         Value::String(s) => s.eq_ignore_ascii_case("true"),
         _ => false,
     };
     let auth = if ntlm {
-        OrchestratorAuth::Ntlm {
+        RawAuth::Ntlm {
             username: o.username,
-            password: o.password.into(),
+            password: o.password,
         }
     } else {
-        OrchestratorAuth::Password {
+        RawAuth::Password {
             tenancy_name: o.tenancy_name,
             username: o.username,
-            password: o.password.into(),
+            password: o.password,
         }
     };
     // The predecessor ran one schedule per target; polling once at the shortest interval serves all.
@@ -172,15 +181,16 @@ fn legacy(scheduled: &Value, p: &mut Problems) -> Option<OrchestratorSource> {
         .filter_map(|t| t.get("interval").and_then(Value::as_u64))
         .min();
     let interval = minutes.map_or(DEFAULT_INTERVAL, |m| Duration::from_secs(m.max(1) * 60));
-    Some(OrchestratorSource {
+    let lookback = interval.max(DEFAULT_LOOKBACK);
+    Some(RawSource {
         name: "orchestrator".into(),
-        url: o.url.trim_end_matches('/').to_string(),
+        url: o.url,
         auth,
         folders: Vec::new(),
-        page_size: DEFAULT_PAGE_SIZE,
-        overlap: DEFAULT_OVERLAP,
-        initial_lookback: interval.max(DEFAULT_LOOKBACK),
-        interval,
-        requests_per_minute: DEFAULT_RPM,
+        page_size: None,
+        overlap_seconds: None,
+        initial_lookback_minutes: Some(lookback.as_secs().div_ceil(60)),
+        interval_seconds: Some(interval.as_secs()),
+        requests_per_minute: None,
     })
 }

@@ -161,6 +161,59 @@ fn available_state_limits_a_legacy_channel() {
 }
 
 #[test]
+fn the_predecessors_schedule_is_upgraded_into_a_source_and_checked_like_one() {
+    let scheduled = serde_json::json!({
+        "orchestrator": {"url": "https://orch.example.com/", "tenancy_name": "Default",
+                         "username": "admin", "password": "pw", "ntlm_authentication": "False"},
+        "slack": {"interval": 10}, "chatwork": {"interval": 30}
+    });
+    let config = load(&serde_json::json!({ "scheduled": scheduled }).to_string()).unwrap();
+    let [o] = &config.orchestrators[..] else {
+        panic!()
+    };
+    assert_eq!(
+        (o.name.as_str(), o.url.as_str()),
+        ("orchestrator", "https://orch.example.com")
+    );
+    assert_eq!(o.interval, std::time::Duration::from_secs(600));
+    assert_eq!(o.initial_lookback, std::time::Duration::from_secs(3600));
+    // Two sources of one name would share their watermarks.
+    let both = serde_json::json!({ "scheduled": scheduled, "sources": { "orchestrator": [{
+        "name": "orchestrator", "url": "https://other.example.com",
+        "auth": {"type": "ntlm", "username": "u", "password": "p"}
+    }]}});
+    let err = load(&both.to_string()).unwrap_err();
+    assert_eq!(err.problems[0].path, "scheduled.orchestrator.name", "{err}");
+}
+
+#[test]
+fn validation_reads_no_file_the_loader_did() {
+    let named = |n: &str| format!("/nowhere/{n}");
+    let value = serde_json::json!({ "sources": { "kamonohashi": [{
+        "name": "kqi", "config_file": named("config.json"), "secure_file": named("secure.json")
+    }]}});
+    let mut files = super::deploy::NamedFiles::new();
+    for (n, sample) in [
+        ("config.json", "kamonohashi-slackbot-config.json"),
+        ("secure.json", "kamonohashi-slackbot-secure.json"),
+    ] {
+        files.insert(named(n), Ok(file(&format!("samplejson/{sample}"))));
+    }
+    let config = Config::validate(value.clone(), &files).unwrap();
+    assert_eq!(
+        config.kamonohashi[0].server,
+        "http://kamonohashi.example.com"
+    );
+    // The loader could not read one: its problem, with the others.
+    files.insert(named("secure.json"), Err("permission denied".into()));
+    let err = Config::validate(value, &files).unwrap_err();
+    assert_eq!(
+        err.problems[0].to_string(),
+        "sources.kamonohashi[0].secure_file: /nowhere/secure.json: permission denied"
+    );
+}
+
+#[test]
 fn kamonohashi_slackbot_files_load_as_they_are() {
     let dir = format!("{}/../../samplejson", env!("CARGO_MANIFEST_DIR"));
     let text = serde_json::json!({
