@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use clap::Args;
-use opsbell_core::build::{preview, stateless};
+use opsbell_core::build::stateless;
 use opsbell_core::config::Config;
 use opsbell_core::http::{RetryPolicy, client};
 use opsbell_core::ports::Notifier;
@@ -124,7 +124,7 @@ async fn once(
             let channel = &config.channels[name];
             say(format!("== {} → {name} ({})", event.key, channel.kind()));
             if args.dry_run {
-                say(format!("{}\n", preview(channel, event, opts)));
+                say(format!("{}\n", channel.preview(event, opts)));
                 continue;
             }
             let Some(sink) = sinks.get(name) else {

@@ -3,8 +3,8 @@
 //! [`Deps`] once and asks for what it runs; nothing is wired anywhere else, and nobody extends a
 //! [`Fanout`] or [`Pollers`] afterwards.
 //!
-//! Adding a destination: its adapter file (config, validation, `X::new(ctx, XConfig)`), its
-//! renderer, its `Channel` variant, and one arm in [`destination`] and [`preview`].
+//! Adding a destination: its adapter file (its `ChannelConfig` and `X::new(ctx, XConfig)`), its
+//! renderer, one line in `config/channel.rs`, and one arm in [`stateless`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,20 +12,18 @@ use std::sync::Arc;
 use crate::client::kamonohashi::KamonohashiClient;
 use crate::client::orchestrator::OrchestratorClient;
 use crate::config::{Channel, Config};
-use crate::event::Event;
 use crate::fanout::{Destination, Fanout};
 use crate::http::RetryPolicy;
 use crate::notify::AdapterContext;
 use crate::notify::backlog::BacklogNotifier;
 use crate::notify::chatwork::ChatworkNotifier;
-use crate::notify::console::{self, ConsoleNotifier};
+use crate::notify::console::ConsoleNotifier;
 use crate::notify::google_chat::GoogleChatNotifier;
 use crate::notify::google_chat_bot::GoogleChatBotNotifier;
 use crate::notify::oncall::OncallNotifier;
 use crate::notify::slack::SlackNotifier;
 use crate::poll::Pollers;
-use crate::ports::{Clock, DeliveryLog, Escalations, Queue, Records, Start};
-use crate::render::{self, RenderOptions};
+use crate::ports::{Clock, DeliveryLog, Escalations, Queue, Records};
 
 /// What a process provides, made once.
 #[derive(Clone)]
@@ -128,37 +126,4 @@ pub fn pollers(config: &Config, deps: &Deps, queue: Arc<dyn Queue>) -> Pollers {
         deps.records.clone(),
         queue,
     )
-}
-
-/// Exactly what `channel` would receive for `event`, without credentials: the JSON body for
-/// Slack and Google Chat, the form fields for Chatwork and Backlog, the text for the console.
-pub fn preview(channel: &Channel, event: &Event, opts: RenderOptions) -> String {
-    let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
-    match channel {
-        Channel::Slack(_) => pretty(render::slack::render(event, opts)),
-        Channel::GoogleChat(_) => pretty(render::google_chat::render(event, opts)),
-        Channel::GoogleChatBot(c) => format!(
-            "POST {}/v1/{{every space of bot {:?}}}/messages\n{}",
-            c.api_base,
-            c.bot,
-            pretty(render::google_chat::render(event, opts))
-        ),
-        Channel::Chatwork(c) => {
-            let body = render::chatwork::render(event, opts);
-            let room = &c.room_id;
-            format!("POST /v2/rooms/{room}/messages\nbody:\n{body}\nself_unread: 0")
-        }
-        Channel::Backlog(c) => {
-            let issue = render::backlog::render(event, opts);
-            format!(
-                "POST /api/v2/issues\nprojectId: {}\nissueTypeId: {}\npriorityId: {}\nsummary: {}\ndescription:\n{}",
-                c.project_id, c.issue_type_id, c.priority_id, issue.summary, issue.description
-            )
-        }
-        Channel::Console(_) => console::render(event, opts),
-        Channel::Oncall(_) => {
-            let title = Start::of(event).title;
-            format!("start the on-call escalation: {title}")
-        }
-    }
 }

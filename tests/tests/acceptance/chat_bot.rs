@@ -11,7 +11,7 @@ use opsbell_aws::testing::{emulator, unique};
 use opsbell_core::config::Config;
 use opsbell_core::fanout::Fanout;
 use opsbell_core::http::RetryPolicy;
-use opsbell_core::ports::{Records, SystemClock};
+use opsbell_core::ports::Records;
 use opsbell_core::render::google_chat;
 use opsbell_core::source::Inbound;
 use opsbell_core::source::cloudwatch::parse_sns;
@@ -69,16 +69,11 @@ async fn world(spaces: &[&str]) -> World {
         max_delay: Duration::from_millis(20),
         margin: Duration::ZERO,
     };
-    let fanout = opsbell_core::build::fanout(
+    let fanout = crate::support::fanout_over(
         &config,
-        &opsbell_core::build::Deps {
-            http: opsbell_core::http::client(),
-            policy,
-            log: records.clone(),
-            records: records.clone(),
-            clock: Arc::new(SystemClock),
-            escalations: None,
-        },
+        opsbell_core::http::client(),
+        policy,
+        records.clone(),
     );
     let alarm = serde_json::from_slice(
         &std::fs::read(concat!(

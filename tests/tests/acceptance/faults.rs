@@ -134,17 +134,7 @@ impl World {
             max_delay: Duration::from_millis(50),
             margin: Duration::ZERO,
         };
-        let fanout = opsbell_core::build::fanout(
-            &config,
-            &opsbell_core::build::Deps {
-                http: http.clone(),
-                policy,
-                log: store.clone(),
-                records: store,
-                clock: Arc::new(SystemClock),
-                escalations: None,
-            },
-        );
+        let fanout = fanout_over(&config, http.clone(), policy, store);
         let fanout = fanout.with_lease_slack(Duration::from_secs(1));
         World {
             proxy,

@@ -5,6 +5,7 @@
 //! Environment variables override any value (see [`env`]). [`Config::load`] reports every problem
 //! at once, each with its path.
 
+mod channel;
 pub mod deploy;
 mod env;
 mod kamonohashi;
@@ -24,15 +25,10 @@ pub use env::apply_overrides;
 
 pub use crate::locale::Language;
 pub use crate::problem::{ConfigError, Problem, Problems};
+pub use channel::Channel;
 
 use crate::event::{Source, State};
-use crate::notify::backlog::BacklogConfig;
-use crate::notify::chatwork::ChatworkConfig;
 use crate::notify::console::ConsoleConfig;
-use crate::notify::google_chat::GoogleChatConfig;
-use crate::notify::google_chat_bot::GoogleChatBotConfig;
-use crate::notify::oncall::OncallConfig;
-use crate::notify::slack::SlackConfig;
 use crate::route::Route;
 
 #[derive(Debug, Clone)]
@@ -57,94 +53,6 @@ pub struct OrchestratorWebhook {
     pub allow_unsigned: bool,
     /// Orchestrator UI base URL, for links to jobs.
     pub url: Option<String>,
-}
-
-/// A named destination: its kind (`type`) and that adapter's own configuration.
-#[derive(Debug, Clone)]
-pub enum Channel {
-    Slack(SlackConfig),
-    GoogleChat(GoogleChatConfig),
-    /// The Google Chat bot: every space it was added to, through the Chat API.
-    GoogleChatBot(GoogleChatBotConfig),
-    Chatwork(ChatworkConfig),
-    Backlog(BacklogConfig),
-    /// Prints rendered messages to standard output (local runs).
-    Console(ConsoleConfig),
-    /// Starts the on-call phone escalation (the `oncall-caller`; a dry run in `opsbell serve`).
-    Oncall(OncallConfig),
-}
-
-/// The check of a configuration with nothing to check.
-fn nothing<T>(_: &T, _: &str, _: &mut Problems) {}
-
-impl Channel {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Channel::Slack(_) => "slack",
-            Channel::GoogleChat(_) => "google_chat",
-            Channel::GoogleChatBot(_) => "google_chat_bot",
-            Channel::Chatwork(_) => "chatwork",
-            Channel::Backlog(_) => "backlog",
-            Channel::Console(_) => "console",
-            Channel::Oncall(_) => "oncall",
-        }
-    }
-
-    /// The kinds a channel's `type` names.
-    pub const KINDS: [&'static str; 7] = [
-        "slack",
-        "google_chat",
-        "google_chat_bot",
-        "chatwork",
-        "backlog",
-        "console",
-        "oncall",
-    ];
-
-    /// Reads the channel at `path` (`channels.ops`): its `type`, then that adapter's
-    /// configuration, checked by the adapter. `None` when anything is wrong.
-    pub fn parse(mut value: serde_json::Value, path: &str, p: &mut Problems) -> Option<Channel> {
-        let kind = value.as_object_mut().and_then(|m| m.remove("type"));
-        let kind = kind.as_ref().and_then(serde_json::Value::as_str);
-        let Some(kind) = kind.filter(|k| Channel::KINDS.contains(k)) else {
-            let known = Channel::KINDS.join(", ");
-            let message = match kind {
-                Some(other) => format!("unknown channel type {other:?} (known: {known})"),
-                None => format!("a channel needs a \"type\" ({known})"),
-            };
-            p.push(format!("{path}.type"), message);
-            return None;
-        };
-        Some(match kind {
-            "slack" => Channel::Slack(p.read(path, value, SlackConfig::validate)?),
-            "google_chat" => {
-                Channel::GoogleChat(p.read(path, value, GoogleChatConfig::validate)?)
-            }
-            "google_chat_bot" => {
-                Channel::GoogleChatBot(GoogleChatBotConfig::parse(value, path, p)?)
-            }
-            "chatwork" => Channel::Chatwork(p.read(path, value, ChatworkConfig::validate)?),
-            "backlog" => Channel::Backlog(p.read(path, value, BacklogConfig::validate)?),
-            "console" => Channel::Console(p.read(path, value, nothing)?),
-            _ => Channel::Oncall(p.read(path, value, nothing)?),
-        })
-    }
-
-    /// The states a channel of this kind gets when no route names it: chat hears every job end
-    /// and alarm change, a ticket system only what needs work.
-    pub fn default_states(&self) -> Vec<State> {
-        match self {
-            Channel::Backlog(_) => vec![State::Faulted, State::Stopped, State::Alarm],
-            Channel::Oncall(_) => vec![State::Alarm],
-            _ => vec![
-                State::Faulted,
-                State::Successful,
-                State::Stopped,
-                State::Alarm,
-                State::Ok,
-            ],
-        }
-    }
 }
 
 impl Config {

@@ -8,11 +8,14 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
-use super::AdapterContext;
-use crate::event::Event;
+use serde_json::Value;
+
+use super::{AdapterContext, ChannelConfig};
+use crate::event::{Event, State};
 use crate::http::send_with_retry;
 use crate::ports::{Notifier, NotifyError, Receipt};
 use crate::problem::{Problems, de_id};
+use crate::render::RenderOptions;
 use crate::render::backlog::render;
 
 /// Backlog's normal priority; the predecessor hard-coded it.
@@ -57,6 +60,27 @@ impl BacklogConfig {
             (_, Some(space)) if !space.is_empty() => Some(format!("https://{space}.backlog.jp")),
             _ => None,
         }
+    }
+}
+
+impl ChannelConfig for BacklogConfig {
+    const KIND: &'static str = "backlog";
+
+    fn parse(value: Value, path: &str, p: &mut Problems) -> Option<Self> {
+        p.read(path, value, Self::validate)
+    }
+
+    /// A ticket system hears only what needs work.
+    fn default_states() -> Vec<State> {
+        vec![State::Faulted, State::Stopped, State::Alarm]
+    }
+
+    fn preview(&self, event: &Event, opts: RenderOptions) -> String {
+        let issue = render(event, opts);
+        format!(
+            "POST /api/v2/issues\nprojectId: {}\nissueTypeId: {}\npriorityId: {}\nsummary: {}\ndescription:\n{}",
+            self.project_id, self.issue_type_id, self.priority_id, issue.summary, issue.description
+        )
     }
 }
 

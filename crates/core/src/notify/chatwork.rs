@@ -9,11 +9,14 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
-use super::AdapterContext;
+use serde_json::Value;
+
+use super::{AdapterContext, ChannelConfig};
 use crate::event::Event;
 use crate::http::send_with_retry;
 use crate::ports::{Notifier, NotifyError, Receipt};
 use crate::problem::{Problems, de_id};
+use crate::render::RenderOptions;
 use crate::render::chatwork::render;
 
 pub const TOKEN_HEADER: &str = "X-ChatWorkToken";
@@ -44,6 +47,20 @@ impl ChatworkConfig {
     pub fn messages_url(&self) -> String {
         let base = self.api_base.trim_end_matches('/');
         format!("{base}/v2/rooms/{}/messages", self.room_id)
+    }
+}
+
+impl ChannelConfig for ChatworkConfig {
+    const KIND: &'static str = "chatwork";
+
+    fn parse(value: Value, path: &str, p: &mut Problems) -> Option<Self> {
+        p.read(path, value, Self::validate)
+    }
+
+    fn preview(&self, event: &Event, opts: RenderOptions) -> String {
+        let body = render(event, opts);
+        let room = &self.room_id;
+        format!("POST /v2/rooms/{room}/messages\nbody:\n{body}\nself_unread: 0")
     }
 }
 

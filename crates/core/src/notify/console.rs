@@ -4,9 +4,12 @@
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::AdapterContext;
+use serde_json::Value;
+
+use super::{AdapterContext, ChannelConfig};
 use crate::event::Event;
 use crate::ports::{Notifier, NotifyError, Receipt};
+use crate::problem::Problems;
 use crate::render::{RenderOptions, chatwork};
 
 /// Plain text: the Chatwork rendering without its tags reads best on a terminal.
@@ -22,6 +25,18 @@ pub fn render(event: &Event, opts: RenderOptions) -> String {
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsoleConfig {}
+
+impl ChannelConfig for ConsoleConfig {
+    const KIND: &'static str = "console";
+
+    fn parse(value: Value, path: &str, p: &mut Problems) -> Option<Self> {
+        p.read(path, value, |_, _, _| {})
+    }
+
+    fn preview(&self, event: &Event, opts: RenderOptions) -> String {
+        render(event, opts)
+    }
+}
 
 pub struct ConsoleNotifier {
     ctx: AdapterContext,

@@ -8,11 +8,14 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
-use super::AdapterContext;
+use serde_json::Value;
+
+use super::{AdapterContext, ChannelConfig, pretty};
 use crate::event::Event;
 use crate::http::send_with_retry;
 use crate::ports::{Notifier, NotifyError, Receipt};
 use crate::problem::Problems;
+use crate::render::RenderOptions;
 use crate::render::google_chat::render;
 
 /// Reply into the thread named by `thread.threadKey`, or start it.
@@ -31,6 +34,18 @@ impl GoogleChatConfig {
             self.webhook_url.expose_secret(),
             &format!("{path}.webhook_url"),
         );
+    }
+}
+
+impl ChannelConfig for GoogleChatConfig {
+    const KIND: &'static str = "google_chat";
+
+    fn parse(value: Value, path: &str, p: &mut Problems) -> Option<Self> {
+        p.read(path, value, Self::validate)
+    }
+
+    fn preview(&self, event: &Event, opts: RenderOptions) -> String {
+        pretty(&render(event, opts))
     }
 }
 

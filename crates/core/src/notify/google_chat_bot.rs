@@ -19,11 +19,12 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tracing::{error, warn};
 
-use super::AdapterContext;
 use super::chat_api::{CHAT_API, ChatApi, ServiceAccountKey, request_id};
+use super::{AdapterContext, ChannelConfig, pretty};
 use crate::event::Event;
 use crate::ports::{NotifyError, Receipt, Records, StoreError};
 use crate::problem::Problems;
+use crate::render::RenderOptions;
 use crate::render::google_chat::render;
 use crate::state::{DEFAULT_BOT_NAME, Space};
 
@@ -59,7 +60,7 @@ struct Written {
 impl GoogleChatBotConfig {
     /// Reads and checks the channel at `path`, reporting a bad key and every other problem at
     /// once, never quoting the key.
-    pub fn parse(value: Value, path: &str, p: &mut Problems) -> Option<GoogleChatBotConfig> {
+    pub fn read(value: Value, path: &str, p: &mut Problems) -> Option<GoogleChatBotConfig> {
         let before = p.0.len();
         let w: Written = p.parse(path, value)?;
         let key = ServiceAccountKey::parse(&w.service_account_key)
@@ -75,6 +76,20 @@ impl GoogleChatBotConfig {
             concurrency: w.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
         };
         (p.0.len() == before).then_some(config)
+    }
+}
+
+impl ChannelConfig for GoogleChatBotConfig {
+    const KIND: &'static str = "google_chat_bot";
+
+    fn parse(value: Value, path: &str, p: &mut Problems) -> Option<Self> {
+        GoogleChatBotConfig::read(value, path, p)
+    }
+
+    fn preview(&self, event: &Event, opts: RenderOptions) -> String {
+        let (api, bot) = (&self.api_base, &self.bot);
+        let message = pretty(&render(event, opts));
+        format!("POST {api}/v1/{{every space of bot {bot:?}}}/messages\n{message}")
     }
 }
 

@@ -14,7 +14,11 @@ pub mod slack;
 #[cfg(test)]
 pub(crate) mod testkit;
 
+use serde_json::Value;
+
+use crate::event::{Event, State};
 use crate::http::RetryPolicy;
+use crate::problem::Problems;
 use crate::render::RenderOptions;
 
 /// What every adapter shares: its channel name (for logs), the process's HTTP client, the retry
@@ -25,4 +29,36 @@ pub struct AdapterContext {
     pub http: reqwest::Client,
     pub policy: RetryPolicy,
     pub render: RenderOptions,
+}
+
+/// A destination's configuration as `config` reads it: the `type` that names it, how it is read
+/// and checked at its path, the states it hears when no route names it, and what it would send.
+pub trait ChannelConfig: Sized {
+    /// The channel's `type` (`"slack"`).
+    const KIND: &'static str;
+
+    /// Reads and checks the configuration at `path` (`channels.ops`); `None` when anything is
+    /// wrong, each problem in `p`.
+    fn parse(value: Value, path: &str, p: &mut Problems) -> Option<Self>;
+
+    /// The states a channel of this kind gets when no route names it: chat hears every job end
+    /// and alarm change.
+    fn default_states() -> Vec<State> {
+        vec![
+            State::Faulted,
+            State::Successful,
+            State::Stopped,
+            State::Alarm,
+            State::Ok,
+        ]
+    }
+
+    /// Exactly what the channel would receive for `event`, without credentials (`opsbell send
+    /// --dry-run`).
+    fn preview(&self, event: &Event, opts: RenderOptions) -> String;
+}
+
+/// JSON, indented, for previews.
+pub(crate) fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
 }

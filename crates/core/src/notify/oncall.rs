@@ -6,13 +6,36 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use crate::event::Event;
+use serde_json::Value;
+
+use super::ChannelConfig;
+use crate::event::{Event, State};
 use crate::ports::{Escalations, Notifier, NotifyError, Receipt, Start};
+use crate::problem::Problems;
+use crate::render::RenderOptions;
 
 /// `{"type": "oncall"}`: nothing to set; the caller's settings are its environment.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OncallConfig {}
+
+impl ChannelConfig for OncallConfig {
+    const KIND: &'static str = "oncall";
+
+    fn parse(value: Value, path: &str, p: &mut Problems) -> Option<Self> {
+        p.read(path, value, |_, _, _| {})
+    }
+
+    /// A phone call is for alarms only.
+    fn default_states() -> Vec<State> {
+        vec![State::Alarm]
+    }
+
+    fn preview(&self, event: &Event, _: RenderOptions) -> String {
+        let title = Start::of(event).title;
+        format!("start the on-call escalation: {title}")
+    }
+}
 
 /// The `oncall` channel: hands the event to [`Escalations`]. Unlike the HTTP adapters it is
 /// built from the process's escalation port, not from an [`AdapterContext`](super::AdapterContext).

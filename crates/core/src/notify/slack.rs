@@ -7,11 +7,14 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
-use super::AdapterContext;
+use serde_json::Value;
+
+use super::{AdapterContext, ChannelConfig, pretty};
 use crate::event::Event;
 use crate::http::send_with_retry;
 use crate::ports::{Notifier, NotifyError, Receipt};
 use crate::problem::Problems;
+use crate::render::RenderOptions;
 use crate::render::slack::render;
 
 /// `{"type": "slack", "webhook_url": "https://hooks.slack.com/services/…"}`.
@@ -27,6 +30,18 @@ impl SlackConfig {
             self.webhook_url.expose_secret(),
             &format!("{path}.webhook_url"),
         );
+    }
+}
+
+impl ChannelConfig for SlackConfig {
+    const KIND: &'static str = "slack";
+
+    fn parse(value: Value, path: &str, p: &mut Problems) -> Option<Self> {
+        p.read(path, value, Self::validate)
+    }
+
+    fn preview(&self, event: &Event, opts: RenderOptions) -> String {
+        pretty(&render(event, opts))
     }
 }
 

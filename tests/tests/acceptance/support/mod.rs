@@ -181,17 +181,7 @@ impl Harness {
             margin: Duration::ZERO,
         };
         let store = Arc::new(DynamoStore::new(dynamodb.clone(), &table));
-        let fanout = opsbell_core::build::fanout(
-            &config,
-            &opsbell_core::build::Deps {
-                http: opsbell_core::http::client(),
-                policy,
-                log: store.clone(),
-                records: store,
-                clock: Arc::new(SystemClock),
-                escalations: None,
-            },
-        );
+        let fanout = fanout_over(&config, opsbell_core::http::client(), policy, store);
         Harness {
             sqs,
             dynamodb,
@@ -454,4 +444,26 @@ pub fn lambda_event<T: serde::de::DeserializeOwned>(
 /// A handler's answer as the runtime sends it back: its JSON.
 pub fn answer_json<R: serde::Serialize>(answer: R) -> serde_json::Value {
     serde_json::to_value(answer).expect("an answer serializes")
+}
+
+/// The fan-out of `config` as alarm-fanout builds it, over one DynamoDB-like store for the
+/// delivery log and the records.
+pub fn fanout_over<S>(
+    config: &Config,
+    http: reqwest::Client,
+    policy: RetryPolicy,
+    store: Arc<S>,
+) -> opsbell_core::fanout::Fanout
+where
+    S: opsbell_core::ports::DeliveryLog + opsbell_core::ports::Records + 'static,
+{
+    let deps = opsbell_core::build::Deps {
+        http,
+        policy,
+        log: store.clone(),
+        records: store,
+        clock: Arc::new(SystemClock),
+        escalations: None,
+    };
+    opsbell_core::build::fanout(config, &deps)
 }
