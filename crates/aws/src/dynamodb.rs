@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Utc};
 use opsbell_core::event::EventKey;
 use opsbell_core::ports::{Claim, DeliveryLog, DeliveryOutcome, StoreError};
-use opsbell_core::state::DELIVERY_TTL_DAYS;
+use opsbell_core::state::{self, DELIVERY_TTL_DAYS};
 
 use crate::describe;
 
@@ -97,10 +97,8 @@ impl DynamoStore {
     }
 
     fn delivery_key(key: &EventKey, target: &str) -> HashMap<String, AttributeValue> {
-        HashMap::from([
-            ("pk".to_string(), s(format!("DELIVERY#{key}"))),
-            ("sk".to_string(), s(target)),
-        ])
+        let row = state::delivery_key(key, target);
+        HashMap::from([("pk".to_string(), s(row.pk)), ("sk".to_string(), s(row.sk))])
     }
 
     async fn state_of(&self, key: &EventKey, target: &str) -> Result<Option<String>, StoreError> {
