@@ -117,15 +117,7 @@ impl ChatListener<'_> {
         let space = event.space.as_ref();
         match (event.kind.as_str(), space) {
             ("ADDED_TO_SPACE", Some(space)) => {
-                let kind = space.space_type.clone().or_else(|| space.kind.clone());
-                let by = event.user.as_ref().and_then(|u| u.name.clone());
-                let row = state::Space {
-                    display_name: space.display_name.clone(),
-                    kind,
-                    added_by: by,
-                    added_at: Some(now),
-                };
-                row.save(self.records, self.bot, &space.name).await?;
+                self.register(space, event.user.as_ref(), now).await?;
                 info!(space = %space.name, "Added to a space.");
                 let name = space.display_name.as_deref().unwrap_or("this space");
                 Ok(
@@ -138,6 +130,16 @@ impl ChatListener<'_> {
                 Ok(json!({}))
             }
             ("MESSAGE", _) => {
+                // The iPF bot registered a space on every message as well: a space it was added
+                // to before opsbell took over is registered by its first message.
+                if let Some(space) = space
+                    && state::Space::load(self.records, self.bot, &space.name)
+                        .await?
+                        .is_none()
+                {
+                    self.register(space, event.user.as_ref(), now).await?;
+                    info!(space = %space.name, "Registered a space from its first message.");
+                }
                 let text = event
                     .message
                     .as_ref()
@@ -151,6 +153,22 @@ impl ChatListener<'_> {
             }
             _ => Ok(json!({})),
         }
+    }
+
+    /// Records `space` in the registry, so alarms are posted there.
+    async fn register(
+        &self,
+        space: &Space,
+        user: Option<&User>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let row = state::Space {
+            display_name: space.display_name.clone(),
+            kind: space.space_type.clone().or_else(|| space.kind.clone()),
+            added_by: user.and_then(|u| u.name.clone()),
+            added_at: Some(now),
+        };
+        row.save(self.records, self.bot, &space.name).await
     }
 
     async fn command(

@@ -44,6 +44,18 @@ impl Space {
         save(records, &Key::new(Self::partition(bot), space), self, None).await
     }
 
+    /// The row of `space`, if registered; an unreadable one counts as registered (never
+    /// overwritten by a guess).
+    pub async fn load(
+        records: &dyn Records,
+        bot: &str,
+        space: &str,
+    ) -> Result<Option<Space>, StoreError> {
+        let key = Key::new(Self::partition(bot), space);
+        let row = records.get_record(&key.pk, &key.sk).await?;
+        Ok(row.map(|v| serde_json::from_value(v).unwrap_or_default()))
+    }
+
     pub async fn forget(records: &dyn Records, bot: &str, space: &str) -> Result<(), StoreError> {
         records.delete_record(&Self::partition(bot), space).await
     }

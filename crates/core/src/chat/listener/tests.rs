@@ -163,7 +163,7 @@ async fn status_lists_recent_deliveries_and_escalations() {
     let records = MemoryRecords::default();
     let now: DateTime<Utc> = "2026-11-23T03:00:00Z".parse().unwrap();
     Space::default()
-        .save(&records, "opsbell", "spaces/A")
+        .save(&records, "opsbell", "spaces/AAAAAAAAAAA")
         .await
         .unwrap();
     let path = format!(
@@ -230,5 +230,45 @@ async fn status_lists_recent_deliveries_and_escalations() {
              • 2026-11-23 03:00 UTC inc-9 *Disk full* — acknowledged by Ana",
             events[0].process
         )
+    );
+}
+
+#[tokio::test]
+async fn a_message_from_an_unregistered_space_registers_it_once() {
+    let (_server, verifier) = verifier().await;
+    let records = MemoryRecords::default();
+    let listener = ChatListener {
+        bot: "opsbell",
+        verifier: &verifier,
+        records: &records,
+        oncall: None,
+    };
+    let (auth, first) = (bearer(), Utc::now());
+    let reply = listener
+        .handle(Some(&auth), &sample("message-room"), first)
+        .await;
+    assert!(
+        reply.body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Commands:")
+    );
+    let registered = Space::load(&records, "opsbell", "spaces/AAAAAAAAAAA")
+        .await
+        .unwrap();
+    assert_eq!(registered.and_then(|s| s.added_at), Some(first));
+    let later = first + chrono::Duration::minutes(5);
+    listener
+        .handle(Some(&auth), &sample("message-room"), later)
+        .await;
+    let names = Space::names(&records, "opsbell").await.unwrap();
+    assert_eq!(names, ["spaces/AAAAAAAAAAA"]);
+    let kept = Space::load(&records, "opsbell", "spaces/AAAAAAAAAAA")
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.and_then(|s| s.added_at),
+        Some(first),
+        "a known space is not rewritten"
     );
 }
