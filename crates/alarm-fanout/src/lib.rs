@@ -11,7 +11,7 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
-use opsbell_aws::lambda::{Trigger, deadline, partial_batch};
+use opsbell_aws::lambda::{Retry, Trigger, deadline, partial_batch};
 use opsbell_core::event::Event;
 use opsbell_core::fanout::Fanout;
 use opsbell_core::source::cloudwatch::sns_events;
@@ -87,11 +87,13 @@ pub async fn handle(
     let deadline = deadline(&event.context);
     let records = &event.payload.records;
     let all = records.len();
-    Ok(partial_batch(records, all, |r| must_retry(r, fanout, deadline)).await)
+    let (response, _) = partial_batch(records, all, |r| deliver(r, fanout, deadline)).await;
+    Ok(response)
 }
-async fn must_retry(record: &SqsMessage, fanout: &Fanout, deadline: Instant) -> bool {
+/// One message of the events queue, delivered; [`Retry`] when a target is unfinished.
+async fn deliver(record: &SqsMessage, fanout: &Fanout, deadline: Instant) -> Result<(), Retry> {
     let body = record.body.as_deref().unwrap_or_default();
-    match ParseError::from_json::<Event>(body.as_bytes()) {
+    let retry = match ParseError::from_json::<Event>(body.as_bytes()) {
         Ok(event) => fanout.deliver(&event, deadline).await.should_retry(),
         // A redriven alarm: the failure record of an SNS invocation that failed.
         Err(_) if let Some(sns) = failed_sns_records(body) => {
@@ -103,5 +105,6 @@ async fn must_retry(record: &SqsMessage, fanout: &Fanout, deadline: Instant) -> 
                 "Unreadable event message; returning it to the queue so it ends in the DLQ.");
             true
         }
-    }
+    };
+    if retry { Err(Retry) } else { Ok(()) }
 }

@@ -36,31 +36,39 @@ pub enum Trigger {
     Sqs(SqsEvent),
 }
 
-/// Handles each message of a batch, at most `concurrency` at a time; the messages whose
-/// handling asks for a retry (`true`) go back to the queue, the others are deleted. After the
-/// queue's receive limit a returned message lands in its dead-letter queue.
-pub async fn partial_batch<'a, F, Fut>(
+/// A message's handling did not finish: it goes back to the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry;
+
+/// Handles each message of a batch, at most `concurrency` at a time. The messages whose handling
+/// answers [`Retry`] go back to the queue (after the queue's receive limit, to its dead-letter
+/// queue); the others are deleted, and their results returned in order.
+pub async fn partial_batch<'a, T, F, Fut>(
     messages: &'a [SqsMessage],
     concurrency: usize,
-    retry: F,
-) -> SqsBatchResponse
+    handle: F,
+) -> (SqsBatchResponse, Vec<T>)
 where
     F: Fn(&'a SqsMessage) -> Fut,
-    Fut: Future<Output = bool>,
+    Fut: Future<Output = Result<T, Retry>>,
 {
-    let outcomes: Vec<bool> = stream::iter(messages.iter().map(&retry))
+    let outcomes: Vec<Result<T, Retry>> = stream::iter(messages.iter().map(&handle))
         .buffered(concurrency.max(1))
         .collect()
         .await;
     let mut response = SqsBatchResponse::default();
-    for (message, retry) in messages.iter().zip(outcomes) {
-        if retry {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = message.message_id.clone().unwrap_or_default();
-            response.batch_item_failures.push(failure);
+    let mut done = Vec::new();
+    for (message, outcome) in messages.iter().zip(outcomes) {
+        match outcome {
+            Ok(t) => done.push(t),
+            Err(Retry) => {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = message.message_id.clone().unwrap_or_default();
+                response.batch_item_failures.push(failure);
+            }
         }
     }
-    response
+    (response, done)
 }
 
 #[cfg(test)]
@@ -79,10 +87,10 @@ mod tests {
             .collect();
         let odd = |m: &SqsMessage| {
             let n: u32 = m.body.as_deref().unwrap().parse().unwrap();
-            async move { n % 2 == 1 }
+            async move { if n % 2 == 1 { Err(Retry) } else { Ok(n) } }
         };
         for concurrency in [1, 4] {
-            let response = partial_batch(&messages, concurrency, odd).await;
+            let (response, _) = partial_batch(&messages, concurrency, odd).await;
             let ids: Vec<&str> = (response.batch_item_failures.iter())
                 .map(|f| f.item_identifier.as_str())
                 .collect();

@@ -10,7 +10,7 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsMessage};
 use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent};
-use opsbell_aws::lambda::{Trigger, partial_batch};
+use opsbell_aws::lambda::{Retry, Trigger, partial_batch};
 use opsbell_core::escalation::trigger::plan_for;
 use opsbell_core::escalation::{Escalation, Outcome};
 use opsbell_core::oncall::settings::OncallSettings;
@@ -19,7 +19,6 @@ use opsbell_core::source::lambda::failed_sns_records;
 use opsbell_core::source::sns::SnsMessage;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::sync::Mutex;
 use tracing::error;
 
 /// What arrives on the caller's queue: a delayed check, or a start from an `oncall` route.
@@ -55,38 +54,38 @@ pub async fn handle(event: LambdaEvent<Trigger>, caller: &Caller<'_>) -> Result<
         }
         Trigger::Sqs(sqs) => {
             // One at a time: a start and the checks of one incident must not race.
-            let started = Mutex::new(Vec::new());
-            let response = partial_batch(&sqs.records, 1, |m| message(m, caller, &started)).await;
+            let (response, started) = partial_batch(&sqs.records, 1, |m| message(m, caller)).await;
             answer.batch_item_failures = response.batch_item_failures;
-            answer.started = started.into_inner().unwrap_or_default();
+            answer.started = started.into_iter().flatten().collect();
         }
     }
     Ok(answer)
 }
 
-/// One message of the caller's queue; true when it must come back.
-async fn message(m: &SqsMessage, caller: &Caller<'_>, started: &Mutex<Vec<Outcome>>) -> bool {
+/// One message of the caller's queue: the escalations it started, or [`Retry`].
+async fn message(m: &SqsMessage, caller: &Caller<'_>) -> Result<Vec<Outcome>, Retry> {
     let id = m.message_id.as_deref().unwrap_or_default();
     let body = m.body.as_deref().unwrap_or_default();
     // A redriven alarm: the failure record of an SNS invocation that failed after its retries;
     // started now as it would have been (the incident id is the same).
     if let Some(sns) = failed_sns_records(body) {
+        let mut started = Vec::new();
         for record in &sns {
             match start(&record.sns, caller).await {
-                Ok(outcome) => started.lock().unwrap().push(outcome),
+                Ok(outcome) => started.push(outcome),
                 Err(e) => {
                     error!(message_id = id, error = %e, "Redriven alarm failed; it will be retried.");
-                    return true;
+                    return Err(Retry);
                 }
             }
         }
-        return false;
+        return Ok(started);
     }
     if let Err(e) = command(body, caller).await {
         error!(message_id = id, error = %e, "On-call message failed; it will be retried.");
-        return true;
+        return Err(Retry);
     }
-    false
+    Ok(Vec::new())
 }
 
 async fn command(body: &str, caller: &Caller<'_>) -> Result<(), String> {
