@@ -101,6 +101,9 @@ fn check(file: &Path, args: &CheckArgs) -> bool {
                     channels.join(", "),
                     config.routes.len()
                 );
+                for line in config.describe() {
+                    crate::out!("  {line}");
+                }
                 true
             }
             Err(e) => {

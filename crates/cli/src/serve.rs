@@ -164,20 +164,25 @@ fn local_oncall(
     }
 }
 
-/// Each polled source on its own interval, with the same code as the `job-poller` Lambda.
+/// Each poll on its own interval (a source's, or a `scheduled.<target>`'s), with the same code
+/// as the `job-poller` Lambda.
 fn schedule_pollers(
     scheduler: &mut Scheduler,
     pollers: Arc<Pollers>,
     shutdown: &watch::Receiver<bool>,
 ) {
-    for (name, interval) in pollers.schedule() {
-        info!(source = %name, every = ?interval, "Polling.");
+    for job in pollers.schedule() {
+        let scope = opsbell_core::poll::PollJob::scope(&job.source, &job.destinations);
+        info!(poll = %scope, every = ?job.every, "Polling.");
         let pollers = pollers.clone();
-        scheduler.every(format!("poll:{name}"), interval, shutdown.clone(), move || {
-            let (pollers, only) = (pollers.clone(), vec![name.clone()]);
+        let every = job.every;
+        scheduler.every(format!("poll:{scope}"), every, shutdown.clone(), move || {
+            let pollers = pollers.clone();
+            let (only, destinations) = (vec![job.source.clone()], job.destinations.clone());
             async move {
-                let deadline = tokio::time::Instant::now() + interval;
-                for result in pollers.run(&only, &[], chrono::Utc::now(), deadline).await {
+                let deadline = tokio::time::Instant::now() + every;
+                let now = chrono::Utc::now();
+                for result in pollers.run(&only, &destinations, now, deadline).await {
                     if let Err(e) = result {
                         error!(error = %e, "Poll failed; the next run retries from the stored state.");
                     }

@@ -33,6 +33,16 @@ impl fmt::Display for Source {
     }
 }
 
+/// Which path brought a job event: the Orchestrator's webhook, or a poll of its API. The same job
+/// end seen by both has one key; a route may listen to one path only, as the predecessor's
+/// `webhook.<target>` and `scheduled.<target>` functions did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    Webhook,
+    Poll,
+}
+
 /// What happened to the job (or alarm). Terminal job states are `Faulted`, `Successful`, `Stopped`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -200,6 +210,9 @@ pub struct Event {
     /// as the predecessor's per-target schedules did).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub only_channels: Vec<String>,
+    /// The path that brought a job event; `None` for alarms and the on-call's own events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
 }
 
 impl Event {
@@ -231,6 +244,7 @@ impl Event {
             origin_id: None,
             mentions: Vec::new(),
             only_channels: Vec::new(),
+            via: None,
         }
     }
 }

@@ -7,3 +7,13 @@ pub enum Language {
     En,
     Ja,
 }
+
+impl Language {
+    /// The code a configuration names it by (`"en"`, `"ja"`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Ja => "ja",
+        }
+    }
+}

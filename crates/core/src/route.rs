@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::event::{Event, Source, State};
+use crate::event::{Event, Source, State, Via};
 
 /// Sends events that match every given filter to `channels`. An empty filter matches everything.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -18,6 +18,10 @@ pub struct Route {
     /// Process names; `*` matches any run of characters (`Invoice*`).
     #[serde(default)]
     pub processes: Vec<String>,
+    /// The paths a UiPath job event may come by (`webhook`, `poll`); empty = any. Events that
+    /// come by no such path (alarms, KAMONOHASHI) are not filtered by it.
+    #[serde(default)]
+    pub via: Vec<Via>,
 }
 
 impl Route {
@@ -29,6 +33,7 @@ impl Route {
             sources: Vec::new(),
             states,
             processes: Vec::new(),
+            via: Vec::new(),
         }
     }
 
@@ -37,6 +42,7 @@ impl Route {
             && (self.states.is_empty() || self.states.contains(&event.state))
             && (self.processes.is_empty()
                 || self.processes.iter().any(|p| glob_match(p, &event.process)))
+            && (self.via.is_empty() || event.via.is_none_or(|v| self.via.contains(&v)))
     }
 }
 
@@ -116,6 +122,7 @@ mod tests {
                 sources: vec![Source::Uipath],
                 states: vec![],
                 processes: vec!["Bill*".into()],
+                via: vec![],
             },
         ];
         assert_eq!(

@@ -1,6 +1,13 @@
-//! Lenient timestamp parsing for vendor payloads.
+//! Lenient timestamp parsing for vendor payloads, and the one default time zone.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+
+/// The time zone of messages, watch hours and the on-call rotation when nothing sets one
+/// (`timezone` in the configuration or the environment; `ONCALL_TIMEZONE` for the rotation).
+/// Every predecessor ran on Japan time: lambda-connect's rotation was fixed to JST, and the
+/// others' users set `Asia/Tokyo`. One default everywhere means a rotation day and the time in a
+/// message never disagree.
+pub const DEFAULT_TIMEZONE: chrono_tz::Tz = chrono_tz::Asia::Tokyo;
 
 /// Parses the timestamps our sources send: RFC 3339 with 0–9 fractional digits (UiPath sends 7,
 /// which many parsers reject), CloudWatch's `+0000` offsets without a colon, and zone-less values

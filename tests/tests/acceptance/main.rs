@@ -11,5 +11,6 @@ mod faults;
 mod lambda_runtime;
 mod oncall;
 mod poll_and_webhook;
+mod predecessors;
 mod stack;
 mod webhook_to_chat;

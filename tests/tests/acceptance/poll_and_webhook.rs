@@ -281,5 +281,7 @@ fn orchestrator_source(url: &str, folders: Vec<i64>) -> OrchestratorSource {
         initial_lookback: Duration::from_secs(3600),
         interval: Duration::from_secs(300),
         requests_per_minute: 90,
+        api_key: None,
+        schedules: Vec::new(),
     }
 }

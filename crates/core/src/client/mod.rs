@@ -34,6 +34,66 @@ impl RateLimiter {
     }
 }
 
+/// One poll `opsbell serve` runs on its interval, and the `job-poller` on a schedule event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollJob {
+    pub source: String,
+    /// Empty: every route.
+    pub destinations: Vec<String>,
+    pub every: std::time::Duration,
+    /// The schedule expression of its `job-poller` event.
+    pub expression: String,
+}
+
+impl PollJob {
+    pub fn every(source: &str, every: std::time::Duration) -> PollJob {
+        let minutes = (every.as_secs() / 60).max(1);
+        let unit = if minutes == 1 { "minute" } else { "minutes" };
+        PollJob {
+            source: source.to_string(),
+            destinations: Vec::new(),
+            every,
+            expression: format!("rate({minutes} {unit})"),
+        }
+    }
+
+    /// The name a poll's watermarks are kept under: the source's, or, for a poll restricted to
+    /// some destinations, `<source>><destination>,…`.
+    pub fn scope(source: &str, destinations: &[String]) -> String {
+        match destinations {
+            [] => source.to_string(),
+            some => format!("{source}>{}", some.join(",")),
+        }
+    }
+}
+
+/// Every poll to run, each with its interval (for `opsbell serve`'s scheduler and the
+/// `job-poller`'s schedule events): one per source, or one per schedule of a source that has
+/// them (the predecessor's `scheduled.<target>`s).
+pub fn jobs(
+    orchestrators: &[orchestrator::config::OrchestratorSource],
+    kamonohashi: &[kamonohashi::config::KamonohashiSource],
+) -> Vec<PollJob> {
+    let mut jobs = Vec::new();
+    for source in orchestrators {
+        let own = source.schedules.iter().map(|s| PollJob {
+            source: source.name.clone(),
+            destinations: s.channels.clone(),
+            every: s.every,
+            expression: s.expression.clone(),
+        });
+        let before = jobs.len();
+        jobs.extend(own);
+        if jobs.len() == before {
+            jobs.push(PollJob::every(&source.name, source.interval));
+        }
+    }
+    for source in kamonohashi {
+        jobs.push(PollJob::every(&source.name, source.interval));
+    }
+    jobs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -156,7 +156,7 @@ impl OrchestratorClient {
         folder: Option<i64>,
         deadline: Instant,
     ) -> Result<T, OrchestratorError> {
-        let url = format!("{}{path}", self.source.url);
+        let url = self.url(path);
         let mut renewed = false;
         loop {
             let token = self.token(deadline).await?;
@@ -187,6 +187,18 @@ impl OrchestratorClient {
         }
     }
 
+    /// `path` on the source, with the `api_key` query parameter when one is configured (the
+    /// predecessor sent it on every request). Errors never show a URL (see `crate::http`).
+    fn url(&self, path: &str) -> String {
+        let mut url = format!("{}{path}", self.source.url);
+        if let Some(key) = &self.source.api_key {
+            url.push(if path.contains('?') { '&' } else { '?' });
+            url.push_str("api_key=");
+            url.push_str(&percent_encode(key.expose_secret()));
+        }
+        url
+    }
+
     async fn token(&self, deadline: Instant) -> Result<String, OrchestratorError> {
         let mut cached = self.token.lock().await;
         if let Some((token, until)) = cached.as_ref()
@@ -210,7 +222,7 @@ impl OrchestratorClient {
                 username,
                 password,
             } => {
-                let url = format!("{}/api/Account/Authenticate", self.source.url);
+                let url = self.url("/api/Account/Authenticate");
                 let body = json!({
                     "TenancyName": tenancy_name,
                     "UsernameOrEmailAddress": username,

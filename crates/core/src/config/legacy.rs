@@ -1,7 +1,15 @@
-//! The predecessor's `webhook` section (uipath-job-status-listener-on-aws, layout 2 and HEAD):
-//! `webhook.orchestrator.secret`, `webhook.{slack,google_hangouts}.incomming_webhook_url` (sic),
-//! `webhook.chatwork.{api_token, room_id}`, `webhook.backlog.{api_key, space_key, project_id,
-//! issue_type_id, priority_id}`, per-target `available_state`. A section left empty is not a channel.
+//! The predecessor's `webhook` and `scheduled` sections (uipath-job-status-listener-on-aws,
+//! layout 2 and HEAD): `webhook.orchestrator.secret`, and per target
+//! `{slack,google_hangouts}.incomming_webhook_url` (sic), `chatwork.{api_token, room_id}`,
+//! `backlog.{api_key, space_key, project_id, issue_type_id, priority_id}`, `available_state`;
+//! the `scheduled.<target>` sections add `interval` (minutes) and `schedule` (a CloudWatch
+//! expression). A section left empty (the predecessor's template) is not a channel.
+//!
+//! The predecessor ran a webhook function and a scheduled function per target. Here each target
+//! is a channel: `webhook.<t>` hears the webhook path, `scheduled.<t>` the poll path. When both
+//! name the same destination (URL, room, or space and project) they are one channel hearing both,
+//! so a job seen by both is posted once; otherwise the scheduled one is `<name>_scheduled`. When
+//! no `scheduled.<t>` target exists, the webhook channels hear the poll too (the safety net).
 
 use std::collections::BTreeMap;
 
@@ -10,11 +18,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Channel, OrchestratorWebhook};
-use crate::event::State;
+use crate::event::{State, Via};
 use crate::problem::{Problems, de_id};
 
 #[derive(Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct Section {
     // orchestrator
     secret: String,
@@ -41,35 +49,203 @@ struct Section {
     priority_id: String,
     /// HEAD: `"Successful,Faulted,Stopped"`.
     available_state: String,
+    // scheduled.<target> only
+    /// Minutes between polls (the predecessor's window length).
+    interval: Option<Value>,
+    /// The CloudWatch schedule expression, e.g. `rate(10 minutes)`.
+    schedule: String,
 }
 
-/// Channels named after the section: `slack`, `google_chat`, `chatwork`, `backlog`.
-pub(super) fn read(
-    webhook: Value,
-    p: &mut Problems,
-) -> (
-    OrchestratorWebhook,
-    BTreeMap<String, Channel>,
-    BTreeMap<String, Vec<State>>,
-) {
-    let mut sections: BTreeMap<String, Value> = match webhook {
-        Value::Null => BTreeMap::new(),
-        other => p.parse("webhook", other).unwrap_or_default(),
-    };
-    let mut take = |name: &str| -> Section {
-        let path = format!("webhook.{name}");
-        sections
-            .remove(name)
-            .and_then(|v| p.parse(&path, v))
-            .unwrap_or_default()
-    };
-    let orch = take("orchestrator");
-    let slack = take("slack");
-    let hangouts = take("google_hangouts");
-    let chatwork = take("chatwork");
-    let backlog = take("backlog");
-    let unknown: Vec<String> = sections.into_keys().collect();
+/// The targets opsbell delivers to: (section name, channel name, channel kind).
+const TARGETS: [(&str, &str, &str); 4] = [
+    ("slack", "slack", "slack"),
+    ("google_hangouts", "google_chat", "google_chat"),
+    ("chatwork", "chatwork", "chatwork"),
+    ("backlog", "backlog", "backlog"),
+];
 
+/// A `scheduled.<target>` as the poller sees it: the channel it feeds and how often.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct ScheduledTarget {
+    pub channel: String,
+    pub path: String,
+    /// `interval`, in minutes, when set and not 0.
+    pub interval_minutes: Option<u64>,
+    /// `schedule`, when set.
+    pub expression: Option<String>,
+}
+
+/// What the two sections become.
+#[derive(Default)]
+pub(super) struct Legacy {
+    pub orchestrator: OrchestratorWebhook,
+    pub channels: BTreeMap<String, Channel>,
+    /// The implicit routes of the channels: (channel, states or `None` for the kind's default,
+    /// the path it hears or `None` for every path).
+    pub routes: Vec<(String, Option<Vec<State>>, Option<Via>)>,
+    pub scheduled: Vec<ScheduledTarget>,
+}
+
+/// Reads `webhook` and `scheduled` (whose `orchestrator` the sources read).
+pub(super) fn read(webhook: Value, scheduled: Option<&Value>, p: &mut Problems) -> Legacy {
+    let mut webhook = sections(webhook, "webhook", p);
+    let mut scheduled = sections(scheduled.cloned().unwrap_or(Value::Null), "scheduled", p);
+    scheduled.remove("orchestrator");
+    let orch = webhook.remove("orchestrator").unwrap_or_default();
+    let mut legacy = Legacy {
+        orchestrator: orchestrator(orch, p),
+        ..Legacy::default()
+    };
+    let mut webhook_channels = Vec::new();
+    let mut scheduled_channels = Vec::new();
+    for (section_name, name, kind) in TARGETS {
+        for (prefix, sections, out) in [
+            ("webhook", &mut webhook, &mut webhook_channels),
+            ("scheduled", &mut scheduled, &mut scheduled_channels),
+        ] {
+            let Some(section) = sections.remove(section_name) else {
+                continue;
+            };
+            let path = format!("{prefix}.{section_name}");
+            if prefix == "webhook" && (section.interval.is_some() || !section.schedule.is_empty()) {
+                p.push(
+                    &path,
+                    "interval and schedule belong in the scheduled section",
+                );
+            }
+            let Some(value) = upgrade(kind, &section) else {
+                continue;
+            };
+            let before = p.0.len();
+            let channel = Channel::parse(value.clone(), &path, p);
+            for problem in &mut p.0[before..] {
+                problem.path = problem
+                    .path
+                    .replace(".webhook_url", ".incomming_webhook_url");
+            }
+            let states = (!section.available_state.is_empty())
+                .then(|| parse_states(&section.available_state, &path, p));
+            if let Some(channel) = channel {
+                out.push((name, path, channel, identity(&value), states, section));
+            }
+        }
+    }
+    for prefix in ["webhook", "scheduled"] {
+        let unknown = match prefix {
+            "webhook" => &webhook,
+            _ => &scheduled,
+        };
+        for name in unknown.keys() {
+            let known: Vec<&str> = TARGETS.iter().map(|t| t.0).collect();
+            p.push(
+                format!("{prefix}.{name}"),
+                format!(
+                    "opsbell cannot deliver to this target (known: orchestrator, {})",
+                    known.join(", ")
+                ),
+            );
+        }
+    }
+    let split = !scheduled_channels.is_empty();
+    let webhook_via = split.then_some(Via::Webhook);
+    for (name, _, channel, _, states, _) in &webhook_channels {
+        legacy.channels.insert(name.to_string(), channel.clone());
+        legacy
+            .routes
+            .push((name.to_string(), states.clone(), webhook_via));
+    }
+    for (name, path, channel, id, states, section) in scheduled_channels {
+        let same = webhook_channels.iter().find(|w| w.0 == name && w.3 == id);
+        let channel_name = match (same, legacy.channels.contains_key(name)) {
+            (Some(_), _) | (None, false) => name.to_string(),
+            (None, true) => format!("{name}_scheduled"),
+        };
+        legacy
+            .channels
+            .entry(channel_name.clone())
+            .or_insert(channel);
+        legacy
+            .routes
+            .push((channel_name.clone(), states, Some(Via::Poll)));
+        let interval_minutes = match &section.interval {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_u64().or_else(|| v.as_str()?.trim().parse().ok()) {
+                Some(0) => None,
+                Some(m) => Some(m),
+                None => {
+                    p.push(
+                        format!("{path}.interval"),
+                        format!("expected minutes, got {v}"),
+                    );
+                    None
+                }
+            },
+        };
+        let expression = Some(section.schedule.trim().to_string()).filter(|s| !s.is_empty());
+        legacy.scheduled.push(ScheduledTarget {
+            channel: channel_name,
+            path,
+            interval_minutes,
+            expression,
+        });
+    }
+    legacy
+}
+
+/// A section's targets, each read as a [`Section`]; a section that is not an object, or has an
+/// unknown key, is a problem.
+fn sections(value: Value, prefix: &str, p: &mut Problems) -> BTreeMap<String, Section> {
+    let raw: BTreeMap<String, Value> = match value {
+        Value::Null => BTreeMap::new(),
+        other => p.parse(prefix, other).unwrap_or_default(),
+    };
+    let mut out = BTreeMap::new();
+    for (name, v) in raw {
+        let path = format!("{prefix}.{name}");
+        let known = TARGETS.iter().any(|t| t.0 == name) || name == "orchestrator";
+        if !known && is_empty(&v) {
+            // The predecessor's template lists targets opsbell does not have, all empty.
+            continue;
+        }
+        if !known {
+            out.insert(name, Section::default());
+            continue;
+        }
+        if prefix == "scheduled" && name == "orchestrator" {
+            out.insert(name, Section::default());
+            continue;
+        }
+        if let Some(section) = p.parse(&path, v) {
+            out.insert(name, section);
+        }
+    }
+    out
+}
+
+/// True for a section whose every value is empty (`""`, `0`, `"False"` or null), its
+/// `available_state`, `interval` and `schedule` aside: the predecessor's template fills those in.
+fn is_empty(v: &Value) -> bool {
+    const PRESET: [&str; 3] = ["available_state", "interval", "schedule"];
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .all(|(k, v)| PRESET.contains(&k.as_str()) || is_empty(v)),
+        other => is_blank(other),
+    }
+}
+
+fn is_blank(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty() || s.eq_ignore_ascii_case("false"),
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::Bool(b) => !b,
+        Value::Object(m) => m.values().all(is_blank),
+        Value::Array(a) => a.is_empty(),
+    }
+}
+
+fn orchestrator(orch: Section, p: &mut Problems) -> OrchestratorWebhook {
     let mut secrets: Vec<SecretString> = Vec::new();
     for s in std::iter::once(orch.secret)
         .chain(orch.secrets)
@@ -89,50 +265,34 @@ pub(super) fn read(
             false
         }
     };
-    let orchestrator = OrchestratorWebhook {
+    OrchestratorWebhook {
         secrets,
         allow_unsigned,
         url: orch.url.filter(|u| !u.is_empty()),
-    };
+    }
+}
 
-    // Each section is upgraded into the channel it always meant, then read like any channel.
-    let upgraded = [
-        ("slack", "slack", &slack, "slack"),
-        ("google_chat", "google_hangouts", &hangouts, "google_chat"),
-        ("chatwork", "chatwork", &chatwork, "chatwork"),
-        ("backlog", "backlog", &backlog, "backlog"),
+/// What makes two sections one destination: the URL, the room, or the space and project.
+fn identity(channel: &Value) -> String {
+    let keys = [
+        "type",
+        "webhook_url",
+        "room_id",
+        "base_url",
+        "space_key",
+        "project_id",
     ];
-    let mut channels = BTreeMap::new();
-    let mut states = BTreeMap::new();
-    for (name, section_name, section, kind) in upgraded {
-        let Some(value) = upgrade(kind, section) else {
-            continue;
-        };
-        let path = format!("webhook.{section_name}");
-        let before = p.0.len();
-        let channel = Channel::parse(value, &path, p);
-        for problem in &mut p.0[before..] {
-            problem.path = problem
-                .path
-                .replace(".webhook_url", ".incomming_webhook_url");
-        }
-        if !section.available_state.is_empty() {
-            states.insert(
-                name.to_string(),
-                parse_states(&section.available_state, section_name, p),
-            );
-        }
-        if let Some(channel) = channel {
-            channels.insert(name.to_string(), channel);
-        }
-    }
-    for name in unknown {
-        p.push(
-            format!("webhook.{name}"),
-            "unknown section (known: orchestrator, slack, google_hangouts, chatwork, backlog)",
-        );
-    }
-    (orchestrator, channels, states)
+    let parts: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            channel
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    parts.join("\u{1f}")
 }
 
 /// The channel a section describes, in the channels' own shape; `None` for a section left empty.
@@ -167,7 +327,7 @@ fn upgrade(kind: &str, s: &Section) -> Option<Value> {
     Some(channel)
 }
 
-fn parse_states(list: &str, name: &str, p: &mut Problems) -> Vec<State> {
+fn parse_states(list: &str, path: &str, p: &mut Problems) -> Vec<State> {
     list.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -175,7 +335,7 @@ fn parse_states(list: &str, name: &str, p: &mut Problems) -> Vec<State> {
             let state = State::parse(s);
             if state.is_none() {
                 p.push(
-                    format!("webhook.{name}.available_state"),
+                    format!("{path}.available_state"),
                     format!("unknown state {s:?}"),
                 );
             }

@@ -11,6 +11,7 @@ mod env;
 mod kamonohashi;
 mod legacy;
 mod raw;
+mod report;
 pub mod secrets;
 mod sources;
 
@@ -34,7 +35,11 @@ use crate::route::Route;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub language: Language,
+    /// Governs messages, watch hours and (unless `ONCALL_TIMEZONE` says otherwise) the on-call
+    /// rotation; [`crate::time::DEFAULT_TIMEZONE`] when the file does not set one.
     pub timezone: Tz,
+    /// True when no `timezone` was set (`opsbell check` says which zone is in force).
+    pub timezone_is_default: bool,
     pub orchestrator: OrchestratorWebhook,
     pub channels: BTreeMap<String, Channel>,
     pub routes: Vec<Route>,
@@ -184,6 +189,7 @@ impl Config {
         Config {
             language: Language::En,
             timezone: chrono_tz::UTC,
+            timezone_is_default: false,
             orchestrator: OrchestratorWebhook::default(),
             routes: vec![Route::to("console", State::ALL.to_vec())],
             channels,

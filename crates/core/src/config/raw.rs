@@ -90,17 +90,24 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
             Language::En
         }
     };
-    let tz_name = text(root.timezone, "timezone", &mut p).unwrap_or_else(|| "UTC".into());
-    let timezone = tz_name.parse().unwrap_or_else(|_| {
-        p.push(
-            "timezone",
-            format!("unknown time zone {tz_name:?} (e.g. \"Asia/Tokyo\")"),
-        );
-        chrono_tz::UTC
-    });
+    let tz_name = text(root.timezone, "timezone", &mut p).filter(|z| !z.trim().is_empty());
+    let timezone_is_default = tz_name.is_none();
+    let timezone = match tz_name {
+        None => crate::time::DEFAULT_TIMEZONE,
+        Some(name) => name.trim().parse().unwrap_or_else(|_| {
+            p.push(
+                "timezone",
+                format!("unknown time zone {name:?} (e.g. \"Asia/Tokyo\", \"UTC\")"),
+            );
+            crate::time::DEFAULT_TIMEZONE
+        }),
+    };
 
     let webhook = root.webhook.unwrap_or(Value::Null);
-    let (orchestrator, mut channels, legacy_routes) = super::legacy::read(webhook, &mut p);
+    let scheduled = root.scheduled.filter(|s| !s.is_null());
+    let legacy = super::legacy::read(webhook, scheduled.as_ref(), &mut p);
+    let orchestrator = legacy.orchestrator;
+    let mut channels = legacy.channels;
 
     if let Some(raw) = root.channels {
         let raw: BTreeMap<String, Value> = p.parse("channels", raw).unwrap_or_default();
@@ -145,14 +152,24 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
             }
         }
     }
-    // A channel no route names gets its kind's default route (or the legacy `available_state`).
+    // A channel no route names gets its kind's default route; the predecessor's sections get
+    // theirs (their `available_state`, the path they hear).
+    let named = |name: &String, routes: &[Route]| routes.iter().any(|r| r.channels.contains(name));
+    let explicit = routes.clone();
+    for (name, states, via) in legacy.routes {
+        if named(&name, &explicit) {
+            continue;
+        }
+        let Some(channel) = channels.get(&name) else {
+            continue;
+        };
+        let mut route = Route::to(&name, states.unwrap_or_else(|| channel.default_states()));
+        route.via.extend(via);
+        routes.push(route);
+    }
     for (name, channel) in &channels {
-        if !routes.iter().any(|r| r.channels.contains(name)) {
-            let states = legacy_routes
-                .get(name)
-                .cloned()
-                .unwrap_or_else(|| channel.default_states());
-            routes.push(Route::to(name, states));
+        if !named(name, &routes) {
+            routes.push(Route::to(name, channel.default_states()));
         }
     }
 
@@ -163,8 +180,12 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
             "unknown source kind (orchestrator, kamonohashi)",
         );
     }
-    let scheduled = root.scheduled.filter(|s| !s.is_null());
-    let orchestrators = super::sources::read(sources.orchestrator, scheduled.as_ref(), &mut p);
+    let orchestrators = super::sources::read(
+        sources.orchestrator,
+        scheduled.as_ref(),
+        &legacy.scheduled,
+        &mut p,
+    );
     let kamonohashi = super::kamonohashi::read(sources.kamonohashi, files, &mut p);
     // The slackbot's SlackURI keeps working: a Slack channel for that source's events.
     for k in &kamonohashi {
@@ -178,6 +199,7 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
                 sources: vec![crate::event::Source::Kamonohashi],
                 states: Vec::new(),
                 processes: Vec::new(),
+                via: Vec::new(),
             });
         }
     }
@@ -188,6 +210,7 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
     Ok(Config {
         language,
         timezone,
+        timezone_is_default,
         orchestrator,
         channels,
         routes,

@@ -1,13 +1,14 @@
 //! Polled sources: `sources.orchestrator[]`, and the predecessor's `scheduled.orchestrator`
-//! (`url`, `tenancy_name`, `username`, `password`, `ntlm_authentication`, with the smallest
-//! `scheduled.<target>.interval` in minutes as the poll interval).
+//! (`url`, `tenancy_name`, `username`, `password`, `api_key`, `ntlm_authentication`), polled for
+//! each `scheduled.<target>` on that target's own `schedule` (or `interval`, in minutes).
 
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::client::orchestrator::config::{OrchestratorAuth, OrchestratorSource};
+use super::legacy::ScheduledTarget;
+use crate::client::orchestrator::config::{OrchestratorAuth, OrchestratorSource, PollSchedule};
 use crate::problem::Problems;
 
 #[derive(Deserialize)]
@@ -28,6 +29,8 @@ struct RawSource {
     interval_seconds: Option<u64>,
     #[serde(default)]
     requests_per_minute: Option<u32>,
+    #[serde(default)]
+    api_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +60,7 @@ struct LegacyOrchestrator {
     tenancy_name: String,
     username: String,
     password: String,
+    api_key: String,
     /// The predecessor wrote `"False"`/`"True"` strings.
     ntlm_authentication: Value,
 }
@@ -71,6 +75,7 @@ const DEFAULT_SCOPE: &str = "OR.Jobs.Read OR.Folders.Read";
 pub(super) fn read(
     orchestrators: Option<Value>,
     scheduled: Option<&Value>,
+    targets: &[ScheduledTarget],
     p: &mut Problems,
 ) -> Vec<OrchestratorSource> {
     let mut raw: Vec<(String, RawSource)> = match orchestrators {
@@ -81,11 +86,9 @@ pub(super) fn read(
         }
         None => Vec::new(),
     };
-    raw.extend(
-        scheduled
-            .and_then(|s| upgrade(s, p))
-            .map(|r| ("scheduled.orchestrator".into(), r)),
-    );
+    let legacy = scheduled.and_then(|s| upgrade(s, targets, p));
+    let legacy_name = legacy.as_ref().map(|r| r.name.clone());
+    raw.extend(legacy.map(|r| ("scheduled.orchestrator".into(), r)));
     let mut out: Vec<OrchestratorSource> = Vec::new();
     for (path, r) in raw {
         if out.iter().any(|s| s.name == r.name) {
@@ -96,7 +99,80 @@ pub(super) fn read(
         }
         out.push(build(r, &path, p));
     }
+    match out
+        .iter_mut()
+        .find(|s| Some(&s.name) == legacy_name.as_ref())
+    {
+        Some(source) => {
+            source.schedules = schedules(targets);
+            if let Some(every) = source.schedules.iter().map(|s| s.every).min() {
+                source.interval = every;
+            }
+        }
+        None if !targets.is_empty() => p.push(
+            "scheduled.orchestrator",
+            format!(
+                "{} polls nothing without an Orchestrator to poll (url, username, password)",
+                targets
+                    .iter()
+                    .map(|t| t.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        None => {}
+    }
     out
+}
+
+/// One poll per distinct schedule, for every target that shares it.
+fn schedules(targets: &[ScheduledTarget]) -> Vec<PollSchedule> {
+    let mut out: Vec<PollSchedule> = Vec::new();
+    for t in targets {
+        let every = t
+            .expression
+            .as_deref()
+            .and_then(rate)
+            .or(t.interval_minutes.map(|m| Duration::from_secs(m * 60)))
+            .unwrap_or(DEFAULT_INTERVAL);
+        let expression = t
+            .expression
+            .clone()
+            .unwrap_or_else(|| rate_expression(every));
+        match out
+            .iter_mut()
+            .find(|s| s.every == every && s.expression == expression)
+        {
+            Some(s) => s.channels.push(t.channel.clone()),
+            None => out.push(PollSchedule {
+                channels: vec![t.channel.clone()],
+                every,
+                expression,
+            }),
+        }
+    }
+    out
+}
+
+/// The period of a CloudWatch `rate(N unit)` expression; `None` for `cron(…)` and anything else.
+pub(crate) fn rate(expression: &str) -> Option<Duration> {
+    let inner = expression.trim().strip_prefix("rate(")?.strip_suffix(')')?;
+    let (n, unit) = inner.trim().split_once(' ')?;
+    let n: u64 = n.parse().ok().filter(|n| *n > 0)?;
+    let seconds = match unit.trim() {
+        "minute" | "minutes" => 60,
+        "hour" | "hours" => 3600,
+        "day" | "days" => 86_400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(n * seconds))
+}
+
+fn rate_expression(every: Duration) -> String {
+    match every.as_secs() / 60 {
+        1 => "rate(1 minute)".into(),
+        m => format!("rate({m} minutes)"),
+    }
 }
 
 /// One source from its raw shape, the same for both shapes.
@@ -145,12 +221,14 @@ fn build(r: RawSource, path: &str, p: &mut Problems) -> OrchestratorSource {
             .map_or(DEFAULT_LOOKBACK, |m| Duration::from_secs(m * 60)),
         interval,
         requests_per_minute: r.requests_per_minute.unwrap_or(DEFAULT_RPM).max(1),
+        api_key: r.api_key.filter(|k| !k.is_empty()).map(Into::into),
+        schedules: Vec::new(),
     }
 }
 
 /// The predecessor's `scheduled.orchestrator`, upgraded into a source; `None` when it names no
 /// URL (the predecessor's empty template).
-fn upgrade(scheduled: &Value, p: &mut Problems) -> Option<RawSource> {
+fn upgrade(scheduled: &Value, targets: &[ScheduledTarget], p: &mut Problems) -> Option<RawSource> {
     let raw = scheduled.get("orchestrator")?.clone();
     let o: LegacyOrchestrator = p.parse("scheduled.orchestrator", raw)?;
     if o.url.is_empty() {
@@ -173,13 +251,8 @@ fn upgrade(scheduled: &Value, p: &mut Problems) -> Option<RawSource> {
             password: o.password,
         }
     };
-    // The predecessor ran one schedule per target; polling once at the shortest interval serves all.
-    let minutes = scheduled
-        .as_object()
-        .into_iter()
-        .flat_map(|m| m.values())
-        .filter_map(|t| t.get("interval").and_then(Value::as_u64))
-        .min();
+    // The first poll looks back over the longest target's window at least.
+    let minutes = targets.iter().filter_map(|t| t.interval_minutes).max();
     let interval = minutes.map_or(DEFAULT_INTERVAL, |m| Duration::from_secs(m.max(1) * 60));
     let lookback = interval.max(DEFAULT_LOOKBACK);
     Some(RawSource {
@@ -192,5 +265,6 @@ fn upgrade(scheduled: &Value, p: &mut Problems) -> Option<RawSource> {
         initial_lookback_minutes: Some(lookback.as_secs().div_ceil(60)),
         interval_seconds: Some(interval.as_secs()),
         requests_per_minute: None,
+        api_key: Some(o.api_key),
     })
 }

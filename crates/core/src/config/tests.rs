@@ -1,4 +1,6 @@
 use super::*;
+use crate::event::Via;
+use secrecy::ExposeSecret;
 
 fn file(name: &str) -> String {
     let path = format!("{}/../../{name}", env!("CARGO_MANIFEST_DIR"));
@@ -164,8 +166,14 @@ fn available_state_limits_a_legacy_channel() {
 fn the_predecessors_schedule_is_upgraded_into_a_source_and_checked_like_one() {
     let scheduled = serde_json::json!({
         "orchestrator": {"url": "https://orch.example.com/", "tenancy_name": "Default",
-                         "username": "admin", "password": "pw", "ntlm_authentication": "False"},
-        "slack": {"interval": 10}, "chatwork": {"interval": 30}
+                         "username": "admin", "password": "pw", "api_key": "k-1",
+                         "ntlm_authentication": "False"},
+        "slack": {"incomming_webhook_url": "https://hooks.slack.test/s", "interval": 10,
+                  "schedule": "rate(10 minutes)"},
+        "chatwork": {"api_token": "t", "room_id": 42, "interval": 30, "schedule": ""},
+        "backlog": {"api_key": "", "space_key": "", "project_id": "", "issue_type_id": "",
+                    "priority_id": "", "interval": 0, "schedule": ""},
+        "jira": {"url": "", "username": "", "password": "", "interval": 0, "schedule": ""}
     });
     let config = load(&serde_json::json!({ "scheduled": scheduled }).to_string()).unwrap();
     let [o] = &config.orchestrators[..] else {
@@ -175,8 +183,32 @@ fn the_predecessors_schedule_is_upgraded_into_a_source_and_checked_like_one() {
         (o.name.as_str(), o.url.as_str()),
         ("orchestrator", "https://orch.example.com")
     );
-    assert_eq!(o.interval, std::time::Duration::from_secs(600));
-    assert_eq!(o.initial_lookback, std::time::Duration::from_secs(3600));
+    assert_eq!(
+        o.api_key.as_ref().map(|k| k.expose_secret().to_string()),
+        Some("k-1".into())
+    );
+    // A scheduled-only file: each filled target is a channel hearing the poll, on its own
+    // schedule; the empty template sections (backlog, jira) are nothing.
+    let names: Vec<&str> = config.channels.keys().map(String::as_str).collect();
+    assert_eq!(names, ["chatwork", "slack"]);
+    let every = |m: u64| std::time::Duration::from_secs(m * 60);
+    let schedules: Vec<(Vec<String>, _, &str)> = o
+        .schedules
+        .iter()
+        .map(|s| (s.channels.clone(), s.every, s.expression.as_str()))
+        .collect();
+    assert_eq!(
+        schedules,
+        [
+            (vec!["slack".to_string()], every(10), "rate(10 minutes)"),
+            (vec!["chatwork".to_string()], every(30), "rate(30 minutes)"),
+        ]
+    );
+    assert_eq!(o.interval, every(10));
+    assert_eq!(o.initial_lookback, every(60));
+    for route in &config.routes {
+        assert_eq!(route.via, [Via::Poll], "{route:?}");
+    }
     // Two sources of one name would share their watermarks.
     let both = serde_json::json!({ "scheduled": scheduled, "sources": { "orchestrator": [{
         "name": "orchestrator", "url": "https://other.example.com",
@@ -184,6 +216,77 @@ fn the_predecessors_schedule_is_upgraded_into_a_source_and_checked_like_one() {
     }]}});
     let err = load(&both.to_string()).unwrap_err();
     assert_eq!(err.problems[0].path, "scheduled.orchestrator.name", "{err}");
+}
+
+#[test]
+fn a_webhook_and_a_scheduled_target_naming_one_destination_are_one_channel() {
+    let orchestrator = serde_json::json!({"url": "https://orch.example.com", "tenancy_name": "D",
+        "username": "u", "password": "p"});
+    let config = load(
+        &serde_json::json!({
+            "webhook": {
+                "slack": {"incomming_webhook_url": "https://hooks.slack.test/same"},
+                "chatwork": {"api_token": "t", "room_id": "1"}
+            },
+            "scheduled": {
+                "orchestrator": orchestrator,
+                "slack": {"incomming_webhook_url": "https://hooks.slack.test/same", "interval": 5},
+                "chatwork": {"api_token": "t", "room_id": "2", "interval": 15,
+                             "available_state": "Faulted"}
+            }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let names: Vec<&str> = config.channels.keys().map(String::as_str).collect();
+    assert_eq!(names, ["chatwork", "chatwork_scheduled", "slack"]);
+    let routes: Vec<(&str, &[Via], &[State])> = config
+        .routes
+        .iter()
+        .map(|r| (r.channels[0].as_str(), &r.via[..], &r.states[..]))
+        .collect();
+    let chat = &config.channels["slack"].default_states();
+    assert_eq!(
+        routes,
+        [
+            ("slack", &[Via::Webhook][..], &chat[..]),
+            ("chatwork", &[Via::Webhook][..], &chat[..]),
+            ("slack", &[Via::Poll][..], &chat[..]),
+            (
+                "chatwork_scheduled",
+                &[Via::Poll][..],
+                &[State::Faulted][..]
+            ),
+        ]
+    );
+    let mut event = crate::event::Event::new(
+        crate::event::Source::Uipath,
+        "",
+        "k",
+        State::Faulted,
+        "P",
+        chrono::DateTime::UNIX_EPOCH,
+    );
+    event.via = Some(Via::Poll);
+    assert_eq!(
+        crate::route::targets(&config.routes, &event),
+        ["slack", "chatwork_scheduled"]
+    );
+    event.via = Some(Via::Webhook);
+    assert_eq!(
+        crate::route::targets(&config.routes, &event),
+        ["slack", "chatwork"]
+    );
+}
+
+#[test]
+fn a_target_opsbell_cannot_deliver_to_is_named_not_dropped() {
+    let err = load(r#"{"scheduled":{"jira":{"url":"https://jira.example.com","interval":5}}}"#)
+        .unwrap_err();
+    assert_eq!(err.problems[0].path, "scheduled.jira", "{err}");
+    let err = load(r#"{"scheduled":{"slack":{"incomming_webhook_url":"https://h.test/x"}}}"#)
+        .unwrap_err();
+    assert_eq!(err.problems[0].path, "scheduled.orchestrator", "{err}");
 }
 
 #[test]

@@ -87,11 +87,15 @@ impl OncallSettings {
                 ),
             );
         }
-        let timezone: Tz = match get("ONCALL_TIMEZONE") {
-            None => chrono_tz::Asia::Tokyo,
-            Some(z) => z.parse().unwrap_or_else(|_| {
-                p.push("ONCALL_TIMEZONE", format!("{z:?} is not a time zone"));
-                chrono_tz::Asia::Tokyo
+        // The rotation's own zone, else the one `timezone` of the deployment, else the default.
+        let zone = ["ONCALL_TIMEZONE", "timezone", "OPSBELL__TIMEZONE"]
+            .into_iter()
+            .find_map(|name| get(name).map(|z| (name, z)));
+        let timezone: Tz = match zone {
+            None => crate::time::DEFAULT_TIMEZONE,
+            Some((name, z)) => z.parse().unwrap_or_else(|_| {
+                p.push(name, format!("{z:?} is not a time zone"));
+                crate::time::DEFAULT_TIMEZONE
             }),
         };
         let fallback = get("CONNECT_EXTRA_DESTINATION_PHONE_NUMBER");

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use tokio::time::Instant;
 
+pub use crate::client::PollJob;
 use crate::client::kamonohashi::{KamonohashiClient, KamonohashiError};
 use crate::client::orchestrator::{OrchestratorClient, OrchestratorError};
 use crate::ports::{Queue, QueueError, Records, StoreError};
@@ -109,23 +110,25 @@ impl Pollers {
         }
     }
 
-    /// Every source's name with its poll interval (for `opsbell serve`'s scheduler).
-    pub fn schedule(&self) -> Vec<(String, std::time::Duration)> {
-        let uipath = self
+    /// Every poll to run, each with its interval: see [`crate::client::jobs`].
+    pub fn schedule(&self) -> Vec<PollJob> {
+        let orchestrators: Vec<_> = self
             .orchestrators
             .iter()
-            .map(|c| (c.source().name.clone(), c.source().interval));
-        uipath
-            .chain(
-                self.kamonohashi
-                    .iter()
-                    .map(|c| (c.source().name.clone(), c.source().interval)),
-            )
-            .collect()
+            .map(|c| c.source().clone())
+            .collect();
+        let kamonohashi: Vec<_> = self
+            .kamonohashi
+            .iter()
+            .map(|c| c.source().clone())
+            .collect();
+        crate::client::jobs(&orchestrators, &kamonohashi)
     }
 
     /// Polls the sources named in `only` (all when empty) concurrently; the events go only to
-    /// `destinations` when that is not empty.
+    /// `destinations` when that is not empty. A source with schedules of its own is polled once
+    /// per schedule when no destinations are given. Each set of destinations keeps its own
+    /// watermarks: a poll for one target never advances past jobs another has not seen.
     pub async fn run(
         &self,
         only: &[String],
@@ -144,21 +147,39 @@ impl Pollers {
             &restricted
         };
         let records = self.records.as_ref();
-        let uipath = self
+        let mut plans: Vec<(&OrchestratorClient, Vec<String>)> = Vec::new();
+        for client in self
             .orchestrators
             .iter()
             .filter(|c| wanted(&c.source().name))
-            .map(|client| async move {
-                let url = self
-                    .ui_url
-                    .clone()
-                    .or_else(|| Some(client.source().url.clone()));
-                let ctx = UipathContext {
-                    orchestrator_url: url,
-                    received_at: now,
-                };
-                orchestrator::poll(client, &ctx, records, queue, now, deadline).await
-            });
+        {
+            let schedules = &client.source().schedules;
+            if !destinations.is_empty() || schedules.is_empty() {
+                plans.push((client, destinations.to_vec()));
+            } else {
+                plans.extend(schedules.iter().map(|s| (client, s.channels.clone())));
+            }
+        }
+        let uipath = plans.into_iter().map(|(client, channels)| async move {
+            let url = self
+                .ui_url
+                .clone()
+                .or_else(|| Some(client.source().url.clone()));
+            let ctx = UipathContext {
+                orchestrator_url: url,
+                received_at: now,
+            };
+            let scope = PollJob::scope(&client.source().name, &channels);
+            let restricted = RestrictedQueue {
+                inner: self.queue.as_ref(),
+                channels,
+            };
+            let queue: &dyn Queue = match restricted.channels.is_empty() {
+                true => self.queue.as_ref(),
+                false => &restricted,
+            };
+            orchestrator::poll(client, &scope, &ctx, records, queue, now, deadline).await
+        });
         let kqi = self
             .kamonohashi
             .iter()

@@ -15,9 +15,11 @@ use crate::source::ParseError;
 use crate::source::uipath::{UipathContext, job_event, terminal_state};
 use crate::state::Watermark;
 
-/// Polls every folder of `client`'s source once.
+/// Polls every folder of `client`'s source once, keeping its watermarks under `scope` (the source
+/// name, or that of one of its [`crate::client::orchestrator::config::PollSchedule`]s).
 pub async fn poll(
     client: &OrchestratorClient,
+    scope: &str,
     ctx: &UipathContext,
     records: &dyn Records,
     queue: &dyn Queue,
@@ -42,6 +44,7 @@ pub async fn poll(
     for folder in folders {
         match poll_folder(
             client,
+            scope,
             ctx,
             records,
             queue,
@@ -67,6 +70,7 @@ pub async fn poll(
 #[allow(clippy::too_many_arguments)]
 async fn poll_folder(
     client: &OrchestratorClient,
+    scope: &str,
     ctx: &UipathContext,
     records: &dyn Records,
     queue: &dyn Queue,
@@ -76,7 +80,7 @@ async fn poll_folder(
     report: &mut PollReport,
 ) -> Result<(), PollError> {
     let source = client.source();
-    let mark = Watermark::load(records, &source.name, folder).await?;
+    let mark = Watermark::load(records, scope, folder).await?;
     let overlap = chrono::Duration::from_std(source.overlap).unwrap_or_default();
     let lookback = chrono::Duration::from_std(source.initial_lookback).unwrap_or_default();
     let from = mark.map_or(now - lookback, |m| m.end_time - overlap);
@@ -99,7 +103,7 @@ async fn poll_folder(
             after = Some(last);
             if high.is_none_or(|h| last > h) {
                 high = Some(last);
-                last.save(records, &source.name, folder).await?;
+                last.save(records, scope, folder).await?;
             }
         }
         if !page.more || last.is_none() {
@@ -129,6 +133,7 @@ pub fn normalize(
             let mut event = job_event(job, state, ctx, &format!("value[{i}]"), occurred_at)
                 .map_err(|e: ParseError| warn!(folder, error = %e, "Polled job skipped."))
                 .ok()?;
+            event.via = Some(crate::event::Via::Poll);
             if event.folder.is_none() {
                 event.folder = Some(folder.to_string());
                 event.link = crate::source::uipath::link_for(ctx, &event);

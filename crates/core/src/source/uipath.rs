@@ -166,6 +166,7 @@ pub fn parse_webhook(body: &[u8], ctx: &UipathContext) -> Result<Inbound, ParseE
                 .or(hook.organization_unit_id.map(|f| f.to_string()));
             event.link = link_for(ctx, &event);
             event.origin_id = origin_id.clone();
+            event.via = Some(crate::event::Via::Webhook);
             Ok(event)
         })
         .collect::<Result<Vec<_>, ParseError>>()?;
@@ -232,6 +233,7 @@ pub fn job_event(
         origin_id: None,
         mentions: Vec::new(),
         only_channels: Vec::new(),
+        via: None,
     };
     event.link = link_for(ctx, &event);
     Ok(event)

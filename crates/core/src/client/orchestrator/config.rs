@@ -23,6 +23,22 @@ pub struct OrchestratorSource {
     pub interval: Duration,
     /// Automation Cloud allows 100 `GET /odata/Jobs` a minute per tenant for non-robot callers.
     pub requests_per_minute: u32,
+    /// Sent as the `api_key` query parameter on every request, as the predecessor did.
+    pub api_key: Option<SecretString>,
+    /// Channels polled for on their own schedule (the predecessor's `scheduled.<target>`), each
+    /// with its own watermarks. Empty: one poll every `interval`, for every route.
+    pub schedules: Vec<PollSchedule>,
+}
+
+/// Some channels' own poll of a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollSchedule {
+    pub channels: Vec<String>,
+    /// How often `opsbell serve` polls for them.
+    pub every: Duration,
+    /// The schedule expression for the `job-poller`'s event on AWS (`rate(10 minutes)`, or the
+    /// predecessor's own `cron(…)`).
+    pub expression: String,
 }
 
 #[derive(Debug, Clone)]
@@ -40,7 +56,7 @@ pub enum OrchestratorAuth {
         client_secret: SecretString,
         scope: String,
     },
-    /// Windows authentication on IIS: accepted in configuration, refused when polling (see README).
+    /// Windows authentication on IIS (NTLM): `DOMAIN\\user` or `user@domain`.
     Ntlm {
         username: String,
         password: SecretString,

@@ -31,6 +31,8 @@ fn client(server: &MockServer) -> OrchestratorClient {
         initial_lookback: Duration::from_secs(3600),
         interval: Duration::from_secs(300),
         requests_per_minute: 6000,
+        api_key: None,
+        schedules: Vec::new(),
     };
     let policy = RetryPolicy {
         max_attempts: 2,

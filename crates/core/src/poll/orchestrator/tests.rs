@@ -176,6 +176,8 @@ fn client(server: &MockServer, page_size: u32) -> OrchestratorClient {
         initial_lookback: Duration::from_secs(24 * 3600),
         interval: Duration::from_secs(300),
         requests_per_minute: 60_000,
+        api_key: None,
+        schedules: Vec::new(),
     };
     let policy = RetryPolicy {
         base_delay: Duration::from_millis(5),
@@ -248,6 +250,7 @@ async fn every_ended_job_is_queued_once_across_folders_and_pages() {
 
     let report = poll(
         &client(&server, 1000),
+        "prod",
         &ctx(),
         &records,
         &queue,
@@ -292,6 +295,7 @@ async fn every_ended_job_is_queued_once_across_folders_and_pages() {
     let queue = MemoryQueue::default();
     poll(
         &client(&server, 1000),
+        "prod",
         &ctx(),
         &MemoryRecords::default(),
         &queue,
@@ -320,7 +324,7 @@ async fn a_run_that_dies_after_page_one_misses_nothing_and_the_log_drops_the_res
     let c = client(&server, 1000);
 
     assert!(
-        poll(&c, &ctx(), &records, &queue, Utc::now(), deadline())
+        poll(&c, "prod", &ctx(), &records, &queue, Utc::now(), deadline())
             .await
             .is_err()
     );
@@ -328,7 +332,7 @@ async fn a_run_that_dies_after_page_one_misses_nothing_and_the_log_drops_the_res
     assert_eq!(first.len(), 1000, "page 1 was queued before the failure");
 
     *fake.fail_after.lock().unwrap() = None;
-    poll(&c, &ctx(), &records, &queue, Utc::now(), deadline())
+    poll(&c, "prod", &ctx(), &records, &queue, Utc::now(), deadline())
         .await
         .unwrap();
     let second = keys(&queue.take());
@@ -353,7 +357,7 @@ async fn a_job_committed_late_inside_the_overlap_is_caught() {
     let server = start(fake.clone()).await;
     let (records, queue) = (MemoryRecords::default(), MemoryQueue::default());
     let c = client(&server, 1000);
-    poll(&c, &ctx(), &records, &queue, now, deadline())
+    poll(&c, "prod", &ctx(), &records, &queue, now, deadline())
         .await
         .unwrap();
     assert_eq!(queue.take().len(), 10);
@@ -375,6 +379,7 @@ async fn a_job_committed_late_inside_the_overlap_is_caught() {
     fake.jobs.lock().unwrap().push(late);
     poll(
         &c,
+        "prod",
         &ctx(),
         &records,
         &queue,
@@ -404,6 +409,7 @@ async fn a_revoked_token_is_renewed_once_and_429_waits_as_told() {
     let started = std::time::Instant::now();
     poll(
         &client(&server, 1000),
+        "prod",
         &ctx(),
         &MemoryRecords::default(),
         &queue,
@@ -456,7 +462,7 @@ async fn random_schedules_deliver_every_job_exactly_once() {
         while now < start_at + chrono::Duration::minutes(65) {
             now += chrono::Duration::seconds(1 + rng.i64(0..300));
             *fake.now.lock().unwrap() = Some(now);
-            poll(&c, &ctx(), &records, &queue, now, deadline())
+            poll(&c, "prod", &ctx(), &records, &queue, now, deadline())
                 .await
                 .unwrap();
             for key in keys(&queue.take()) {
@@ -466,6 +472,7 @@ async fn random_schedules_deliver_every_job_exactly_once() {
         *fake.now.lock().unwrap() = Some(start_at + chrono::Duration::hours(3));
         poll(
             &c,
+            "prod",
             &ctx(),
             &records,
             &queue,

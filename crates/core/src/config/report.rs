@@ -1,0 +1,124 @@
+//! What a configuration became, in opsbell's terms: `opsbell check` prints it, so a user moving
+//! from a predecessor sees where each of their settings went (the time zone in force, every
+//! channel and what it hears, every source and how often it is polled, and the `job-poller`
+//! schedule events for serverless.yml). Names only: no URL, token or key is shown.
+
+use serde_json::json;
+
+use super::{Config, OrchestratorAuth};
+use crate::client::PollJob;
+use crate::event::Via;
+
+impl Config {
+    /// One line per fact, for `opsbell check`.
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let zone = match self.timezone_is_default {
+            true => format!(
+                "time zone: {} (the default: the file sets no \"timezone\")",
+                self.timezone
+            ),
+            false => format!("time zone: {}", self.timezone),
+        };
+        lines.push(zone);
+        lines.push(format!("language: {}", self.language.code()));
+        for (name, channel) in &self.channels {
+            lines.push(format!(
+                "channel {name} ({}): {}",
+                channel.kind(),
+                self.hears(name)
+            ));
+        }
+        for s in &self.orchestrators {
+            let auth = match &s.auth {
+                OrchestratorAuth::Password { username, .. } => {
+                    format!("password login as {username}")
+                }
+                OrchestratorAuth::ClientCredentials { client_id, .. } => {
+                    format!("External Application {client_id}")
+                }
+                OrchestratorAuth::Ntlm { username, .. } => format!("Windows (NTLM) as {username}"),
+            };
+            let key = if s.api_key.is_some() {
+                ", api_key on every request"
+            } else {
+                ""
+            };
+            lines.push(format!("source {} (Orchestrator, {auth}{key})", s.name));
+        }
+        for k in &self.kamonohashi {
+            lines.push(format!(
+                "source {} (KAMONOHASHI, as {})",
+                k.name, k.username
+            ));
+        }
+        for job in self.poll_jobs() {
+            let to = match job.destinations.is_empty() {
+                true => "every route".to_string(),
+                false => job.destinations.join(", "),
+            };
+            let input = json!({ "sources": [job.source], "destinations": job.destinations });
+            lines.push(format!(
+                "poll {} every {} min for {to}; job-poller event: schedule {{rate: {}, input: {input}}}",
+                job.source,
+                job.every.as_secs() / 60,
+                job.expression,
+            ));
+        }
+        lines
+    }
+
+    /// What a channel hears, from the routes that name it (routes that differ only in the
+    /// path they hear are shown as one).
+    fn hears(&self, name: &str) -> String {
+        let mut heard: Vec<(String, Vec<Via>)> = Vec::new();
+        for r in self
+            .routes
+            .iter()
+            .filter(|r| r.channels.iter().any(|c| c == name))
+        {
+            let states = match r.states.is_empty() {
+                true => "every state".to_string(),
+                false => r
+                    .states
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            let what = match r.sources.is_empty() {
+                true => states,
+                false => {
+                    let s: Vec<&str> = r.sources.iter().map(|s| s.as_str()).collect();
+                    format!("{states} from {}", s.join(", "))
+                }
+            };
+            match heard.iter_mut().find(|(w, _)| *w == what) {
+                Some((_, via)) if !via.is_empty() && !r.via.is_empty() => via.extend(&r.via),
+                Some((_, via)) => via.clear(),
+                None => heard.push((what, r.via.clone())),
+            }
+        }
+        if heard.is_empty() {
+            return "no route".into();
+        }
+        let lines: Vec<String> = heard
+            .into_iter()
+            .map(|(what, via)| {
+                let webhook = via.contains(&Via::Webhook);
+                let poll = via.contains(&Via::Poll);
+                match (webhook, poll) {
+                    (true, false) => format!("{what} (jobs by webhook only)"),
+                    (false, true) => format!("{what} (jobs by poll only)"),
+                    _ => what,
+                }
+            })
+            .collect();
+        lines.join("; ")
+    }
+
+    /// The polls the configuration asks for, as `opsbell serve` and the `job-poller` run them.
+    pub fn poll_jobs(&self) -> Vec<PollJob> {
+        crate::client::jobs(&self.orchestrators, &self.kamonohashi)
+    }
+}

@@ -1,0 +1,257 @@
+//! Each predecessor's own documented files, unchanged, through opsbell on the emulator: what
+//! its users relied on reaches the same places.
+
+use std::sync::Arc;
+
+use crate::support::*;
+use lambda_runtime::Context;
+use opsbell_aws::dynamodb::DynamoStore;
+use opsbell_aws::sqs::SqsQueue;
+use opsbell_aws::testing::{emulator, unique};
+use opsbell_core::config::Config;
+use opsbell_core::http::RetryPolicy;
+use opsbell_core::ports::SystemClock;
+use serde_json::json;
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// uipath-job-status-listener-on-aws in its scheduled-only mode (an Orchestrator that cannot
+/// reach AWS): its HEAD template with `scheduled.slack` and `scheduled.chatwork` filled in, an
+/// `api_key`, and every other target left empty. The default schedule polls; each target hears
+/// the job once, and every Orchestrator request carried the `api_key`.
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn a_scheduled_only_predecessor_config_polls_and_reaches_its_scheduled_targets() {
+    captured_logs();
+    let (orchestrator, slack, chatwork) = (
+        MockServer::start().await,
+        MockServer::start().await,
+        MockServer::start().await,
+    );
+    let empty = json!({"available_state": "Faulted,Stopped", "url": "", "username": "",
+        "password": "", "project": "", "issue_type": "", "interval": 0, "schedule": ""});
+    let file = json!({
+        "language": "en",
+        "timezone": "Asia/Tokyo",
+        "webhook": {
+            "orchestrator": {"secret": ""},
+            "slack": {"available_state": "Successful,Faulted,Stopped", "incomming_webhook_url": ""},
+            "jira": empty
+        },
+        "scheduled": {
+            "orchestrator": {"url": orchestrator.uri(), "tenancy_name": "Default",
+                "username": "admin", "password": "orchestrator-secret-password",
+                "api_key": "orchestrator-secret-api-key", "ntlm_authentication": "False"},
+            "slack": {"available_state": "Successful,Faulted,Stopped",
+                "incomming_webhook_url": format!("{}{SLACK_PATH}", slack.uri()),
+                "interval": 10, "schedule": "rate(10 minutes)"},
+            "chatwork": {"available_state": "Faulted,Stopped", "api_token": CHATWORK_TOKEN,
+                "room_id": "42", "api_base": chatwork.uri(), "interval": 30,
+                "schedule": "rate(30 minutes)"},
+            "backlog": {"available_state": "Faulted,Stopped", "api_key": "", "space_key": "",
+                "project_id": "", "issue_type_id": "", "priority_id": "", "interval": 0,
+                "schedule": ""},
+            "jira": empty
+        }
+    });
+    let config = Config::load(&file.to_string(), &[]).unwrap();
+
+    Mock::given(method("POST"))
+        .and(path("/api/Account/Authenticate"))
+        .and(query_param("api_key", "orchestrator-secret-api-key"))
+        .and(body_json(
+            json!({"TenancyName": "Default", "UsernameOrEmailAddress": "admin",
+            "Password": "orchestrator-secret-password"}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"result": "orch-token"})))
+        .mount(&orchestrator)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/odata/Folders"))
+        .and(query_param("api_key", "orchestrator-secret-api-key"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [{"Id": 7}]})))
+        .mount(&orchestrator)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/odata/Jobs"))
+        .and(query_param("api_key", "orchestrator-secret-api-key"))
+        .and(header("authorization", "Bearer orch-token"))
+        .and(header("x-uipath-organizationunitid", "7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "@odata.count": 2,
+            "value": [{
+                "Id": 148671, "Key": "9cc6c2e4-237d-42f6-8cb8-43010652fb22", "State": "Faulted",
+                "StartTime": "2026-12-01T01:00:00Z", "EndTime": "2026-12-01T01:00:05.25Z",
+                "ReleaseName": "InvoiceRobot", "HostMachineName": "PC-01",
+                "Info": "Could not open the ledger"
+            }, {
+                "Id": 148672, "Key": "0dd6c2e4-237d-42f6-8cb8-43010652fb23", "State": "Successful",
+                "StartTime": "2026-12-01T01:01:00Z", "EndTime": "2026-12-01T01:01:05Z",
+                "ReleaseName": "InvoiceRobot", "HostMachineName": "PC-01", "Info": "Done"
+            }]
+        })))
+        .mount(&orchestrator)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(SLACK_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/rooms/42/messages"))
+        .and(header("x-chatworktoken", CHATWORK_TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"message_id": "1"})))
+        .mount(&chatwork)
+        .await;
+
+    let aws = emulator().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(unique("events"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+    let table = unique("state");
+    DynamoStore::create_table(&dynamodb, &table).await.unwrap();
+    let store = Arc::new(DynamoStore::new(dynamodb, &table));
+    let deps = opsbell_core::build::Deps {
+        http: opsbell_core::http::client(),
+        policy: RetryPolicy::default(),
+        log: store.clone(),
+        records: store.clone(),
+        clock: Arc::new(SystemClock),
+        escalations: None,
+    };
+    let queue = Arc::new(SqsQueue::new(sqs.clone(), &queue_url));
+    let pollers = opsbell_core::build::pollers(&config, &deps, queue);
+    let fanout = opsbell_core::build::fanout(&config, &deps);
+
+    // The deployment's one default schedule: every target's poll, each with its own watermark.
+    let mut context = Context::default();
+    context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap() + 60_000;
+    let polled = job_poller::handle(lambda_event(json!({}), context), &pollers).await;
+    let polled = answer_json(polled.unwrap());
+    assert_eq!(polled["polled"].as_array().unwrap().len(), 2, "{polled}");
+    for scope in ["orchestrator>slack", "orchestrator>chatwork"] {
+        let mark = opsbell_core::ports::Records::get_record(
+            store.as_ref(),
+            &format!("WATERMARK#uipath:{scope}"),
+            "7",
+        )
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no watermark for {scope}"));
+        assert_eq!(mark["id"], 148672, "{scope}");
+    }
+    let mut messages = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        if out.messages().is_empty() {
+            break;
+        }
+        messages.extend(out.messages().iter().cloned());
+    }
+    // slack: both jobs; chatwork: both polled, restricted to it, the success filtered out.
+    assert_eq!(messages.len(), 4);
+    let answer = alarm_fanout::handle(
+        lambda_runtime::LambdaEvent::new(sqs_event(&messages), context_with(60)),
+        &fanout,
+    )
+    .await
+    .unwrap();
+    assert!(answer.batch_item_failures.is_empty());
+
+    let slack_bodies = json_bodies(&slack).await;
+    assert_eq!(slack_bodies.len(), 2, "{slack_bodies:#?}");
+    let slack_body = |title: &str,
+                      color: &str,
+                      times: [&str; 2],
+                      id: u32,
+                      key: &str,
+                      info: &str| {
+        let job = key.split(':').nth(2).unwrap();
+        let link = format!(
+            "{}/orchestrator_/jobs(sidepanel:sidepanel/jobs/{job}/details)?fid=7",
+            orchestrator.uri()
+        );
+        json!({
+            "text": title,
+            "attachments": [{
+                "color": color,
+                "fallback": title,
+                "blocks": [
+                    {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{title}*")}},
+                    {"type": "section", "fields": [
+                        {"type": "mrkdwn", "text": "*Machine*\nPC-01"},
+                        {"type": "mrkdwn", "text": format!("*Started*\n{} JST", times[0])},
+                        {"type": "mrkdwn", "text": format!("*Ended*\n{} JST", times[1])},
+                        {"type": "mrkdwn", "text": "*Folder*\n7"},
+                        {"type": "mrkdwn", "text": format!("*Job ID*\n{id}")}
+                    ]},
+                    {"type": "section", "text": {"type": "mrkdwn", "text": format!("```{info}```")}},
+                    {"type": "actions", "elements": [{"type": "button",
+                        "text": {"type": "plain_text", "text": "Open job"}, "url": link}]},
+                    {"type": "context", "elements": [{"type": "mrkdwn",
+                        "text": format!("opsbell · uipath · `{key}`")}]}
+                ]
+            }]
+        })
+    };
+    assert_eq!(
+        slack_bodies,
+        [
+            slack_body(
+                "✅ InvoiceRobot completed successfully",
+                "#2EB67D",
+                ["2026-12-01 10:01:00", "2026-12-01 10:01:05"],
+                148672,
+                "uipath::0dd6c2e4-237d-42f6-8cb8-43010652fb23:successful",
+                "Done"
+            ),
+            slack_body(
+                "🔴 InvoiceRobot faulted",
+                "#E01E5A",
+                ["2026-12-01 10:00:00", "2026-12-01 10:00:05"],
+                148671,
+                "uipath::9cc6c2e4-237d-42f6-8cb8-43010652fb22:faulted",
+                "Could not open the ledger"
+            ),
+        ]
+    );
+    let chatwork_bodies = form_bodies(&chatwork).await;
+    let link = format!(
+        "{}/orchestrator_/jobs(sidepanel:sidepanel/jobs/9cc6c2e4-237d-42f6-8cb8-43010652fb22/details)?fid=7",
+        orchestrator.uri()
+    );
+    let body = format!(
+        "[info][title]🔴 InvoiceRobot faulted[/title]Could not open the ledger\n\nMachine: PC-01\n\
+         Started: 2026-12-01 10:00:00 JST\nEnded: 2026-12-01 10:00:05 JST\nFolder: 7\n\
+         Job ID: 148671\nOpen job: {link}[/info]"
+    );
+    assert_eq!(
+        chatwork_bodies,
+        [[
+            ("body".to_string(), body),
+            ("self_unread".into(), "0".into())
+        ]]
+    );
+    for request in orchestrator.received_requests().await.unwrap() {
+        let query = request.url.query().unwrap_or_default();
+        assert!(
+            query.contains("api_key=orchestrator-secret-api-key"),
+            "{}",
+            request.url.path()
+        );
+    }
+    assert_no_secret_logged();
+}
