@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test. Installs moto (local AWS) into .venv when missing, starts it on a free
-# loopback port, renders the CloudFormation template and builds the release Lambda binaries
+# loopback port (and pyspnego, the NTLM acceptor the Windows-authentication tests run), renders
+# the CloudFormation template and builds the release Lambda binaries
 # (the runtime-protocol tests need both), runs the whole cargo test suite, and stops moto, also
 # when tests fail.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p opsbell-core`, or `-- name`).
@@ -8,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MOTO_VERSION=5.2.5
+PYSPNEGO_VERSION=0.12.4
 VENV=$(realpath -m "${OPSBELL_VENV:-.venv}")
 
 if [ ! -x "$VENV/bin/moto_server" ]; then
@@ -16,6 +18,12 @@ if [ ! -x "$VENV/bin/moto_server" ]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
     "moto[dynamodb,sqs,s3,sns,ssm,secretsmanager]==$MOTO_VERSION" flask flask-cors
 fi
+if ! "$VENV/bin/python" -c "import spnego" 2>/dev/null; then
+  echo "Installing pyspnego $PYSPNEGO_VERSION (the NTLM acceptor) into $VENV ..."
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "pyspnego==$PYSPNEGO_VERSION"
+fi
+# The Windows-authentication tests start scripts/ntlm-acceptor.py with this interpreter.
+export OPSBELL_PYTHON="$VENV/bin/python"
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p target

@@ -173,7 +173,7 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
-fn describe(e: reqwest::Error) -> String {
+pub(crate) fn describe(e: reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -188,7 +188,7 @@ fn describe(e: reqwest::Error) -> String {
 /// `{"error": {"status", "message", "details": [{"reason"}]}}`) with the reason first, since the
 /// reason is what tells a removed space from a disabled API and may lie past the snippet's end;
 /// anything else as a snippet.
-fn summary(body: &str) -> String {
+pub(crate) fn summary(body: &str) -> String {
     let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let error = parsed.as_ref().and_then(|v| v.get("error"));
     let Some(message) = error

@@ -9,6 +9,7 @@ mod chat_bot;
 mod cloudwatch;
 mod faults;
 mod lambda_runtime;
+mod ntlm;
 mod oncall;
 mod poll_and_webhook;
 mod predecessors;

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use super::RateLimiter;
 pub mod config;
+pub mod ntlm;
 
 use crate::http::{RetryPolicy, percent_encode, send_with_retry};
 use crate::ports::NotifyError;
@@ -34,10 +35,6 @@ pub enum OrchestratorError {
     Http(#[from] NotifyError),
     #[error("unexpected response: {0}")]
     Response(String),
-    #[error(
-        "Windows (NTLM) authentication is not supported by opsbell yet; use an External Application (client_credentials) or a local account"
-    )]
-    NtlmUnsupported,
 }
 
 /// Where a page of ended jobs continues: the last (EndTime, Id) seen.
@@ -56,6 +53,9 @@ pub struct OrchestratorClient {
     policy: RetryPolicy,
     limiter: RateLimiter,
     token: Mutex<Option<(String, Instant)>>,
+    /// Windows authentication: a client with a pool of one connection, used one request at a
+    /// time, so each NTLM handshake stays on its connection (see [`ntlm`]).
+    ntlm: Option<Mutex<reqwest::Client>>,
 }
 
 #[derive(Deserialize)]
@@ -86,12 +86,23 @@ struct Folder {
 impl OrchestratorClient {
     pub fn new(source: OrchestratorSource, http: reqwest::Client, policy: RetryPolicy) -> Self {
         let limiter = RateLimiter::per_minute(source.requests_per_minute);
+        let ntlm = matches!(source.auth, OrchestratorAuth::Ntlm { .. }).then(|| {
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .connect_timeout(Duration::from_secs(3))
+                .timeout(Duration::from_secs(10))
+                .user_agent(concat!("opsbell/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("static client settings are valid");
+            Mutex::new(client)
+        });
         OrchestratorClient {
             source,
             http,
             policy,
             limiter,
             token: Mutex::new(None),
+            ntlm,
         }
     }
 
@@ -157,6 +168,13 @@ impl OrchestratorClient {
         deadline: Instant,
     ) -> Result<T, OrchestratorError> {
         let url = self.url(path);
+        if let OrchestratorAuth::Ntlm { username, password } = &self.source.auth {
+            let body = self
+                .ntlm_get(&url, folder, username, password, deadline)
+                .await?;
+            return serde_json::from_str(&body)
+                .map_err(|e| OrchestratorError::Response(e.to_string()));
+        }
         let mut renewed = false;
         loop {
             let token = self.token(deadline).await?;
@@ -184,6 +202,65 @@ impl OrchestratorClient {
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+    }
+
+    /// A GET under Windows authentication, with the retry policy's attempts for failures
+    /// worth retrying.
+    async fn ntlm_get(
+        &self,
+        url: &str,
+        folder: Option<i64>,
+        username: &str,
+        password: &secrecy::SecretString,
+        deadline: Instant,
+    ) -> Result<String, OrchestratorError> {
+        let Some(client) = &self.ntlm else {
+            return Err(OrchestratorError::Auth("no NTLM client".into()));
+        };
+        let host = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.limiter.acquire().await;
+            let client = client.lock().await;
+            let make = || {
+                let request = client.get(url).header("Accept", "application/json");
+                match folder {
+                    Some(f) => request.header(FOLDER_HEADER, f.to_string()),
+                    None => request,
+                }
+            };
+            let leg = ntlm::send(make, username, password, &host).await;
+            drop(client);
+            let (detail, hint) = match leg {
+                ntlm::Leg::Done { status, body } if (200..300).contains(&status) => {
+                    return Ok(body);
+                }
+                ntlm::Leg::Done { status, body } => {
+                    return Err(OrchestratorError::Http(NotifyError::Permanent {
+                        status,
+                        detail: crate::http::summary(&body),
+                        attempts: attempt,
+                    }));
+                }
+                ntlm::Leg::Refused(why) => return Err(OrchestratorError::Auth(why)),
+                ntlm::Leg::Retry(detail, hint) => (detail, hint),
+            };
+            let delay = hint.unwrap_or_else(|| self.policy.backoff(attempt));
+            let fits = Instant::now() + delay + self.policy.margin < deadline;
+            if attempt >= self.policy.max_attempts || !fits {
+                return Err(OrchestratorError::Http(NotifyError::Retryable {
+                    detail,
+                    attempts: attempt,
+                    retry_after: hint,
+                }));
+            }
+            tracing::warn!(source = %self.source.name, attempt, ?delay, error = %detail, "Orchestrator request failed, retrying.");
+            tokio::time::sleep(delay).await;
         }
     }
 
@@ -261,7 +338,10 @@ impl OrchestratorClient {
                 });
                 Ok((t.access_token, lifetime))
             }
-            OrchestratorAuth::Ntlm { .. } => Err(OrchestratorError::NtlmUnsupported),
+            // Windows authentication has no token; `get` takes `ntlm_get` instead.
+            OrchestratorAuth::Ntlm { .. } => Err(OrchestratorError::Auth(
+                "Windows authentication has no token".into(),
+            )),
         }
     }
 }

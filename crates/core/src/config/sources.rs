@@ -199,10 +199,22 @@ fn build(r: RawSource, path: &str, p: &mut Problems) -> OrchestratorSource {
             client_secret: client_secret.into(),
             scope: scope.unwrap_or_else(|| DEFAULT_SCOPE.to_string()),
         },
-        RawAuth::Ntlm { username, password } => OrchestratorAuth::Ntlm {
-            username,
-            password: password.into(),
-        },
+        RawAuth::Ntlm { username, password } => {
+            if !username.contains('\\') && !username.contains('@') {
+                let at = match path {
+                    "scheduled.orchestrator" => format!("{path}.username"),
+                    _ => format!("{path}.auth.username"),
+                };
+                p.push(
+                    at,
+                    format!("Windows authentication needs the domain: DOMAIN\\{username} or {username}@domain"),
+                );
+            }
+            OrchestratorAuth::Ntlm {
+                username,
+                password: password.into(),
+            }
+        }
     };
     let interval = r
         .interval_seconds

@@ -212,10 +212,22 @@ fn the_predecessors_schedule_is_upgraded_into_a_source_and_checked_like_one() {
     // Two sources of one name would share their watermarks.
     let both = serde_json::json!({ "scheduled": scheduled, "sources": { "orchestrator": [{
         "name": "orchestrator", "url": "https://other.example.com",
-        "auth": {"type": "ntlm", "username": "u", "password": "p"}
+        "auth": {"type": "ntlm", "username": "CORP\\u", "password": "p"}
     }]}});
     let err = load(&both.to_string()).unwrap_err();
     assert_eq!(err.problems[0].path, "scheduled.orchestrator.name", "{err}");
+    // Windows authentication names its domain, in either form.
+    let mut bare = scheduled.clone();
+    bare["orchestrator"]["ntlm_authentication"] = "True".into();
+    let err = load(&serde_json::json!({ "scheduled": bare }).to_string()).unwrap_err();
+    assert_eq!(
+        err.problems[0].path, "scheduled.orchestrator.username",
+        "{err}"
+    );
+    for name in ["CORP\\admin", "admin@corp.example.com"] {
+        bare["orchestrator"]["username"] = name.into();
+        load(&serde_json::json!({ "scheduled": bare }).to_string()).unwrap();
+    }
 }
 
 #[test]
