@@ -210,6 +210,13 @@ pub struct Event {
     /// as the predecessor's per-target schedules did).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub only_channels: Vec<String>,
+    /// The sentence the source chose as the message's title, instead of "<process> <state>"
+    /// (the kamonohashi-slackbot's `message.json` phrases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline: Option<String>,
+    /// Facts beyond the common ones, in order (an alarm's namespace, metric and dimensions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<(String, String)>,
     /// The path that brought a job event; `None` for alarms and the on-call's own events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Via>,
@@ -244,6 +251,8 @@ impl Event {
             origin_id: None,
             mentions: Vec::new(),
             only_channels: Vec::new(),
+            headline: None,
+            details: Vec::new(),
             via: None,
         }
     }

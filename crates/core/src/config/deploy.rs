@@ -25,7 +25,7 @@ pub fn files(value: &Value) -> Vec<(String, String)> {
         .pointer("/sources/kamonohashi")
         .and_then(Value::as_array);
     for (i, source) in sources.into_iter().flatten().enumerate() {
-        for key in ["config_file", "secure_file"] {
+        for key in ["config_file", "secure_file", "message_file"] {
             if let Some(file) = source.get(key).and_then(Value::as_str) {
                 out.push((format!("sources.kamonohashi[{i}].{key}"), file.to_string()));
             }
@@ -55,7 +55,7 @@ pub fn rebase_files(value: &mut Value, dir: &Path) {
         .pointer_mut("/sources/kamonohashi")
         .and_then(Value::as_array_mut);
     for source in sources.into_iter().flatten() {
-        for key in ["config_file", "secure_file"] {
+        for key in ["config_file", "secure_file", "message_file"] {
             if let Some(Value::String(file)) = source.get_mut(key)
                 && Path::new(file.as_str()).is_relative()
             {

@@ -1,6 +1,7 @@
 //! KAMONOHASHI sources: `sources.kamonohashi[]`, or the kamonohashi-slackbot's own files
 //! (`config_file`: `Watch`, `Tenant`, `Polling`; `secure_file`: `KAMONOHASHI.Server`,
-//! `KAMONOHASHI.Application.{Username,Password}`, `SlackURI`), loaded as they are.
+//! `KAMONOHASHI.Application.{Username,Password}`, `SlackURI`; `message_file`: its
+//! `Message.<status>` phrases), loaded as they are.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -51,6 +52,16 @@ struct RawSource {
     config_file: Option<String>,
     #[serde(default)]
     secure_file: Option<String>,
+    /// The slackbot's `config/message.json`: `{"Message": {"Completed": [...], ...}}`.
+    #[serde(default)]
+    message_file: Option<String>,
+}
+
+/// The slackbot's `config/message.json`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct BotMessages {
+    message: BTreeMap<String, Vec<String>>,
 }
 
 /// The slackbot's `config/config.json`.
@@ -151,6 +162,16 @@ fn source(
             secrecy::SecretString::from(u)
         });
     }
+    let mut phrases = BTreeMap::new();
+    if let Some(file) = r.message_file.take() {
+        let path = format!("{path}.message_file");
+        let bot: BotMessages = read_json(files, &file, &path, p)?;
+        phrases = bot.message;
+        phrases.retain(|_, v| !v.is_empty());
+        if !phrases.contains_key("Unknown") && !phrases.is_empty() {
+            p.push(path, format!("{file}: Message has no \"Unknown\" phrases, which a status without its own list uses"));
+        }
+    }
     let server = r.server.unwrap_or_default();
     // The slackbot's documented Server value is the UI route base `http://host/#/`.
     let server = server
@@ -218,6 +239,7 @@ fn source(
         watch,
         interval: Duration::from_secs(r.interval_seconds.unwrap_or(60).max(10)),
         slack_uri,
+        phrases,
     })
 }
 

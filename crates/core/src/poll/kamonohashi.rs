@@ -58,9 +58,11 @@ pub async fn poll(
             return Err(err(e));
         }
     };
+    // Today's `Tenant` override, else the default list; empty = every tenant the account sees.
+    let wanted = source.watch.tenants(now, tz).unwrap_or(&source.tenants);
     let tenants: Vec<Tenant> = tenants
         .into_iter()
-        .filter(|t| source.tenants.is_empty() || source.tenants.contains(&t.id))
+        .filter(|t| wanted.is_empty() || wanted.contains(&t.id))
         .collect();
     report.folders = tenants.len();
     let mut first_error = None;
@@ -182,7 +184,22 @@ fn event(
         tenant.id
     ));
     event.mentions = source.mentions.get(&tenant.id).cloned().unwrap_or_default();
+    event.headline = phrase(&source.phrases, &job.status).map(|phrase| {
+        // The slackbot's sentence: "<tenant>テナントのジョブ(<id>)は<phrase>".
+        let tenant = event.tenant.as_deref().unwrap_or_default();
+        format!("{tenant}テナントのジョブ({})は{phrase}", job.id)
+    });
     event
+}
+
+/// One of the phrases for `status` (else `Unknown`'s), picked at random as the slackbot did.
+fn phrase<'a>(
+    phrases: &'a std::collections::BTreeMap<String, Vec<String>>,
+    status: &str,
+) -> Option<&'a str> {
+    let list = phrases.get(status).or_else(|| phrases.get("Unknown"))?;
+    list.get(fastrand::usize(..list.len().max(1)))
+        .map(String::as_str)
 }
 
 #[cfg(test)]

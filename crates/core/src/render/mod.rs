@@ -28,14 +28,18 @@ pub(crate) struct View<'a> {
     pub opts: RenderOptions,
     /// `FailingJob faulted` / `FailingJob が失敗しました`.
     pub title: String,
-    /// (label, value) pairs for what is known: machine, robot, start, end, folder, job id.
-    pub facts: Vec<(&'static str, String)>,
+    /// (label, value) pairs for what is known: machine, robot, start, end, folder, job id, then
+    /// the event's own details.
+    pub facts: Vec<(String, String)>,
 }
 
 impl<'a> View<'a> {
     pub fn new(event: &'a Event, opts: RenderOptions) -> Self {
         let lang = opts.language;
-        let title = text::title(&event.process, event.state, lang);
+        let title = match &event.headline {
+            Some(headline) => headline.clone(),
+            None => text::title(&event.process, event.state, lang),
+        };
         let time = |t: &DateTime<Utc>| format_time(t, opts.timezone);
         let facts = [
             (Label::Machine, event.machine.clone()),
@@ -46,7 +50,8 @@ impl<'a> View<'a> {
             (Label::JobId, event.job_id.clone()),
         ]
         .into_iter()
-        .filter_map(|(l, v)| v.map(|v| (label(l, lang), v)))
+        .filter_map(|(l, v)| v.map(|v| (label(l, lang).to_string(), v)))
+        .chain(event.details.iter().cloned())
         .collect();
         View {
             event,
@@ -79,7 +84,9 @@ pub(crate) enum MentionStyle {
 }
 
 /// The event's mentions as the destination writes them, with a trailing space; empty if none.
-/// Ids the destination understands become real mentions; anything else is written `@name`.
+/// Ids the destination understands become real mentions (Slack `U…`/`W…` users, `S…` user
+/// groups, `here`, `channel`; Google Chat numeric user ids, `users/…`, `all`; Chatwork account
+/// ids); anything else is written `@name`, which notifies nobody (`opsbell check` warns).
 pub(crate) fn mentions(event: &Event, style: MentionStyle) -> String {
     let id_like = |m: &str, first: &[char]| {
         m.len() >= 9
@@ -93,7 +100,13 @@ pub(crate) fn mentions(event: &Event, style: MentionStyle) -> String {
         .iter()
         .map(|m| match style {
             MentionStyle::Slack if id_like(m, &['U', 'W']) => format!("<@{m}> "),
+            MentionStyle::Slack if id_like(m, &['S']) => format!("<!subteam^{m}> "),
+            MentionStyle::Slack if matches!(m.as_str(), "here" | "channel") => format!("<!{m}> "),
             MentionStyle::GoogleChat if numeric(m) => format!("<users/{m}> "),
+            MentionStyle::GoogleChat if m.strip_prefix("users/").is_some_and(numeric) => {
+                format!("<{m}> ")
+            }
+            MentionStyle::GoogleChat if m == "all" => "<users/all> ".to_string(),
             MentionStyle::Chatwork if numeric(m) => format!("[To:{m}] "),
             _ => format!("@{m} "),
         })

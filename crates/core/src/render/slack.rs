@@ -13,15 +13,13 @@ pub const SECTION_TEXT_MAX: usize = 3000;
 
 pub fn render(event: &Event, opts: RenderOptions) -> Value {
     let view = View::new(event, opts);
-    let headline = format!(
-        "{}{} {}",
-        mentions(event, MentionStyle::Slack),
-        view.emoji(),
-        view.title
-    );
+    // Mentions are Slack's own `<@U…>` markup, so they are never escaped; the title is.
+    let who = mentions(event, MentionStyle::Slack);
+    let title = format!("{} {}", view.emoji(), escape(&view.title));
+    let headline = format!("{who}{title}");
     let mut blocks = vec![json!({
         "type": "section",
-        "text": { "type": "mrkdwn", "text": format!("*{}*", escape(&headline)) }
+        "text": { "type": "mrkdwn", "text": format!("{who}*{title}*") }
     })];
     if !view.facts.is_empty() {
         let fields: Vec<Value> = view

@@ -73,3 +73,64 @@ fn truncation_keeps_messages_inside_vendor_limits() {
     assert!(chatwork::render(&event, opts).chars().count() < 5_000);
     assert!(truncate("short", 10) == "short");
 }
+
+#[test]
+fn mentions_are_real_mentions_in_every_part_that_shows_them() {
+    let mut event = sample_event("faulted");
+    event.mentions = vec![
+        "U0123ABCD".into(),
+        "S0456EFGH".into(),
+        "here".into(),
+        "yamada".into(),
+        "123456789".into(),
+        "users/987654321".into(),
+    ];
+    event.process = "Billing <Daily> & more".into();
+    let opts = RenderOptions {
+        language: Language::En,
+        timezone: chrono_tz::Asia::Tokyo,
+    };
+    let slack = slack::render(&event, opts);
+    let who = "<@U0123ABCD> <!subteam^S0456EFGH> <!here> @yamada @123456789 @users/987654321 ";
+    let title = "🔴 Billing &lt;Daily&gt; &amp; more faulted";
+    assert_eq!(slack["text"], format!("{who}{title}"));
+    assert_eq!(slack["attachments"][0]["fallback"], format!("{who}{title}"));
+    assert_eq!(
+        slack["attachments"][0]["blocks"][0]["text"]["text"],
+        format!("{who}*{title}*")
+    );
+    let chat = google_chat::render(&event, opts);
+    assert_eq!(
+        chat["text"],
+        "@U0123ABCD @S0456EFGH @here @yamada <users/123456789> <users/987654321> \
+         🔴 *Billing <Daily> & more faulted*"
+    );
+    let chatwork = chatwork::render(&event, opts);
+    assert!(
+        chatwork
+            .starts_with("@U0123ABCD @S0456EFGH @here @yamada [To:123456789] @users/987654321 "),
+        "{chatwork}"
+    );
+}
+
+#[test]
+fn a_headline_and_details_from_the_source_are_shown() {
+    let mut event = sample_event("faulted");
+    event.headline = Some("テナントAのジョブ(12)は完了カモ".into());
+    event.details = vec![("Namespace".into(), "AWS/EC2".into())];
+    let opts = RenderOptions {
+        language: Language::Ja,
+        timezone: chrono_tz::Asia::Tokyo,
+    };
+    let slack = slack::render(&event, opts);
+    assert_eq!(slack["text"], "🔴 テナントAのジョブ(12)は完了カモ");
+    let fields = slack["attachments"][0]["blocks"][1]["fields"]
+        .as_array()
+        .unwrap();
+    assert_eq!(fields.last().unwrap()["text"], "*Namespace*\nAWS/EC2");
+    let chat = google_chat::render(&event, opts);
+    assert_eq!(
+        chat["cardsV2"][0]["card"]["header"]["title"],
+        "テナントAのジョブ(12)は完了カモ"
+    );
+}

@@ -233,6 +233,8 @@ pub fn job_event(
         origin_id: None,
         mentions: Vec::new(),
         only_channels: Vec::new(),
+        headline: None,
+        details: Vec::new(),
         via: None,
     };
     event.link = link_for(ctx, &event);

@@ -29,6 +29,10 @@ pub struct KamonohashiSource {
     pub interval: Duration,
     /// The slackbot's `SlackURI`, if loaded from its files: becomes a channel for this source.
     pub slack_uri: Option<SecretString>,
+    /// The slackbot's `message.json` phrases by status (`Completed`, `Killed`, `UserCanceled`,
+    /// `Unknown` for any other): when set, a notice's title is the slackbot's sentence with one
+    /// phrase picked at random, as it did. Empty: opsbell's own titles.
+    pub phrases: BTreeMap<String, Vec<String>>,
 }
 
 /// When to watch, per weekday, in the configured time zone. Outside it the source is not polled;
@@ -79,6 +83,13 @@ impl Watch {
         let local = t.with_timezone(&tz);
         let day = self.day(local.weekday());
         day.active && local.hour() >= day.enter && local.hour() <= day.leave
+    }
+
+    /// The tenants watched at `t`: that weekday's `Tenant` override, if it has one.
+    pub fn tenants(&self, t: chrono::DateTime<chrono::Utc>, tz: Tz) -> Option<&[i64]> {
+        let weekday = t.with_timezone(&tz).weekday();
+        let day = self.days[weekday.num_days_from_monday() as usize].as_ref()?;
+        day.tenant.as_deref()
     }
 
     pub fn day(&self, weekday: Weekday) -> WatchDay {

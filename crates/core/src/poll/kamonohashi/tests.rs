@@ -117,6 +117,7 @@ fn source(server: &MockServer, watch: Watch) -> KamonohashiSource {
         watch,
         interval: Duration::from_secs(60),
         slack_uri: None,
+        phrases: Default::default(),
     }
 }
 
@@ -313,4 +314,62 @@ async fn a_v1_server_is_used_when_v2_is_missing() {
     .await
     .unwrap();
     assert_eq!(queue.take().len(), 1);
+}
+
+#[tokio::test]
+async fn a_weekday_tenant_override_polls_that_days_tenants_and_phrases_title_the_notice() {
+    let fake = Arc::new(Fake {
+        v2: true,
+        cap: 1000,
+        ..Fake::default()
+    });
+    for tenant in [1, 3] {
+        set(&fake, tenant, "training", &[(tenant * 10, "Running")]);
+    }
+    let server = start(fake.clone()).await;
+    let mut watch = Watch::always();
+    // Saturdays watch tenant 3 only (the default list is 1 and 2).
+    watch.days[5] = Some(crate::config::WatchOverride {
+        tenant: Some(vec![3]),
+        ..Default::default()
+    });
+    let mut source = source(&server, watch);
+    source.phrases = BTreeMap::from([
+        ("Completed".to_string(), vec!["完了カモ".to_string()]),
+        (
+            "Unknown".to_string(),
+            vec!["よくわからないカモ...".to_string()],
+        ),
+    ]);
+    let client = KamonohashiClient::new(source, reqwest::Client::new(), RetryPolicy::default());
+    let (records, queue) = (MemoryRecords::default(), MemoryQueue::default());
+    let tz = chrono_tz::Asia::Tokyo;
+    // 2026-11-28 is a Saturday, 2026-11-30 a Monday.
+    let at = |d, h| tz.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap().to_utc();
+    for (day, hour) in [(28, 10), (30, 10)] {
+        poll(&client, tz, &records, &queue, at(day, hour), deadline())
+            .await
+            .unwrap();
+    }
+    set(&fake, 1, "training", &[(10, "Completed")]);
+    set(&fake, 3, "training", &[(30, "Error")]);
+    let saturday = poll(&client, tz, &records, &queue, at(28, 11), deadline())
+        .await
+        .unwrap();
+    assert_eq!(saturday.folders, 1);
+    let events = queue.take();
+    let titles: Vec<_> = events.iter().map(|e| e.headline.as_deref()).collect();
+    assert_eq!(
+        titles,
+        [Some("Filteredテナントのジョブ(30)はよくわからないカモ...")]
+    );
+    let monday = poll(&client, tz, &records, &queue, at(30, 11), deadline())
+        .await
+        .unwrap();
+    assert_eq!(monday.folders, 2);
+    let titles: Vec<_> = queue.take().into_iter().map(|e| e.headline).collect();
+    assert_eq!(
+        titles,
+        [Some("Team Oneテナントのジョブ(10)は完了カモ".to_string())]
+    );
 }
