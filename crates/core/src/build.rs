@@ -81,9 +81,10 @@ fn destination(config: &Config, deps: &Deps, name: &str) -> Option<Destination> 
             let bot = GoogleChatBotNotifier::new(ctx, c.clone(), deps.records.clone());
             Some(Destination::Spaces(Arc::new(bot)))
         }
-        Channel::Oncall(_) => {
+        Channel::Oncall(c) => {
             let escalations = deps.escalations.clone()?;
-            Some(Destination::Notifier(Arc::new(OncallNotifier(escalations))))
+            let notifier = OncallNotifier(escalations, c.clone());
+            Some(Destination::Notifier(Arc::new(notifier)))
         }
         _ => stateless(config, &deps.http, deps.policy, name).map(Destination::Notifier),
     }

@@ -185,7 +185,12 @@ pub struct Start {
     /// Keys the incident: the event key, so a redelivered event starts nothing twice.
     pub id: String,
     pub title: String,
+    /// The event's details (its process and first line): spoken only when configured.
     pub message: String,
+    /// The SNS topic whose mapping entry picks the rotation and message (an `oncall` channel's
+    /// `topic`); `None`: the default rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
 }
 
 impl Start {
@@ -205,6 +210,7 @@ impl Start {
             id: event.key.to_string(),
             title: event.process.clone(),
             message,
+            topic: None,
         }
     }
 }

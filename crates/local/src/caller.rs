@@ -79,10 +79,19 @@ impl CheckQueue for LocalCaller {
 impl Escalations for LocalCaller {
     async fn start(&self, start: &Start) -> Result<(), EscalationError> {
         let now = Utc::now();
-        let planned = plan_for(&self.settings, &self.files, None, now).await;
-        let message = planned.message.unwrap_or_else(|| start.message.clone());
+        let topic = start.topic.as_deref();
+        let planned = plan_for(&self.settings, &self.files, topic, now).await;
+        let message = planned.spoken(&self.settings, &start.message);
+        let notice = planned.notice.as_deref();
         self.escalation()
-            .start(&start.id, &start.title, &message, planned.calls, now)
+            .start(
+                &start.id,
+                &start.title,
+                &message,
+                planned.calls,
+                notice,
+                now,
+            )
             .await
             .map(|_| ())
     }

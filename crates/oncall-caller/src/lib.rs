@@ -100,11 +100,20 @@ async fn command(body: &str, caller: &Caller<'_>) -> Result<(), String> {
             .map(|_| ())
             .map_err(|e| e.to_string()),
         Command::Start { start } => {
-            let planned = plan_for(caller.settings, caller.files, None, now).await;
-            let message = planned.message.unwrap_or(start.message);
+            let topic = start.topic.as_deref();
+            let planned = plan_for(caller.settings, caller.files, topic, now).await;
+            let message = planned.spoken(caller.settings, &start.message);
+            let notice = planned.notice.as_deref();
             let result = caller
                 .escalation
-                .start(&start.id, &start.title, &message, planned.calls, now)
+                .start(
+                    &start.id,
+                    &start.title,
+                    &message,
+                    planned.calls,
+                    notice,
+                    now,
+                )
                 .await;
             result.map(|_| ()).map_err(|e| e.to_string())
         }
@@ -131,15 +140,13 @@ async fn start(sns: &SnsMessage, caller: &Caller<'_>) -> Result<Outcome, Error> 
         now,
     )
     .await;
-    let (title, alarm_text) = alarm_text(sns);
-    let message = planned
-        .message
-        .or(alarm_text)
-        .unwrap_or_else(|| caller.settings.message.clone());
+    let (title, details) = alarm_text(sns);
+    let message = planned.spoken(caller.settings, details.as_deref().unwrap_or_default());
     let title = title.unwrap_or_else(|| format!("On-call escalation ({topic})"));
+    let notice = planned.notice.as_deref();
     Ok(caller
         .escalation
-        .start(&id, &title, &message, planned.calls, now)
+        .start(&id, &title, &message, planned.calls, notice, now)
         .await?)
 }
 
@@ -152,7 +159,8 @@ struct Alarm {
     new_state_reason: Option<String>,
 }
 
-/// The alarm's name and a spoken text, when the SNS message is a CloudWatch alarm.
+/// The alarm's name and its details ("name. reason"), when the SNS message is a CloudWatch
+/// alarm.
 fn alarm_text(sns: &SnsMessage) -> (Option<String>, Option<String>) {
     let alarm = (sns.message.as_deref()).and_then(|m| serde_json::from_str::<Alarm>(m).ok());
     match alarm {

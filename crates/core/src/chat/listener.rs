@@ -11,8 +11,7 @@ use tracing::{info, warn};
 use super::verify::ChatVerifier;
 use crate::escalation::ack;
 use crate::http::Reply;
-use crate::oncall::plan::day_of_month;
-use crate::oncall::rotation::Rotation;
+use crate::oncall::mapping::Mapping;
 use crate::oncall::settings::OncallSettings;
 use crate::ports::{Files, Records, StoreError};
 use crate::source::ParseError;
@@ -189,7 +188,7 @@ impl ChatListener<'_> {
                 },
             },
             "status" => self.status(now).await?,
-            "oncall" => self.who(now).await,
+            "oncall" => self.who(words.next(), now).await,
             _ => HELP.to_string(),
         })
     }
@@ -235,27 +234,36 @@ impl ChatListener<'_> {
         Ok(lines.join("\n"))
     }
 
-    async fn who(&self, now: DateTime<Utc>) -> String {
+    /// Who is on call today: for `topic`, or, in mapping mode, for every topic of the mapping
+    /// file (else the default rotation). The same plan a call would follow.
+    async fn who(&self, topic: Option<&str>, now: DateTime<Utc>) -> String {
         let Some((settings, files)) = self.oncall else {
             return "On-call is not configured for this bot.".into();
         };
-        let bytes = match files.read(&settings.rotation_file).await {
-            Ok(b) => b,
-            Err(e) => return format!("The rotation could not be read: {e}"),
+        let topics: Vec<Option<String>> = match (topic, &settings.mapping_file) {
+            (Some(t), _) => vec![Some(t.to_string())],
+            (None, None) => vec![None],
+            (None, Some(mapping)) => {
+                let read = files.read(mapping).await;
+                match read
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| Mapping::parse(mapping, &b).map_err(|f| f.to_string()))
+                {
+                    Ok(m) => m
+                        .entries
+                        .into_iter()
+                        .map(|e| Some(e.sns_topic_name))
+                        .collect(),
+                    Err(e) => return format!("The mapping could not be read: {e}"),
+                }
+            }
         };
-        let rotation = match Rotation::parse(&settings.rotation_file, &bytes) {
-            Ok(r) => r,
-            Err(f) => return format!("The rotation is invalid: {f}"),
-        };
-        let day = day_of_month(now, settings.plan.timezone);
-        match rotation.group_on(day).map(|g| &rotation.groups[g]) {
-            Some(g) => format!(
-                "On call today (day {day}): {} — {}",
-                g.label,
-                g.numbers.join(", ")
-            ),
-            None => format!("Nobody is scheduled for day {day}; the first group is called."),
+        let mut lines = Vec::new();
+        for topic in &topics {
+            let today = crate::escalation::trigger::today(settings, files, topic.as_deref(), now);
+            lines.push(today.await);
         }
+        lines.join("\n")
     }
 }
 
@@ -267,7 +275,7 @@ fn short_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-const HELP: &str = "Commands: `help`, `status`, `oncall` (who is on call now), `ack <incident>` (stop a phone escalation).";
+const HELP: &str = "Commands: `help`, `status`, `oncall [topic]` (who is on call now), `ack <incident>` (stop a phone escalation).";
 
 #[cfg(test)]
 mod tests;

@@ -77,13 +77,15 @@ pub struct Escalation<'a> {
 }
 
 impl Escalation<'_> {
-    /// Opens incident `id` (the SNS MessageId) and places its first call.
+    /// Opens incident `id` (the SNS MessageId) and places its first call; chat hears the
+    /// plan's `notice` (a gap in today's rotation) first.
     pub async fn start(
         &self,
         id: &str,
         title: &str,
         message: &str,
         calls: Vec<Call>,
+        notice: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, EscalationError> {
         if self.load(id).await?.is_some() {
@@ -111,6 +113,16 @@ impl Escalation<'_> {
         };
         if let Err(e) = recent.save(self.records).await {
             warn!(incident = id, error = %e, "Could not note the incident for `status`.");
+        }
+        if let Some(notice) = notice {
+            self.tell_as(
+                &format!("{id}#notice"),
+                &incident,
+                State::Alarm,
+                notice.to_string(),
+                now,
+            )
+            .await?;
         }
         if self.dry_run {
             let plan: Vec<String> = incident
@@ -251,10 +263,23 @@ impl Escalation<'_> {
         info: String,
         now: DateTime<Utc>,
     ) -> Result<(), EscalationError> {
+        self.tell_as(&incident.id, incident, state, info, now).await
+    }
+
+    /// Tells chat about `incident` under its own event `subject` (its key), so two notices in
+    /// one state are two messages.
+    async fn tell_as(
+        &self,
+        subject: &str,
+        incident: &Incident,
+        state: State,
+        info: String,
+        now: DateTime<Utc>,
+    ) -> Result<(), EscalationError> {
         let mut event = Event::new(
             Source::Oncall,
             "",
-            &incident.id,
+            subject,
             state,
             incident.title.clone(),
             now,

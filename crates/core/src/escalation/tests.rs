@@ -116,7 +116,7 @@ async fn calls_in_order_until_someone_answers() {
         "+815000000004",
     ]);
     let first = e
-        .start("msg-1", "DB down", "DB down", plan, Utc::now())
+        .start("msg-1", "DB down", "DB down", plan, None, Utc::now())
         .await
         .unwrap();
     assert_eq!(
@@ -163,14 +163,22 @@ async fn duplicate_deliveries_and_stale_checks_never_dial_twice() {
         "t",
         "m",
         calls(&["+815000000001", "+815000000002"]),
+        None,
         Utc::now(),
     )
     .await
     .unwrap();
     assert_eq!(
-        e.start("msg-2", "t", "m", calls(&["+815000000001"]), Utc::now())
-            .await
-            .unwrap(),
+        e.start(
+            "msg-2",
+            "t",
+            "m",
+            calls(&["+815000000001"]),
+            None,
+            Utc::now()
+        )
+        .await
+        .unwrap(),
         Outcome::Ignored
     );
     let check = w.checks.0.lock().unwrap()[0].0.clone();
@@ -192,6 +200,7 @@ async fn an_ack_between_steps_stops_the_escalation() {
         "t",
         "m",
         calls(&["+815000000001", "+815000000002"]),
+        None,
         Utc::now(),
     )
     .await
@@ -215,9 +224,16 @@ async fn nobody_answering_reaches_the_fallback_then_chat() {
         group: "fallback".into(),
         number: "+815099999999".into(),
     });
-    e.start("msg-4", "Disk full", "Disk full on db-1", plan, Utc::now())
-        .await
-        .unwrap();
+    e.start(
+        "msg-4",
+        "Disk full",
+        "Disk full on db-1",
+        plan,
+        None,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     let outcomes = w.run_checks(&e).await;
     assert_eq!(outcomes.last().unwrap(), &Outcome::Exhausted);
     assert_eq!(
@@ -249,6 +265,7 @@ async fn a_retry_after_a_crash_mid_step_reuses_the_step_token() {
         "t",
         "m",
         calls(&["+815000000001", "+815000000002"]),
+        None,
         Utc::now(),
     )
     .await
@@ -284,6 +301,7 @@ async fn a_dry_run_plans_and_tells_but_never_dials() {
         "t",
         "m",
         calls(&["+815000000001", "+815000000002"]),
+        None,
         Utc::now(),
     )
     .await

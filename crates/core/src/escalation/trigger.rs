@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tracing::{error, warn};
 
 use crate::oncall::mapping::Mapping;
-use crate::oncall::plan::plan;
+use crate::oncall::plan::{gap, plan};
 use crate::oncall::rotation::Rotation;
 use crate::oncall::settings::OncallSettings;
 use crate::oncall::{Finding, Severity};
@@ -32,8 +32,27 @@ pub struct Planned {
     /// The per-project message, if the mapping gives one.
     pub message: Option<String>,
     pub findings: Vec<Finding>,
+    /// What chat is told before the first call: that the rotation has a gap today.
+    pub notice: Option<String>,
 }
 
+impl Planned {
+    /// What every call says: the mapping's message for the topic, else `CONNECT_ALARM_MSG`
+    /// (lambda-connect's users configured it to be spoken), with the alarm's `details` (its
+    /// name and reason) after it only when `ONCALL_SPEAK_ALARM_DETAILS` is set. Every path
+    /// (SNS, the fan-out's `oncall` channels, `opsbell serve`) speaks through this.
+    pub fn spoken(&self, settings: &OncallSettings, details: &str) -> String {
+        let base = self.message.as_deref().unwrap_or(&settings.message);
+        let text = match settings.speak_details && !details.trim().is_empty() {
+            true => format!("{base} {}", details.trim()),
+            false => base.to_string(),
+        };
+        text.chars().take(500).collect()
+    }
+}
+
+/// The plan for an alarm from `topic` (an SNS topic ARN or name; with a mapping file, it picks
+/// the rotation and message).
 pub async fn plan_for(
     settings: &OncallSettings,
     files: &dyn Files,
@@ -91,10 +110,62 @@ pub async fn plan_for(
             Severity::Warning => warn!(finding = %f, "On-call files look off."),
         }
     }
+    let opts = &settings.plan;
+    let notice = gap(rotation.as_ref(), at, opts).map(|day| {
+        let file = &rotation_file;
+        match &opts.fallback {
+            Some(extra) => format!(
+                "The rotation {file} has no group for day {day}: calling the extra number {extra}."
+            ),
+            None => format!(
+                "The rotation {file} has no group for day {day} and no extra number is set \
+                 (CONNECT_EXTRA_DESTINATION_PHONE_NUMBER): calling its first group."
+            ),
+        }
+    });
+    if let Some(n) = &notice {
+        warn!(notice = %n, "The on-call rotation has a gap today.");
+    }
     Planned {
-        calls: plan(rotation.as_ref(), at, &settings.plan),
+        calls: plan(rotation.as_ref(), at, opts),
         message,
         findings,
+        notice,
+    }
+}
+
+/// Who a call for `topic` would ring first today, in one line, for the `oncall` command: the
+/// same plan an alarm gets.
+pub async fn today(
+    settings: &OncallSettings,
+    files: &dyn Files,
+    topic: Option<&str>,
+    now: DateTime<Utc>,
+) -> String {
+    let planned = plan_for(settings, files, topic, now).await;
+    let day = crate::oncall::plan::day_of_month(now, settings.plan.timezone);
+    let whose = topic.map(|t| format!(" for {t}")).unwrap_or_default();
+    if let Some(f) = planned
+        .findings
+        .iter()
+        .find(|f| f.severity == Severity::Error)
+    {
+        return format!("On call today (day {day}){whose}: the files need fixing: {f}");
+    }
+    // The first round (round 0 is the fallback, called last; alone when there is no rotation).
+    let round = |n: u32| planned.calls.iter().filter(move |c| c.round == n);
+    let mut first: Vec<&Call> = round(1).collect();
+    if first.is_empty() {
+        first = round(0).collect();
+    }
+    let numbers: Vec<&str> = first.iter().map(|c| c.number.as_str()).collect();
+    let group = first.first().map_or("nobody", |c| c.group.as_str());
+    match &planned.notice {
+        Some(notice) => format!("Nobody is scheduled for day {day}{whose}. {notice}"),
+        None => format!(
+            "On call today (day {day}){whose}: {group} — {}",
+            numbers.join(", ")
+        ),
     }
 }
 

@@ -14,10 +14,15 @@ use crate::ports::{Escalations, Notifier, NotifyError, Receipt, Start};
 use crate::problem::Problems;
 use crate::render::RenderOptions;
 
-/// `{"type": "oncall"}`: nothing to set; the caller's settings are its environment.
+/// `{"type": "oncall"}`; the caller's settings are its environment. With lambda-connect's
+/// mapping mode, `"topic": "<sns topic name>"` picks that topic's rotation and message for the
+/// events this channel hears.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OncallConfig {}
+pub struct OncallConfig {
+    #[serde(default)]
+    pub topic: Option<String>,
+}
 
 impl ChannelConfig for OncallConfig {
     const KIND: &'static str = "oncall";
@@ -39,12 +44,13 @@ impl ChannelConfig for OncallConfig {
 
 /// The `oncall` channel: hands the event to [`Escalations`]. Unlike the HTTP adapters it is
 /// built from the process's escalation port, not from an [`AdapterContext`](super::AdapterContext).
-pub struct OncallNotifier(pub Arc<dyn Escalations>);
+pub struct OncallNotifier(pub Arc<dyn Escalations>, pub OncallConfig);
 
 #[async_trait]
 impl Notifier for OncallNotifier {
     async fn notify(&self, event: &Event, _deadline: Instant) -> Result<Receipt, NotifyError> {
-        let start = Start::of(event);
+        let mut start = Start::of(event);
+        start.topic = self.1.topic.clone();
         self.0
             .start(&start)
             .await

@@ -1,8 +1,11 @@
 //! The ordered call plan, reproducing lambda-connect's documented orders: with the matched group
 //! `m` of `n` and `repeat` rounds, simple mode calls groups `(m + i) mod n` for `i` in
-//! `0..n × repeat`; repeat-group mode calls group `m` `repeat` times; no match calls group 1
-//! `repeat` times. Within a round every number of the group, in file order. Then the fallback.
-//! Unlike the predecessor, the escalation stops at the first answer, not at the end of a round.
+//! `0..n × repeat`; repeat-group mode calls group `m` `repeat` times. When no group covers the
+//! day, the extra number (`CONNECT_EXTRA_DESTINATION_PHONE_NUMBER`) is called `repeat` times, as
+//! lambda-connect's README says (its code called group 1; without an extra number, so do we).
+//! Within a round every number of the group, in file order. After a matched plan, the extra
+//! number once more. Unlike the predecessor, the escalation stops at the first answer, not at
+//! the end of a round.
 
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
@@ -39,6 +42,16 @@ pub fn day_of_month(at: DateTime<Utc>, tz: Tz) -> u32 {
 /// rotation's validation reports them); the fallback is always last.
 pub fn plan(rotation: Option<&Rotation>, at: DateTime<Utc>, opts: &PlanOptions) -> Vec<Call> {
     let mut calls = Vec::new();
+    if let (Some(extra), Some(_)) = (&opts.fallback, gap(rotation, at, opts)) {
+        for round in 1..=opts.repeat_count.max(1) {
+            calls.push(Call {
+                round,
+                group: "extra".into(),
+                number: extra.clone(),
+            });
+        }
+        return calls;
+    }
     if let Some(r) = rotation.filter(|r| !r.groups.is_empty()) {
         let n = r.groups.len();
         let matched = r.group_on(day_of_month(at, opts.timezone));
@@ -69,6 +82,13 @@ pub fn plan(rotation: Option<&Rotation>, at: DateTime<Utc>, opts: &PlanOptions) 
         });
     }
     calls
+}
+
+/// The day of month no group of a (non-empty) rotation covers at `at`, if it is one.
+pub fn gap(rotation: Option<&Rotation>, at: DateTime<Utc>, opts: &PlanOptions) -> Option<u32> {
+    let r = rotation.filter(|r| !r.groups.is_empty())?;
+    let day = day_of_month(at, opts.timezone);
+    r.group_on(day).is_none().then_some(day)
 }
 
 #[cfg(test)]
@@ -154,14 +174,33 @@ mod tests {
     }
 
     #[test]
-    fn no_matching_group_calls_the_first_group() {
+    fn no_matching_group_calls_the_extra_number_as_the_predecessor_documents() {
         let mut r = rotation();
         r.groups.remove(1);
-        let opts = PlanOptions {
+        let mut opts = PlanOptions {
             repeat_count: 3,
+            fallback: Some("+815099999999".into()),
             ..PlanOptions::default()
         };
+        assert_eq!(gap(Some(&r), mid_month(), &opts), Some(15));
+        let calls = plan(Some(&r), mid_month(), &opts);
+        let got: Vec<(u32, &str, &str)> = calls
+            .iter()
+            .map(|c| (c.round, c.group.as_str(), c.number.as_str()))
+            .collect();
+        let extra = "+815099999999";
+        assert_eq!(
+            got,
+            [
+                (1, "extra", extra),
+                (2, "extra", extra),
+                (3, "extra", extra)
+            ]
+        );
+        // Without an extra number, the first group, as the predecessor's code did.
+        opts.fallback = None;
         assert_eq!(groups(&plan(Some(&r), mid_month(), &opts)), ["#1"]);
         assert_eq!(plan(Some(&r), mid_month(), &opts).len(), 6);
+        assert_eq!(gap(Some(&rotation()), mid_month(), &opts), None);
     }
 }

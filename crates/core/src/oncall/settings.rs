@@ -33,7 +33,10 @@ pub struct OncallSettings {
     pub files_dir: Option<String>,
     pub rotation_file: String,
     pub mapping_file: Option<String>,
+    /// `CONNECT_ALARM_MSG`: what a call says.
     pub message: String,
+    /// `ONCALL_SPEAK_ALARM_DETAILS`: say the alarm's name and reason after the message.
+    pub speak_details: bool,
     pub plan: PlanOptions,
     pub interval: Duration,
     pub dry_run: bool,
@@ -143,6 +146,7 @@ impl OncallSettings {
                 .unwrap_or_else(|| "phoneNumber.json".into()),
             mapping_file: get("MAPPING_JSON_FILE"),
             message: get("CONNECT_ALARM_MSG").unwrap_or_else(|| DEFAULT_MESSAGE.into()),
+            speak_details: flag("ONCALL_SPEAK_ALARM_DETAILS"),
             plan: PlanOptions {
                 repeat_count: u32::try_from(repeat_count).unwrap_or(3),
                 repeat_group: flag("CALL_REPEAT_GROUP"),

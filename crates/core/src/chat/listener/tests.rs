@@ -272,3 +272,68 @@ async fn a_message_from_an_unregistered_space_registers_it_once() {
         "a known space is not rewritten"
     );
 }
+
+#[tokio::test]
+async fn oncall_follows_the_mapping_for_every_topic_and_names_a_gap() {
+    let (_server, verifier) = verifier().await;
+    let records = MemoryRecords::default();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, v: serde_json::Value| {
+        std::fs::write(dir.path().join(name), v.to_string()).unwrap();
+    };
+    write(
+        "mapping.json",
+        serde_json::json!([
+            {"sns_topic_name": "a-topic", "phone_number_json_file": "a.json"},
+            {"snsTopicName": "b-topic", "phoneNumberJsonFile": "b.json"}
+        ]),
+    );
+    write(
+        "a.json",
+        serde_json::json!([{"start_day": 1, "end_day": 31, "phone_number": ["+815000000001"]}]),
+    );
+    // b's rotation leaves the 20th onwards uncovered.
+    write(
+        "b.json",
+        serde_json::json!([{"startDay": 1, "endDay": 19, "phoneNumber": ["+815000000002"]}]),
+    );
+    let env: Vec<(String, String)> = [
+        ("ONCALL_FILES_DIR", dir.path().to_str().unwrap()),
+        ("MAPPING_JSON_FILE", "mapping.json"),
+        ("CONNECT_EXTRA_DESTINATION_PHONE_NUMBER", "+815099999999"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let settings = OncallSettings::from_env(&env).unwrap();
+    let files = crate::escalation::trigger::DirFiles(dir.path().into());
+    let listener = ChatListener {
+        bot: "opsbell",
+        verifier: &verifier,
+        records: &records,
+        oncall: Some((&settings, &files)),
+    };
+    let mut event: Value = serde_json::from_slice(&sample("message-room")).unwrap();
+    let mut say = |text: &str| {
+        event["message"]["argumentText"] = Value::String(format!(" {text}"));
+        event.to_string()
+    };
+    // 2026-11-25 in Tokyo.
+    let now: DateTime<Utc> = "2026-11-25T01:00:00Z".parse().unwrap();
+    let who = listener
+        .handle(Some(&bearer()), say("oncall").as_bytes(), now)
+        .await;
+    assert_eq!(
+        who.body["text"],
+        "On call today (day 25) for a-topic: #1 — +815000000001\n\
+         Nobody is scheduled for day 25 for b-topic. The rotation b.json has no group for \
+         day 25: calling the extra number +815099999999."
+    );
+    let one = listener
+        .handle(Some(&bearer()), say("oncall a-topic").as_bytes(), now)
+        .await;
+    assert_eq!(
+        one.body["text"],
+        "On call today (day 25) for a-topic: #1 — +815000000001"
+    );
+}
