@@ -353,3 +353,55 @@ async fn a_403_while_other_spaces_take_the_event_forgets_only_that_space() {
     left.sort();
     assert_eq!(left, ["spaces/OK1", "spaces/OK2"]);
 }
+
+/// The iPF Google Chat bot's documented custom alarm (no `NewStateValue`), published to SNS and
+/// fanned out by the bot to every registered space: an alarm titled by `AlarmName`, its reason as
+/// the body, the trigger as facts, at `StateChangeTime`.
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn the_ipf_custom_alarm_reaches_every_space_as_a_proper_alarm() {
+    let mut w = world(&["spaces/AAA", "spaces/BBB"]).await;
+    answer(&w.google, "[A-Z]+", 200).await;
+    let custom = json!({
+        "AlarmName": "ipf-prod-api 5xx",
+        "StateChangeTime": "2026-12-01T03:04:05.678+0000",
+        "NewStateReason": "5xx count 12 > 5",
+        "Trigger": {"Namespace": "AWS/ApplicationELB", "MetricName": "HTTPCode_Target_5XX_Count",
+                    "Unit": "Count", "Statistic": "Sum",
+                    "Dimensions": [{"name": "LoadBalancer"}, {"name": "TargetGroup"}]}
+    });
+    w.alarm["Records"][0]["Sns"]["Message"] = custom.to_string().into();
+    w.alarm["Records"][0]["Sns"]["Subject"] = "ipf-aws-alarm-bot".into();
+    let reply = w.invoke().await.unwrap();
+    assert_eq!(reply["delivered"].as_array().unwrap().len(), 1, "{reply}");
+    let posts = w.posts().await;
+    let mut spaces: Vec<&str> = posts.iter().map(|(s, _)| s.as_str()).collect();
+    spaces.sort();
+    assert_eq!(spaces, ["spaces/AAA", "spaces/BBB"]);
+    let fact = |label: &str, text: &str| json!({"decoratedText": {"topLabel": label, "text": text}});
+    let card = json!({
+        "text": "🔴 *ipf-prod-api 5xx is in ALARM*",
+        "cardsV2": [{
+            "cardId": "opsbell-event",
+            "card": {
+                "header": {"title": "ipf-prod-api 5xx is in ALARM", "subtitle": "opsbell · cloudwatch"},
+                "sections": [
+                    {"widgets": [
+                        fact("State changed", "2026-12-01 12:04:05 JST"),
+                        fact("Namespace", "AWS/ApplicationELB"),
+                        fact("Metric", "HTTPCode_Target_5XX_Count"),
+                        fact("Statistic", "Sum"),
+                        fact("Unit", "Count"),
+                        fact("Dimensions", "LoadBalancer, TargetGroup"),
+                    ]},
+                    {"header": "Info", "collapsible": true, "uncollapsibleWidgetsCount": 1,
+                     "widgets": [{"textParagraph": {"text": "5xx count 12 &gt; 5"}}]}
+                ]
+            }
+        }],
+        "thread": {"threadKey": "cloudwatch-----ipf-prod-api 5xx"}
+    });
+    for (_, body) in &posts {
+        assert_eq!(body, &card);
+    }
+}

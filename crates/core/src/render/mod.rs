@@ -41,7 +41,9 @@ impl<'a> View<'a> {
             None => text::title(&event.process, event.state, lang),
         };
         let time = |t: &DateTime<Utc>| format_time(t, opts.timezone);
+        let alarm = event.source == crate::event::Source::Cloudwatch;
         let facts = [
+            (Label::Changed, alarm.then(|| time(&event.occurred_at))),
             (Label::Machine, event.machine.clone()),
             (Label::Robot, event.robot.clone()),
             (Label::Started, event.started_at.as_ref().map(time)),

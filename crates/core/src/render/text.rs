@@ -14,6 +14,8 @@ pub enum Label {
     Info,
     Open,
     EventKey,
+    /// When an alarm changed state (its `StateChangeTime`).
+    Changed,
 }
 
 pub fn label(l: Label, lang: Language) -> &'static str {
@@ -28,6 +30,7 @@ pub fn label(l: Label, lang: Language) -> &'static str {
         (Language::En, Info) => "Info",
         (Language::En, Open) => "Open job",
         (Language::En, EventKey) => "Event key",
+        (Language::En, Changed) => "State changed",
         (Language::Ja, Machine) => "マシン",
         (Language::Ja, Robot) => "ロボット",
         (Language::Ja, Started) => "開始",
@@ -37,6 +40,7 @@ pub fn label(l: Label, lang: Language) -> &'static str {
         (Language::Ja, Info) => "詳細",
         (Language::Ja, Open) => "ジョブを開く",
         (Language::Ja, EventKey) => "イベントキー",
+        (Language::Ja, Changed) => "状態変化",
     }
 }
 

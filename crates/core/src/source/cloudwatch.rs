@@ -2,8 +2,11 @@
 //! string: `AlarmName`, `NewStateValue` (ALARM | OK | INSUFFICIENT_DATA), `NewStateReason`,
 //! `StateChangeTime` (`+0000`, no colon), `AlarmArn` (the region *code*; `Region` is a display
 //! name), and a `Trigger` with a metric — or `Metrics[]` for metric-math alarms, or nothing for
-//! composite alarms. Any other message (a custom JSON, plain text) is still delivered, as an alarm
-//! named by the SNS subject.
+//! composite alarms. The iPF Google Chat bot's documented custom alarm (`AlarmName`,
+//! `StateChangeTime`, `NewStateReason`, `Trigger{Namespace, MetricName, Unit, Statistic,
+//! Dimensions[{name}]}`, and no `NewStateValue`) is an alarm too: anything with an `AlarmName`
+//! and no `NewStateValue` counts as ALARM. A single metric's trigger is shown as facts. Any other
+//! message (a custom JSON, plain text) is still delivered, as an alarm named by the SNS subject.
 //! <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html>
 
 use chrono::{DateTime, Utc};
@@ -25,7 +28,9 @@ struct Alarm {
     alarm_description: Option<String>,
     #[serde(rename = "AWSAccountId", default)]
     account: Option<String>,
-    new_state_value: String,
+    /// Absent in the iPF bot's custom alarms: ALARM.
+    #[serde(default)]
+    new_state_value: Option<String>,
     #[serde(default)]
     old_state_value: Option<String>,
     #[serde(default)]
@@ -67,7 +72,8 @@ pub fn sns_events(record: &SnsMessage, received_at: DateTime<Utc>) -> Result<Inb
 }
 
 fn alarm_event(alarm: Alarm, at: DateTime<Utc>) -> Result<Event, ParseError> {
-    let state = match alarm.new_state_value.as_str() {
+    let new_state = alarm.new_state_value.as_deref().unwrap_or("ALARM");
+    let state = match new_state {
         "ALARM" => State::Alarm,
         "OK" => State::Ok,
         "INSUFFICIENT_DATA" => State::InsufficientData,
@@ -118,9 +124,12 @@ fn alarm_event(alarm: Alarm, at: DateTime<Utc>) -> Result<Event, ParseError> {
         info.push(r);
     }
     if let Some(old) = alarm.old_state_value {
-        info.push(format!("{old} → {}", alarm.new_state_value));
+        info.push(format!("{old} → {new_state}"));
     }
-    if let Some(metric) = alarm.trigger.as_ref().and_then(describe_trigger) {
+    let facts = alarm.trigger.as_ref().map(trigger_facts).unwrap_or_default();
+    if !facts.is_empty() {
+        event.details = facts;
+    } else if let Some(metric) = alarm.trigger.as_ref().and_then(describe_trigger) {
         info.push(metric);
     } else if let Some(rule) = alarm.alarm_rule {
         info.push(format!("Composite: {rule}"));
@@ -137,7 +146,46 @@ fn alarm_event(alarm: Alarm, at: DateTime<Utc>) -> Result<Event, ParseError> {
     Ok(event)
 }
 
-/// `AWS/EC2 NetworkOut (InstanceId=i-1)`, or the metric-math expressions.
+/// A single metric's trigger as facts: namespace, metric, statistic, unit, and the dimensions
+/// (`InstanceId=i-1`, or just their names, as the iPF bot's alarms give them).
+fn trigger_facts(trigger: &Value) -> Vec<(String, String)> {
+    let text = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+    };
+    if text(trigger, "MetricName").is_none() {
+        return Vec::new();
+    }
+    let dims: Vec<String> = trigger
+        .get("Dimensions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|d| {
+            let name = text(d, "name")?;
+            Some(match text(d, "value") {
+                Some(value) => format!("{name}={value}"),
+                None => name,
+            })
+        })
+        .collect();
+    let dims = (!dims.is_empty()).then(|| dims.join(", "));
+    let fields = [
+        ("Namespace", text(trigger, "Namespace")),
+        ("Metric", text(trigger, "MetricName")),
+        ("Statistic", text(trigger, "Statistic").or(text(trigger, "ExtendedStatistic"))),
+        ("Unit", text(trigger, "Unit")),
+        ("Dimensions", dims),
+    ];
+    fields
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_string(), v?)))
+        .collect()
+}
+
+/// The metric-math expressions (metrics without a single `MetricName`).
 fn describe_trigger(trigger: &Value) -> Option<String> {
     let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(String::from);
     if let (Some(ns), Some(name)) = (text(trigger, "Namespace"), text(trigger, "MetricName")) {
@@ -228,13 +276,61 @@ mod tests {
             info.contains("Threshold Crossed") && info.contains("INSUFFICIENT_DATA → ALARM"),
             "{info}"
         );
-        assert!(
-            info.contains("AWS/EC2 NetworkOut (InstanceId=TestInstance)"),
-            "{info}"
+        let facts: Vec<(&str, &str)> = e
+            .details
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            facts,
+            [
+                ("Namespace", "AWS/EC2"),
+                ("Metric", "NetworkOut"),
+                ("Statistic", "AVERAGE"),
+                ("Unit", "Bytes"),
+                ("Dimensions", "InstanceId=TestInstance"),
+            ]
         );
         assert_eq!(
             e.origin_id.as_deref(),
             Some("95df01b4-ee98-5cb9-9903-4c221d41eb5e")
+        );
+    }
+
+    /// The iPF Google Chat bot's documented custom alarm message.
+    #[test]
+    fn the_ipf_custom_alarm_is_an_alarm_titled_by_its_name() {
+        let mut sns = sample();
+        let custom = serde_json::json!({
+            "AlarmName": "ipf-prod-api 5xx",
+            "StateChangeTime": "2026-12-01T03:04:05.678+0000",
+            "NewStateReason": "5xx count 12 > 5",
+            "Trigger": {"Namespace": "AWS/ApplicationELB", "MetricName": "HTTPCode_Target_5XX_Count",
+                        "Unit": "Count", "Statistic": "Sum",
+                        "Dimensions": [{"name": "LoadBalancer"}, {"name": "TargetGroup"}]}
+        });
+        sns["Message"] = custom.to_string().into();
+        sns["Subject"] = "ipf-aws-alarm-bot".into();
+        let e = one(&sns);
+        assert_eq!(
+            (e.state, e.process.as_str(), e.info.as_deref()),
+            (State::Alarm, "ipf-prod-api 5xx", Some("5xx count 12 > 5"))
+        );
+        assert_eq!(e.occurred_at, parse_utc("2026-12-01T03:04:05.678Z").unwrap());
+        let facts: Vec<(&str, &str)> = e
+            .details
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            facts,
+            [
+                ("Namespace", "AWS/ApplicationELB"),
+                ("Metric", "HTTPCode_Target_5XX_Count"),
+                ("Statistic", "Sum"),
+                ("Unit", "Count"),
+                ("Dimensions", "LoadBalancer, TargetGroup"),
+            ]
         );
     }
 
