@@ -378,7 +378,8 @@ async fn the_ipf_custom_alarm_reaches_every_space_as_a_proper_alarm() {
     let mut spaces: Vec<&str> = posts.iter().map(|(s, _)| s.as_str()).collect();
     spaces.sort();
     assert_eq!(spaces, ["spaces/AAA", "spaces/BBB"]);
-    let fact = |label: &str, text: &str| json!({"decoratedText": {"topLabel": label, "text": text}});
+    let fact =
+        |label: &str, text: &str| json!({"decoratedText": {"topLabel": label, "text": text}});
     let card = json!({
         "text": "🔴 *ipf-prod-api 5xx is in ALARM*",
         "cardsV2": [{

@@ -29,6 +29,8 @@ const INSTANCE: &str = "inst-1";
 #[derive(Default)]
 struct FakeConnect {
     calls: Mutex<Vec<(String, String)>>,
+    /// Every StartOutboundVoiceContact body, as sent.
+    bodies: Mutex<Vec<Value>>,
     answer_on: Mutex<Option<String>>,
 }
 
@@ -38,6 +40,7 @@ struct Attributes(Arc<FakeConnect>);
 impl Respond for Start {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&req.body).unwrap();
+        self.0.bodies.lock().unwrap().push(body.clone());
         assert_eq!(body["InstanceId"], INSTANCE);
         assert_eq!(body["Attributes"]["isTalking"], "false");
         let number = body["DestinationPhoneNumber"].as_str().unwrap().to_string();
@@ -81,6 +84,16 @@ struct World {
 
 impl World {
     async fn start(rotation: &[u8], fallback: Option<&str>, repeat: u32) -> World {
+        World::start_with(rotation, fallback, repeat, &[]).await
+    }
+
+    /// With more of lambda-connect's environment variables.
+    async fn start_with(
+        rotation: &[u8],
+        fallback: Option<&str>,
+        repeat: u32,
+        more: &[(&str, &str)],
+    ) -> World {
         let aws = emulator().await;
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&aws)
@@ -161,6 +174,7 @@ impl World {
         if let Some(f) = fallback {
             env.push(("CONNECT_EXTRA_DESTINATION_PHONE_NUMBER", f));
         }
+        env.extend_from_slice(more);
         let env: Vec<(String, String)> =
             env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
         let settings = OncallSettings::from_env(&env).unwrap();
@@ -651,5 +665,72 @@ async fn the_caller_dying_at_any_side_effect_never_dials_twice() {
     assert!(
         fired.iter().filter(|f| **f).count() >= 10,
         "the crash points cover the escalation's side effects: {fired:?}"
+    );
+}
+
+/// lambda-connect's own environment (its README's `.env` sample: CONNECT_ALARM_MSG, the extra
+/// number) and a rotation with no group for today: the extra number is called, CONNECT_ALARM_MSG
+/// is what it says (twice, as the predecessor's flows expect), and chat is told of the gap.
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn a_day_no_group_covers_calls_the_extra_number_and_says_connect_alarm_msg() {
+    use chrono::Datelike;
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Tokyo)
+        .day();
+    // Every day but today (and, around midnight, its neighbours) is covered.
+    let days: Vec<u32> = (1..=31u32).filter(|d| d.abs_diff(today) > 1).collect();
+    let rotation: Vec<Value> = days
+        .iter()
+        .map(|d| json!({"startDay": d, "endDay": d, "phoneNumber": ["+815011111111"]}))
+        .collect();
+    let said = "XXシステムで障害が発生しました。詳しくはSlackを確認してください。";
+    let w = World::start_with(
+        json!(rotation).to_string().as_bytes(),
+        Some("+815099999999"),
+        2,
+        &[("CONNECT_ALARM_MSG", said)],
+    )
+    .await;
+    let caller = w.caller();
+    invoke(&caller, sns_event("sns-gap-1")).await;
+    drive(&w, &caller, "sns-gap-1").await;
+    let bodies = w.connect.bodies.lock().unwrap().clone();
+    let expected: Vec<Value> = (0..2)
+        .map(|step| {
+            json!({
+                "InstanceId": INSTANCE,
+                "ContactFlowId": "flow-1",
+                "DestinationPhoneNumber": "+815099999999",
+                "SourcePhoneNumber": "+815000000000",
+                "Attributes": {"message": format!("{said}{said}"), "isTalking": "false"},
+                "ClientToken": opsbell_core::escalation::client_token("sns-gap-1", step),
+            })
+        })
+        .collect();
+    assert_eq!(bodies, expected);
+    let told: Vec<(State, String)> = w
+        .events()
+        .await
+        .into_iter()
+        .map(|e| (e.state, e.info.unwrap_or_default()))
+        .collect();
+    // The day the caller read (the test may straddle midnight in Tokyo).
+    let notice = |day: u32| {
+        format!(
+            "The rotation b-phoneNumber.json has no group for day {day}: calling the extra number +815099999999."
+        )
+    };
+    let gap = told
+        .iter()
+        .find(|(_, info)| info.contains("has no group for day"));
+    let gap = gap.map(|(_, i)| i.clone()).unwrap_or_default();
+    assert!(
+        (today.saturating_sub(1)..=today + 1).any(|d| gap == notice(d)),
+        "{told:?}"
+    );
+    assert!(
+        told.iter().any(|(_, i)| i.starts_with("Nobody answered")),
+        "{told:?}"
     );
 }

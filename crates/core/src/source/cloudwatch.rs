@@ -126,7 +126,11 @@ fn alarm_event(alarm: Alarm, at: DateTime<Utc>) -> Result<Event, ParseError> {
     if let Some(old) = alarm.old_state_value {
         info.push(format!("{old} → {new_state}"));
     }
-    let facts = alarm.trigger.as_ref().map(trigger_facts).unwrap_or_default();
+    let facts = alarm
+        .trigger
+        .as_ref()
+        .map(trigger_facts)
+        .unwrap_or_default();
     if !facts.is_empty() {
         event.details = facts;
     } else if let Some(metric) = alarm.trigger.as_ref().and_then(describe_trigger) {
@@ -175,7 +179,10 @@ fn trigger_facts(trigger: &Value) -> Vec<(String, String)> {
     let fields = [
         ("Namespace", text(trigger, "Namespace")),
         ("Metric", text(trigger, "MetricName")),
-        ("Statistic", text(trigger, "Statistic").or(text(trigger, "ExtendedStatistic"))),
+        (
+            "Statistic",
+            text(trigger, "Statistic").or(text(trigger, "ExtendedStatistic")),
+        ),
         ("Unit", text(trigger, "Unit")),
         ("Dimensions", dims),
     ];
@@ -316,7 +323,10 @@ mod tests {
             (e.state, e.process.as_str(), e.info.as_deref()),
             (State::Alarm, "ipf-prod-api 5xx", Some("5xx count 12 > 5"))
         );
-        assert_eq!(e.occurred_at, parse_utc("2026-12-01T03:04:05.678Z").unwrap());
+        assert_eq!(
+            e.occurred_at,
+            parse_utc("2026-12-01T03:04:05.678Z").unwrap()
+        );
         let facts: Vec<(&str, &str)> = e
             .details
             .iter()
