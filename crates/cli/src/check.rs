@@ -81,6 +81,21 @@ fn check(file: &Path, args: &CheckArgs) -> bool {
         }
     };
     let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if let Some(described) = opsbell_core::config::describe_slackbot_file(&name, &value) {
+        return match described {
+            Ok(lines) => {
+                crate::out!("{name}: ok (kamonohashi-slackbot file)");
+                for line in lines {
+                    crate::out!("  {line}");
+                }
+                true
+            }
+            Err(e) => {
+                crate::out!("{name}: 1 problem(s)\n  {e}");
+                false
+            }
+        };
+    }
     match kind_of(&value) {
         Kind::Config
             if args.files_only
@@ -183,8 +198,8 @@ fn check_environment(env: &[(String, String)]) -> bool {
     match OncallSettings::optional(env) {
         Ok(None) => {}
         Ok(Some(s)) => {
-            let files = s.bucket.map_or_else(
-                || format!("folder {}", s.files_dir.unwrap_or_default()),
+            let files = s.bucket.clone().map_or_else(
+                || format!("folder {}", s.files_dir.clone().unwrap_or_default()),
                 |b| format!("s3://{b}"),
             );
             let mode = if s.dry_run {
@@ -196,6 +211,9 @@ fn check_environment(env: &[(String, String)]) -> bool {
                 "environment (on-call): ok — {mode}, rotation {} in {files}",
                 s.rotation_file
             );
+            for line in oncall_lines(&s) {
+                crate::out!("  {line}");
+            }
         }
         Err(p) => problems("on-call", p),
     }
@@ -205,6 +223,45 @@ fn check_environment(env: &[(String, String)]) -> bool {
         Err(p) => problems("Chat bot", p),
     }
     ok
+}
+
+/// What lambda-connect's variables became.
+fn oncall_lines(s: &OncallSettings) -> Vec<String> {
+    let plan = &s.plan;
+    let mut lines = vec![
+        match &s.mapping_file {
+            Some(m) => format!("mapping mode: {m} picks each SNS topic's rotation and message"),
+            None => "simple mode: one rotation".into(),
+        },
+        format!(
+            "spoken: {:?} (CONNECT_ALARM_MSG, or the mapping's message)",
+            s.message
+        ),
+        format!(
+            "alarm name and reason spoken after it: {}",
+            if s.speak_details {
+                "yes"
+            } else {
+                "no (ONCALL_SPEAK_ALARM_DETAILS)"
+            }
+        ),
+        format!(
+            "{} round(s), {}; a call is checked after {} s",
+            plan.repeat_count,
+            if plan.repeat_group {
+                "today's group each time"
+            } else {
+                "then the next groups"
+            },
+            s.interval.as_secs()
+        ),
+        format!("rotation days read in {}", plan.timezone),
+    ];
+    lines.push(match &plan.fallback {
+        Some(f) => format!("extra number {f}: called when no group covers the day, and last"),
+        None => "warning: no CONNECT_EXTRA_DESTINATION_PHONE_NUMBER: a day no group covers calls the first group".into(),
+    });
+    lines
 }
 
 fn report(name: &str, what: &str, findings: Result<Vec<Finding>, Finding>) -> bool {

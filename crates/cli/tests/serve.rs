@@ -547,3 +547,44 @@ async fn an_oncall_channel_runs_a_dry_run_escalation_in_serve() {
     assert!(cards.contains("Dry run: would call +"), "{cards}");
     assert!(cards.contains("Nobody answered"), "{cards}");
 }
+
+/// Each predecessor's own files and environment: `opsbell check` says what every setting became
+/// and exits 0, naming what does not carry over as a warning.
+#[test]
+fn check_prints_what_each_predecessors_files_and_environment_became() {
+    let out = Command::new(bin())
+        .arg("check")
+        .arg(repo("samplejson/predecessor-config.json"))
+        .arg(repo("samplejson/kamonohashi-slackbot-config.json"))
+        .arg(repo("samplejson/kamonohashi-slackbot-secure.json"))
+        .arg(repo("samplejson/lambda-connect-mapping.json"))
+        .arg(repo("samplejson/lambda-connect-rotation-new-format.json"))
+        .env("PHONE_NUMBER_BUCKET", "rotations")
+        .env("MAPPING_JSON_FILE", "mapping.json")
+        .env("CONNECT_INSTANCE_ID", "inst-1")
+        .env("CONNECT_CONTACT_FLOW_ID", "flow-1")
+        .env("CONNECT_SOURCE_PHONE_NUMBER", "+815000000000")
+        .env("CONNECT_EXTRA_DESTINATION_PHONE_NUMBER", "+815099999999")
+        .env("CONNECT_ALARM_MSG", "XXシステムで障害が発生しました。")
+        .env_remove("timezone")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for needle in [
+        "time zone: Asia/Tokyo (the default: the file sets no \"timezone\")",
+        "channel slack (slack): faulted, successful, stopped, alarm, ok",
+        "source orchestrator (Orchestrator, password login as admin)",
+        "poll orchestrator every 10 min for slack, google_chat, chatwork, backlog; job-poller event: schedule {rate: rate(10 minutes), input: {\"destinations\":[\"slack\",\"google_chat\",\"chatwork\",\"backlog\"],\"sources\":[\"orchestrator\"]}}",
+        "watch Saturday: not watched",
+        "tenant 1: mentions <@U0123ABCD>",
+        "warning: tenant 2: \"yamada\" is not a Slack member id",
+        "SlackURI: a Slack channel <source>-slack that hears this source",
+        "lambda-connect-mapping.json: ok (mapping)",
+        "mapping mode: mapping.json picks each SNS topic's rotation and message",
+        "spoken: \"XXシステムで障害が発生しました。\"",
+        "extra number +815099999999: called when no group covers the day, and last",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+}

@@ -23,6 +23,7 @@ use secrecy::SecretString;
 pub use crate::client::kamonohashi::config::{KamonohashiSource, Watch, WatchDay, WatchOverride};
 pub use crate::client::orchestrator::config::{OrchestratorAuth, OrchestratorSource};
 pub use env::apply_overrides;
+pub use kamonohashi::describe_slackbot_file;
 
 pub use crate::locale::Language;
 pub use crate::problem::{ConfigError, Problem, Problems};
