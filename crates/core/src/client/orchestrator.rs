@@ -205,65 +205,6 @@ impl OrchestratorClient {
         }
     }
 
-    /// A GET under Windows authentication, with the retry policy's attempts for failures
-    /// worth retrying.
-    async fn ntlm_get(
-        &self,
-        url: &str,
-        folder: Option<i64>,
-        username: &str,
-        password: &secrecy::SecretString,
-        deadline: Instant,
-    ) -> Result<String, OrchestratorError> {
-        let Some(client) = &self.ntlm else {
-            return Err(OrchestratorError::Auth("no NTLM client".into()));
-        };
-        let host = reqwest::Url::parse(url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_default();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            self.limiter.acquire().await;
-            let client = client.lock().await;
-            let make = || {
-                let request = client.get(url).header("Accept", "application/json");
-                match folder {
-                    Some(f) => request.header(FOLDER_HEADER, f.to_string()),
-                    None => request,
-                }
-            };
-            let leg = ntlm::send(make, username, password, &host).await;
-            drop(client);
-            let (detail, hint) = match leg {
-                ntlm::Leg::Done { status, body } if (200..300).contains(&status) => {
-                    return Ok(body);
-                }
-                ntlm::Leg::Done { status, body } => {
-                    return Err(OrchestratorError::Http(NotifyError::Permanent {
-                        status,
-                        detail: crate::http::summary(&body),
-                        attempts: attempt,
-                    }));
-                }
-                ntlm::Leg::Refused(why) => return Err(OrchestratorError::Auth(why)),
-                ntlm::Leg::Retry(detail, hint) => (detail, hint),
-            };
-            let delay = hint.unwrap_or_else(|| self.policy.backoff(attempt));
-            let fits = Instant::now() + delay + self.policy.margin < deadline;
-            if attempt >= self.policy.max_attempts || !fits {
-                return Err(OrchestratorError::Http(NotifyError::Retryable {
-                    detail,
-                    attempts: attempt,
-                    retry_after: hint,
-                }));
-            }
-            tracing::warn!(source = %self.source.name, attempt, ?delay, error = %detail, "Orchestrator request failed, retrying.");
-            tokio::time::sleep(delay).await;
-        }
-    }
-
     /// `path` on the source, with the `api_key` query parameter when one is configured (the
     /// predecessor sent it on every request). Errors never show a URL (see `crate::http`).
     fn url(&self, path: &str) -> String {

@@ -21,6 +21,9 @@ use super::{Channel, OrchestratorWebhook};
 use crate::event::{State, Via};
 use crate::problem::{Problems, de_id};
 
+mod sections;
+use sections::{identity, sections};
+
 #[derive(Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 struct Section {
@@ -192,59 +195,6 @@ pub(super) fn read(webhook: Value, scheduled: Option<&Value>, p: &mut Problems) 
     legacy
 }
 
-/// A section's targets, each read as a [`Section`]; a section that is not an object, or has an
-/// unknown key, is a problem.
-fn sections(value: Value, prefix: &str, p: &mut Problems) -> BTreeMap<String, Section> {
-    let raw: BTreeMap<String, Value> = match value {
-        Value::Null => BTreeMap::new(),
-        other => p.parse(prefix, other).unwrap_or_default(),
-    };
-    let mut out = BTreeMap::new();
-    for (name, v) in raw {
-        let path = format!("{prefix}.{name}");
-        let known = TARGETS.iter().any(|t| t.0 == name) || name == "orchestrator";
-        if !known && is_empty(&v) {
-            // The predecessor's template lists targets opsbell does not have, all empty.
-            continue;
-        }
-        if !known {
-            out.insert(name, Section::default());
-            continue;
-        }
-        if prefix == "scheduled" && name == "orchestrator" {
-            out.insert(name, Section::default());
-            continue;
-        }
-        if let Some(section) = p.parse(&path, v) {
-            out.insert(name, section);
-        }
-    }
-    out
-}
-
-/// True for a section whose every value is empty (`""`, `0`, `"False"` or null), its
-/// `available_state`, `interval` and `schedule` aside: the predecessor's template fills those in.
-fn is_empty(v: &Value) -> bool {
-    const PRESET: [&str; 3] = ["available_state", "interval", "schedule"];
-    match v {
-        Value::Object(m) => m
-            .iter()
-            .all(|(k, v)| PRESET.contains(&k.as_str()) || is_empty(v)),
-        other => is_blank(other),
-    }
-}
-
-fn is_blank(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::String(s) => s.is_empty() || s.eq_ignore_ascii_case("false"),
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::Bool(b) => !b,
-        Value::Object(m) => m.values().all(is_blank),
-        Value::Array(a) => a.is_empty(),
-    }
-}
-
 fn orchestrator(orch: Section, p: &mut Problems) -> OrchestratorWebhook {
     let mut secrets: Vec<SecretString> = Vec::new();
     for s in std::iter::once(orch.secret)
@@ -270,29 +220,6 @@ fn orchestrator(orch: Section, p: &mut Problems) -> OrchestratorWebhook {
         allow_unsigned,
         url: orch.url.filter(|u| !u.is_empty()),
     }
-}
-
-/// What makes two sections one destination: the URL, the room, or the space and project.
-fn identity(channel: &Value) -> String {
-    let keys = [
-        "type",
-        "webhook_url",
-        "room_id",
-        "base_url",
-        "space_key",
-        "project_id",
-    ];
-    let parts: Vec<String> = keys
-        .iter()
-        .map(|k| {
-            channel
-                .get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect();
-    parts.join("\u{1f}")
 }
 
 /// The channel a section describes, in the channels' own shape; `None` for a section left empty.
