@@ -255,3 +255,223 @@ async fn a_scheduled_only_predecessor_config_polls_and_reaches_its_scheduled_tar
     }
     assert_no_secret_logged();
 }
+
+/// A fake KAMONOHASHI 2: one login, a token per tenant, each tenant's training list as the test
+/// sets it (no inference jobs).
+struct Kqi(Arc<std::sync::Mutex<std::collections::BTreeMap<i64, Vec<(i64, &'static str)>>>>);
+
+impl wiremock::Respond for Kqi {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let path = req.url.path();
+        let auth = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        match path {
+            "/api/v2/account/login" => {
+                ResponseTemplate::new(200).set_body_json(json!({"token": "login", "tenantId": 1}))
+            }
+            "/api/v2/account" => ResponseTemplate::new(200).set_body_json(json!({"tenants": [
+                {"id": 1, "name": "t1", "displayName": "Vision"},
+                {"id": 2, "name": "t2", "displayName": "Speech"},
+                {"id": 3, "name": "t3", "displayName": "Weekend"}
+            ]})),
+            "/api/v2/inferences" => ResponseTemplate::new(200)
+                .insert_header("X-Total-Count", "0")
+                .set_body_json(json!([])),
+            "/api/v2/training" => {
+                let tenant: i64 = auth.trim_start_matches("Bearer tenant-").parse().unwrap();
+                let jobs = self
+                    .0
+                    .lock()
+                    .unwrap()
+                    .get(&tenant)
+                    .cloned()
+                    .unwrap_or_default();
+                let items: Vec<_> = jobs
+                    .iter()
+                    .map(|(id, s)| json!({"id": id, "name": format!("train-{id}"), "status": s}))
+                    .collect();
+                ResponseTemplate::new(200)
+                    .insert_header("X-Total-Count", items.len().to_string())
+                    .set_body_json(items)
+            }
+            other => match other
+                .strip_prefix("/api/v2/account/tenants/")
+                .and_then(|t| t.strip_suffix("/token"))
+            {
+                Some(t) => ResponseTemplate::new(200)
+                    .set_body_json(json!({"token": format!("tenant-{t}")})),
+                None => ResponseTemplate::new(404),
+            },
+        }
+    }
+}
+
+/// kamonohashi-slackbot's own three files (config with a Saturday `Tenant` override and
+/// per-tenant mentions, secure with its SlackURI, message with its phrases): polled on a
+/// Saturday and a Monday, queued on SQS, fanned out to the SlackURI channel.
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn the_slackbots_files_watch_each_days_tenants_and_mention_for_real() {
+    captured_logs();
+    let (kqi, slack) = (MockServer::start().await, MockServer::start().await);
+    let jobs = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::from([
+        (1, vec![(11, "Running")]),
+        (2, vec![(21, "Running")]),
+        (3, vec![(31, "Running")]),
+    ])));
+    Mock::given(wiremock::matchers::any())
+        .respond_with(Kqi(jobs.clone()))
+        .mount(&kqi)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(SLACK_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, v: serde_json::Value| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, v.to_string()).unwrap();
+        file.display().to_string()
+    };
+    let config_file = write(
+        "config.json",
+        json!({
+            "Watch": {
+                "Default": {"Active": true, "Tenant": [1, 2], "Enter": 9, "Leave": 18},
+                "Saturday": {"Active": true, "Tenant": [3], "Enter": 10, "Leave": 12}
+            },
+            "Tenant": {"1": {"ByName": ["U0123ABCD"]}, "3": {"ByName": ["U0999WXYZ"]}},
+            "Polling": 60
+        }),
+    );
+    let secure_file = write(
+        "secure.json",
+        json!({
+            "KAMONOHASHI": {"Server": format!("{}/#/", kqi.uri()),
+                "Application": {"Username": "watch_only_user", "Password": "kqi-secret-password"}},
+            "SlackURI": format!("{}{SLACK_PATH}", slack.uri())
+        }),
+    );
+    let message_file = write(
+        "message.json",
+        json!({"Message": {"Completed": ["完了カモ"], "Killed": ["失敗カモ..."],
+            "Unknown": ["よくわからないカモ..."]}}),
+    );
+    let file = json!({
+        "timezone": "Asia/Tokyo",
+        "sources": {"kamonohashi": [{"name": "kqi", "config_file": config_file,
+            "secure_file": secure_file, "message_file": message_file}]}
+    });
+    let config = Config::load(&file.to_string(), &[]).unwrap();
+
+    let aws = emulator().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(unique("events"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+    let table = unique("state");
+    DynamoStore::create_table(&dynamodb, &table).await.unwrap();
+    let store = Arc::new(DynamoStore::new(dynamodb, &table));
+    let deps = opsbell_core::build::Deps {
+        http: opsbell_core::http::client(),
+        policy: RetryPolicy::default(),
+        log: store.clone(),
+        records: store.clone(),
+        clock: Arc::new(SystemClock),
+        escalations: None,
+    };
+    let queue = Arc::new(SqsQueue::new(sqs.clone(), &queue_url));
+    let pollers = opsbell_core::build::pollers(&config, &deps, queue);
+    let tokyo = chrono_tz::Asia::Tokyo;
+    // 2026-11-28 is a Saturday; 2026-11-30 a Monday.
+    let at = |d: u32, h: u32| {
+        chrono::TimeZone::with_ymd_and_hms(&tokyo, 2026, 11, d, h, 0, 0)
+            .unwrap()
+            .to_utc()
+    };
+    let deadline = || tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    // First sightings, stored silently: Saturday sees tenant 3 only, Monday tenants 1 and 2.
+    for (d, h) in [(28, 10), (30, 10)] {
+        for r in pollers.run(&[], &[], at(d, h), deadline()).await {
+            r.unwrap();
+        }
+    }
+    *jobs.lock().unwrap() = std::collections::BTreeMap::from([
+        (1, vec![(11, "Completed")]),
+        (2, vec![(21, "Killed")]),
+        (3, vec![(31, "Completed")]),
+    ]);
+    let saturday = pollers.run(&[], &[], at(28, 11), deadline()).await;
+    assert_eq!(
+        saturday[0].as_ref().unwrap().folders,
+        1,
+        "Saturday: tenant 3 only"
+    );
+    let monday = pollers.run(&[], &[], at(30, 11), deadline()).await;
+    assert_eq!(
+        monday[0].as_ref().unwrap().folders,
+        2,
+        "Monday: tenants 1 and 2"
+    );
+
+    let mut messages = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        if out.messages().is_empty() {
+            break;
+        }
+        messages.extend(out.messages().iter().cloned());
+    }
+    assert_eq!(messages.len(), 3);
+    let fanout = opsbell_core::build::fanout(&config, &deps);
+    let answer = alarm_fanout::handle(
+        lambda_runtime::LambdaEvent::new(sqs_event(&messages), context_with(60)),
+        &fanout,
+    )
+    .await
+    .unwrap();
+    assert!(answer.batch_item_failures.is_empty());
+    let texts: Vec<String> = json_bodies(&slack)
+        .await
+        .iter()
+        .map(|b| b["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        sorted(texts),
+        [
+            "<@U0123ABCD> ✅ Visionテナントのジョブ(11)は完了カモ",
+            "<@U0999WXYZ> ✅ Weekendテナントのジョブ(31)は完了カモ",
+            "🟠 Speechテナントのジョブ(21)は失敗カモ...",
+        ]
+    );
+    let bodies = json_bodies(&slack).await;
+    let weekend = bodies
+        .iter()
+        .find(|b| b["text"].as_str().unwrap().contains("Weekend"))
+        .unwrap();
+    assert_eq!(
+        weekend["attachments"][0]["blocks"][0]["text"]["text"],
+        "<@U0999WXYZ> *✅ Weekendテナントのジョブ(31)は完了カモ*"
+    );
+    assert_eq!(
+        weekend["attachments"][0]["blocks"][3]["elements"][0]["url"],
+        format!("{}/#/training/31?tenantId=3", kqi.uri())
+    );
+    assert_no_secret_logged();
+}

@@ -39,12 +39,13 @@ pub const GCHAT_PATH: &str = "/v1/spaces/AAA/messages";
 pub const CHATWORK_TOKEN: &str = "chatwork-secret-token";
 pub const BACKLOG_KEY: &str = "backlog-secret-key";
 /// Every credential the harness configures; none may appear in a captured log line.
-pub const SECRETS: [&str; 10] = [
+pub const SECRETS: [&str; 11] = [
     SECRET,
     "ntlm-secret-password",
     "ntlm-secret-api-key",
     "orchestrator-secret-password",
     "orchestrator-secret-api-key",
+    "kqi-secret-password",
     "slack-secret-path",
     "gchat-secret-key",
     "gchat-secret-token",
