@@ -258,7 +258,10 @@ async fn a_scheduled_only_predecessor_config_polls_and_reaches_its_scheduled_tar
 
 /// A fake KAMONOHASHI 2: one login, a token per tenant, each tenant's training list as the test
 /// sets it (no inference jobs).
-struct Kqi(Arc<std::sync::Mutex<std::collections::BTreeMap<i64, Vec<(i64, &'static str)>>>>);
+/// Per tenant id, its training jobs as (id, status).
+type KqiJobs = std::collections::BTreeMap<i64, Vec<(i64, &'static str)>>;
+
+struct Kqi(Arc<std::sync::Mutex<KqiJobs>>);
 
 impl wiremock::Respond for Kqi {
     fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
@@ -317,7 +320,7 @@ impl wiremock::Respond for Kqi {
 async fn the_slackbots_files_watch_each_days_tenants_and_mention_for_real() {
     captured_logs();
     let (kqi, slack) = (MockServer::start().await, MockServer::start().await);
-    let jobs = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::from([
+    let jobs = Arc::new(std::sync::Mutex::new(KqiJobs::from([
         (1, vec![(11, "Running")]),
         (2, vec![(21, "Running")]),
         (3, vec![(31, "Running")]),
@@ -406,7 +409,7 @@ async fn the_slackbots_files_watch_each_days_tenants_and_mention_for_real() {
             r.unwrap();
         }
     }
-    *jobs.lock().unwrap() = std::collections::BTreeMap::from([
+    *jobs.lock().unwrap() = KqiJobs::from([
         (1, vec![(11, "Completed")]),
         (2, vec![(21, "Killed")]),
         (3, vec![(31, "Completed")]),
