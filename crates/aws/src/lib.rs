@@ -5,6 +5,8 @@
 pub mod connect;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "dynamodb")]
+pub mod ipf;
 #[cfg(feature = "local")]
 pub mod lambda;
 #[cfg(feature = "local")]

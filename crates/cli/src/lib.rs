@@ -3,6 +3,8 @@
 
 pub mod chat_route;
 pub mod check;
+#[cfg(feature = "aws")]
+pub mod import;
 pub mod logging;
 pub mod oncall;
 pub mod send;
@@ -37,6 +39,10 @@ pub enum Command {
     Sign(sign::SignArgs),
     /// Who is on call, the call plan, and the rotation calendar (calls nobody).
     Oncall(oncall::OncallArgs),
+    /// Import the iPF Google Chat bot's `chatbots` table into the space registry (once; safe to
+    /// repeat).
+    #[cfg(feature = "aws")]
+    ImportChatbots(import::ImportArgs),
 }
 
 /// `println!` for command output: when the reader has gone (`opsbell send … | head`), exit

@@ -15,6 +15,8 @@ async fn main() -> ExitCode {
         Command::Send(args) => send::run(args).await,
         Command::Sign(args) => sign::run(&args),
         Command::Oncall(args) => oncall::run(&args),
+        #[cfg(feature = "aws")]
+        Command::ImportChatbots(args) => opsbell::import::run(&args).await,
     };
     match result {
         Ok(code) => code,

@@ -406,3 +406,87 @@ async fn the_ipf_custom_alarm_reaches_every_space_as_a_proper_alarm() {
         assert_eq!(body, &card);
     }
 }
+
+/// `opsbell import-chatbots` on moto: the iPF bot's `chatbots` table (PK `bot_id`, SK
+/// `space_id`) becomes our registry; a second run changes nothing; another bot's rows stay out.
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn the_ipf_chatbots_table_is_imported_once_into_the_registry() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+        ScalarAttributeType,
+    };
+    let aws = emulator().await;
+    let client = aws_sdk_dynamodb::Client::new(&aws);
+    let chatbots = unique("chatbots");
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    client
+        .create_table()
+        .table_name(&chatbots)
+        .key_schema(key("bot_id", KeyType::Hash))
+        .key_schema(key("space_id", KeyType::Range))
+        .attribute_definitions(attr("bot_id"))
+        .attribute_definitions(attr("space_id"))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    for (bot, space) in [
+        ("ipf-bot", "spaces/AAA"),
+        ("ipf-bot", "spaces/BBB"),
+        ("ipf-bot", "CCC"),
+        ("other-bot", "spaces/ZZZ"),
+    ] {
+        client
+            .put_item()
+            .table_name(&chatbots)
+            .item("bot_id", AttributeValue::S(bot.into()))
+            .item("space_id", AttributeValue::S(space.into()))
+            .item("space_type", AttributeValue::S("ROOM".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let state = unique("state");
+    DynamoStore::create_table(&client, &state).await.unwrap();
+    let records = DynamoStore::new(client.clone(), &state);
+    opsbell_core::state::Space::default()
+        .save(&records, "opsbell", "spaces/BBB")
+        .await
+        .unwrap();
+    let args = opsbell::import::ImportArgs {
+        from_table: chatbots.clone(),
+        bot_id: "ipf-bot".into(),
+        table: state.clone(),
+        bot: "opsbell".into(),
+    };
+    for _ in 0..2 {
+        opsbell::import::run(&args).await.unwrap();
+        let mut names = opsbell_core::state::Space::names(&records, "opsbell")
+            .await
+            .unwrap();
+        names.sort();
+        assert_eq!(names, ["spaces/AAA", "spaces/BBB", "spaces/CCC"]);
+    }
+    let imported = opsbell_core::state::Space::load(&records, "opsbell", "spaces/AAA")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        imported.added_by.as_deref(),
+        Some("import from the iPF bot's chatbots table")
+    );
+}

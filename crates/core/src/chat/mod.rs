@@ -1,5 +1,6 @@
 //! The Google Chat bot: request verification and the listener (space registry, commands).
 
+pub mod import;
 pub mod listener;
 pub mod verify;
 
