@@ -39,6 +39,7 @@ async fn main() -> Result<(), Error> {
         verifier: &verifier,
         records: &records,
         oncall,
+        language: chat.language,
     };
     if let Some(request) = opsbell_aws::local::request()? {
         let response = chat_listener::handle(request, &listener).await?;

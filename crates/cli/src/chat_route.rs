@@ -20,6 +20,7 @@ pub struct LocalChat {
     verifier: ChatVerifier,
     records: Arc<SqliteStore>,
     oncall: Option<(OncallSettings, DirFiles)>,
+    language: opsbell_core::locale::Language,
 }
 
 impl LocalChat {
@@ -43,6 +44,7 @@ impl LocalChat {
             verifier,
             records,
             oncall,
+            language: chat.language,
         })))
     }
 
@@ -52,6 +54,7 @@ impl LocalChat {
             verifier: &self.verifier,
             records: self.records.as_ref(),
             oncall: self.oncall.as_ref().map(|(s, f)| (s, f as &dyn Files)),
+            language: self.language,
         };
         let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
         let reply = listener

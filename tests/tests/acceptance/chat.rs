@@ -79,6 +79,7 @@ async fn chat_events_drive_the_registry_in_dynamodb_and_only_google_gets_in() {
         verifier: &verifier,
         records: &records,
         oncall: None,
+        language: opsbell_core::locale::Language::En,
     };
     let good = token("424242");
 

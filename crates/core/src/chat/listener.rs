@@ -8,9 +8,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
+use super::replies::Say;
 use super::verify::ChatVerifier;
 use crate::escalation::ack;
+use crate::escalation::trigger::Today;
 use crate::http::Reply;
+use crate::locale::Language;
 use crate::oncall::mapping::Mapping;
 use crate::oncall::settings::OncallSettings;
 use crate::ports::{Files, Records, StoreError};
@@ -74,6 +77,8 @@ pub struct ChatListener<'a> {
     pub records: &'a dyn Records,
     /// For `oncall`: the caller's settings and rotation files, when this deployment has them.
     pub oncall: Option<(&'a OncallSettings, &'a dyn Files)>,
+    /// What the bot's replies are written in.
+    pub language: Language,
 }
 
 impl ChatListener<'_> {
@@ -106,7 +111,7 @@ impl ChatListener<'_> {
                 warn!(error = %e, "Chat command failed.");
                 Reply {
                     status: 200,
-                    body: json!({ "text": format!("Sorry, that failed: {e}. Try again in a minute.") }),
+                    body: json!({ "text": Say::Failed { error: &e.to_string() }.text(self.language) }),
                 }
             }
         }
@@ -119,9 +124,7 @@ impl ChatListener<'_> {
                 self.register(space, event.user.as_ref(), now).await?;
                 info!(space = %space.name, "Added to a space.");
                 let name = space.display_name.as_deref().unwrap_or("this space");
-                Ok(
-                    json!({ "text": format!("Thanks for adding me to {name}. I will post job failures and alarms here. {HELP}") }),
-                )
+                Ok(json!({ "text": Say::Added { space: name }.text(self.language) }))
             }
             ("REMOVED_FROM_SPACE", Some(space)) => {
                 state::Space::forget(self.records, self.bot, &space.name).await?;
@@ -180,28 +183,36 @@ impl ChatListener<'_> {
         let verb = words.next().unwrap_or_default().to_ascii_lowercase();
         Ok(match verb.as_str() {
             "ack" => match words.next() {
-                None => "Say which incident: `ack <incident>`.".into(),
+                None => Say::AckWhich.text(self.language),
                 Some(id) => match ack(self.records, id, by, now).await {
-                    Ok(true) => format!("Acknowledged {id} by {by}: nobody else will be called."),
-                    Ok(false) => format!("No running escalation {id}."),
+                    Ok(true) => Say::Acked { id, by }.text(self.language),
+                    Ok(false) => Say::NoEscalation { id }.text(self.language),
                     Err(e) => return Err(StoreError(e.to_string())),
                 },
             },
             "status" => self.status(now).await?,
             "oncall" => self.who(words.next(), now).await,
-            _ => HELP.to_string(),
+            _ => Say::Help.text(self.language),
         })
     }
 
     /// Spaces, events delivered in the last 24 hours (the latest few), escalations this week.
     async fn status(&self, now: DateTime<Utc>) -> Result<String, StoreError> {
         let spaces = state::Space::names(self.records, self.bot).await?;
-        let mut lines = vec![format!(
-            "opsbell is running. I post to {} space(s).",
-            spaces.len()
-        )];
+        let lang = self.language;
+        let mut lines = vec![
+            Say::Running {
+                spaces: spaces.len(),
+            }
+            .text(lang),
+        ];
         let deliveries = RecentDelivery::since(self.records, now - DELIVERY_WINDOW).await?;
-        lines.push(format!("Delivered in the last 24 h: {}", deliveries.len()));
+        lines.push(
+            Say::Delivered {
+                n: deliveries.len(),
+            }
+            .text(lang),
+        );
         for d in deliveries.iter().take(STATUS_LINES) {
             lines.push(format!(
                 "• {} {} *{}* → {}",
@@ -212,17 +223,19 @@ impl ChatListener<'_> {
             ));
         }
         let incidents = RecentIncident::since(self.records, now - INCIDENT_WINDOW).await?;
-        lines.push(format!("Phone escalations this week: {}", incidents.len()));
+        lines.push(Say::Escalations { n: incidents.len() }.text(lang));
         for i in incidents.iter().take(STATUS_LINES) {
             let id = &i.id;
             let state = match Incident::load(self.records, id).await? {
                 Some(incident) => match incident.status {
-                    Status::Answered { number, .. } => format!("answered by {number}"),
-                    Status::Acked { by } => format!("acknowledged by {by}"),
-                    Status::Calling => format!("calling (`ack {id}` stops it)"),
-                    Status::Exhausted => "nobody answered".into(),
+                    Status::Answered { number, .. } => {
+                        Say::AnsweredBy { number: &number }.text(lang)
+                    }
+                    Status::Acked { by } => Say::AckedBy { by: &by }.text(lang),
+                    Status::Calling => Say::Calling { id }.text(lang),
+                    Status::Exhausted => Say::NobodyAnswered.text(lang),
                 },
-                None => "expired".into(),
+                None => Say::Expired.text(lang),
             };
             lines.push(format!(
                 "• {} {} *{}* — {state}",
@@ -238,7 +251,7 @@ impl ChatListener<'_> {
     /// file (else the default rotation). The same plan a call would follow.
     async fn who(&self, topic: Option<&str>, now: DateTime<Utc>) -> String {
         let Some((settings, files)) = self.oncall else {
-            return "On-call is not configured for this bot.".into();
+            return Say::OncallOff.text(self.language);
         };
         let topics: Vec<Option<String>> = match (topic, &settings.mapping_file) {
             (Some(t), _) => vec![Some(t.to_string())],
@@ -254,14 +267,42 @@ impl ChatListener<'_> {
                         .into_iter()
                         .map(|e| Some(e.sns_topic_name))
                         .collect(),
-                    Err(e) => return format!("The mapping could not be read: {e}"),
+                    Err(error) => {
+                        return Say::MappingUnreadable { error: &error }.text(self.language);
+                    }
                 }
             }
         };
         let mut lines = Vec::new();
         for topic in &topics {
-            let today = crate::escalation::trigger::today(settings, files, topic.as_deref(), now);
-            lines.push(today.await);
+            let topic = topic.as_deref();
+            let today = crate::escalation::trigger::today(settings, files, topic, now).await;
+            let say = match &today {
+                Today::OnCall {
+                    day,
+                    group,
+                    numbers,
+                } => Say::OnCallToday {
+                    day: *day,
+                    topic,
+                    group,
+                    numbers: &numbers.join(", "),
+                }
+                .text(self.language),
+                Today::Gap { day, notice } => Say::NobodyScheduled {
+                    day: *day,
+                    topic,
+                    notice,
+                }
+                .text(self.language),
+                Today::Broken { day, finding } => Say::FilesNeedFixing {
+                    day: *day,
+                    topic,
+                    finding,
+                }
+                .text(self.language),
+            };
+            lines.push(say);
         }
         lines.join("\n")
     }
@@ -274,8 +315,6 @@ const STATUS_LINES: usize = 5;
 fn short_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
-
-const HELP: &str = "Commands: `help`, `status`, `oncall [topic]` (who is on call now), `ack <incident>` (stop a phone escalation).";
 
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 
 pub mod import;
 pub mod listener;
+mod replies;
 pub mod verify;
 
 use verify::Audience;
@@ -18,6 +19,9 @@ pub struct ChatSettings {
     pub bot: String,
     pub audience: Audience,
     pub keys_url: Option<String>,
+    /// The replies' language: `CHAT_LANGUAGE`, else the deployment's `language`; English by
+    /// default.
+    pub language: crate::locale::Language,
 }
 
 impl ChatSettings {
@@ -47,6 +51,13 @@ impl ChatSettings {
             (None, None) => return Ok(None),
         };
         let keys_url = vars.get("CHAT_KEYS_URL");
+        let language = match vars.get("CHAT_LANGUAGE").or_else(|| vars.get("language")) {
+            None => crate::locale::Language::En,
+            Some(code) => crate::locale::Language::parse(&code).unwrap_or_else(|| {
+                p.push("CHAT_LANGUAGE", format!("{code:?} is not en, ja or ko"));
+                crate::locale::Language::En
+            }),
+        };
         if let Some(url) = &keys_url {
             p.url(url, "CHAT_KEYS_URL");
         }
@@ -59,6 +70,7 @@ impl ChatSettings {
                 .unwrap_or_else(|| DEFAULT_BOT_NAME.into()),
             audience,
             keys_url,
+            language,
         }))
     }
 }

@@ -82,10 +82,11 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
     {
         "en" | "" => Language::En,
         "ja" => Language::Ja,
+        "ko" => Language::Ko,
         other => {
             p.push(
                 "language",
-                format!("unknown language {other:?} (use \"en\" or \"ja\")"),
+                format!("unknown language {other:?} (use \"en\", \"ja\" or \"ko\")"),
             );
             Language::En
         }

@@ -134,23 +134,39 @@ pub async fn plan_for(
     }
 }
 
-/// Who a call for `topic` would ring first today, in one line, for the `oncall` command: the
-/// same plan an alarm gets.
+/// Who a call would ring first today: for the `oncall` command, the same plan an alarm gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Today {
+    OnCall {
+        day: u32,
+        group: String,
+        numbers: Vec<String>,
+    },
+    /// No group covers the day; what chat is told when an alarm comes.
+    Gap { day: u32, notice: String },
+    /// The files cannot be used as they are.
+    Broken { day: u32, finding: String },
+}
+
+/// Today's plan for `topic` (see [`Today`]).
 pub async fn today(
     settings: &OncallSettings,
     files: &dyn Files,
     topic: Option<&str>,
     now: DateTime<Utc>,
-) -> String {
+) -> Today {
     let planned = plan_for(settings, files, topic, now).await;
     let day = crate::oncall::plan::day_of_month(now, settings.plan.timezone);
-    let whose = topic.map(|t| format!(" for {t}")).unwrap_or_default();
     if let Some(f) = planned
         .findings
         .iter()
         .find(|f| f.severity == Severity::Error)
     {
-        return format!("On call today (day {day}){whose}: the files need fixing: {f}");
+        let finding = f.to_string();
+        return Today::Broken { day, finding };
+    }
+    if let Some(notice) = planned.notice {
+        return Today::Gap { day, notice };
     }
     // The first round (round 0 is the fallback, called last; alone when there is no rotation).
     let round = |n: u32| planned.calls.iter().filter(move |c| c.round == n);
@@ -158,14 +174,13 @@ pub async fn today(
     if first.is_empty() {
         first = round(0).collect();
     }
-    let numbers: Vec<&str> = first.iter().map(|c| c.number.as_str()).collect();
-    let group = first.first().map_or("nobody", |c| c.group.as_str());
-    match &planned.notice {
-        Some(notice) => format!("Nobody is scheduled for day {day}{whose}. {notice}"),
-        None => format!(
-            "On call today (day {day}){whose}: {group} — {}",
-            numbers.join(", ")
-        ),
+    Today::OnCall {
+        day,
+        group: first
+            .first()
+            .map_or("nobody", |c| c.group.as_str())
+            .to_string(),
+        numbers: first.iter().map(|c| c.number.clone()).collect(),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Snapshots of every renderer for the five job samples in both languages.
+//! Snapshots of every renderer for the five job samples in every language.
 
 use chrono::DateTime;
 
@@ -30,7 +30,11 @@ fn sample_event(name: &str) -> Event {
 fn every_renderer_for_every_sample_in_both_languages() {
     for name in SAMPLES {
         let event = sample_event(name);
-        for (lang, code) in [(Language::En, "en"), (Language::Ja, "ja")] {
+        for (lang, code) in [
+            (Language::En, "en"),
+            (Language::Ja, "ja"),
+            (Language::Ko, "ko"),
+        ] {
             let opts = RenderOptions {
                 language: lang,
                 timezone: chrono_tz::Asia::Tokyo,

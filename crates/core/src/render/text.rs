@@ -41,6 +41,16 @@ pub fn label(l: Label, lang: Language) -> &'static str {
         (Language::Ja, Open) => "ジョブを開く",
         (Language::Ja, EventKey) => "イベントキー",
         (Language::Ja, Changed) => "状態変化",
+        (Language::Ko, Machine) => "머신",
+        (Language::Ko, Robot) => "로봇",
+        (Language::Ko, Started) => "시작",
+        (Language::Ko, Ended) => "종료",
+        (Language::Ko, Folder) => "폴더",
+        (Language::Ko, JobId) => "작업 ID",
+        (Language::Ko, Info) => "상세",
+        (Language::Ko, Open) => "작업 열기",
+        (Language::Ko, EventKey) => "이벤트 키",
+        (Language::Ko, Changed) => "상태 변경",
     }
 }
 
@@ -68,6 +78,16 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::Ja, Alarm) => "がアラーム状態です",
         (Language::Ja, Ok) => "が正常に戻りました",
         (Language::Ja, InsufficientData) => "のデータが不足しています",
+        (Language::Ko, Created) => "생성되었습니다",
+        (Language::Ko, Started) => "시작되었습니다",
+        (Language::Ko, Faulted) => "실패했습니다",
+        (Language::Ko, Successful) => "정상 종료되었습니다",
+        (Language::Ko, Stopped) => "중지되었습니다",
+        (Language::Ko, Suspended) => "일시 중단되었습니다",
+        (Language::Ko, Resumed) => "재개되었습니다",
+        (Language::Ko, Alarm) => "경보 상태입니다",
+        (Language::Ko, Ok) => "정상으로 복구되었습니다",
+        (Language::Ko, InsufficientData) => "데이터가 부족합니다",
     }
 }
 

@@ -52,6 +52,7 @@ async fn the_samples_drive_the_registry_and_commands_answer() {
         verifier: &verifier,
         records: &records,
         oncall: None,
+        language: crate::locale::Language::En,
     };
     let auth = bearer();
     let now = Utc::now();
@@ -126,6 +127,7 @@ async fn ack_marks_a_running_incident_and_oncall_says_when_unconfigured() {
         verifier: &verifier,
         records: &records,
         oncall: None,
+        language: crate::locale::Language::En,
     };
     let mut event: Value = serde_json::from_slice(&sample("message-room")).unwrap();
     let mut say = |text: &str| {
@@ -215,6 +217,7 @@ async fn status_lists_recent_deliveries_and_escalations() {
         verifier: &verifier,
         records: &records,
         oncall: None,
+        language: crate::locale::Language::En,
     };
     let mut event: Value = serde_json::from_slice(&sample("message-room")).unwrap();
     event["message"]["argumentText"] = json!(" status");
@@ -242,6 +245,7 @@ async fn a_message_from_an_unregistered_space_registers_it_once() {
         verifier: &verifier,
         records: &records,
         oncall: None,
+        language: crate::locale::Language::En,
     };
     let (auth, first) = (bearer(), Utc::now());
     let reply = listener
@@ -312,6 +316,7 @@ async fn oncall_follows_the_mapping_for_every_topic_and_names_a_gap() {
         verifier: &verifier,
         records: &records,
         oncall: Some((&settings, &files)),
+        language: crate::locale::Language::En,
     };
     let mut event: Value = serde_json::from_slice(&sample("message-room")).unwrap();
     let mut say = |text: &str| {
@@ -336,4 +341,38 @@ async fn oncall_follows_the_mapping_for_every_topic_and_names_a_gap() {
         one.body["text"],
         "On call today (day 25) for a-topic: #1 — +815000000001"
     );
+}
+
+#[tokio::test]
+async fn the_bot_replies_in_the_deployments_language() {
+    use crate::locale::Language;
+    let (_server, verifier) = verifier().await;
+    for (language, code) in [
+        (Language::En, "en"),
+        (Language::Ja, "ja"),
+        (Language::Ko, "ko"),
+    ] {
+        let records = MemoryRecords::default();
+        let listener = ChatListener {
+            bot: "opsbell",
+            verifier: &verifier,
+            records: &records,
+            oncall: None,
+            language,
+        };
+        let now: DateTime<Utc> = "2026-11-23T03:00:00Z".parse().unwrap();
+        let added = listener
+            .handle(Some(&bearer()), &sample("added-to-space-room"), now)
+            .await;
+        let mut event: Value = serde_json::from_slice(&sample("message-room")).unwrap();
+        let mut lines = vec![added.body["text"].as_str().unwrap().to_string()];
+        for text in ["help", "status", "oncall", "ack", "ack inc-9"] {
+            event["message"]["argumentText"] = Value::String(format!(" {text}"));
+            let reply = listener
+                .handle(Some(&bearer()), event.to_string().as_bytes(), now)
+                .await;
+            lines.push(format!("{text} → {}", reply.body["text"].as_str().unwrap()));
+        }
+        insta::assert_snapshot!(format!("replies-{code}"), lines.join("\n"));
+    }
 }
