@@ -58,6 +58,9 @@ struct RawSource {
     /// The slackbot's `config/message.json`: `{"Message": {"Completed": [...], ...}}`.
     #[serde(default)]
     message_file: Option<String>,
+    /// The slackbot's Enter/Leave notices at the start and end of each day's watch.
+    #[serde(default)]
+    enter_leave: bool,
 }
 
 /// The slackbot's `config/message.json`.
@@ -243,6 +246,7 @@ fn source(
         interval: Duration::from_secs(r.interval_seconds.unwrap_or(60).max(10)),
         slack_uri,
         phrases,
+        enter_leave: r.enter_leave,
     })
 }
 

@@ -42,6 +42,9 @@ pub async fn poll(
         source: source.name.clone(),
         ..PollReport::default()
     };
+    if source.enter_leave {
+        notices::step(source, tz, records, queue, now).await?;
+    }
     if !source.watch.watching(now, tz) {
         debug!(source = %source.name, "Outside watch hours; not polling.");
         report.skipped = true;
@@ -76,6 +79,9 @@ pub async fn poll(
         }
     }
     info!(source = %source.name, tenants = tenants.len(), transitions = report.jobs, "KAMONOHASHI polled.");
+    if source.enter_leave {
+        notices::count(source, tz, records, now, report.jobs).await?;
+    }
     report.into_result(first_error)
 }
 
@@ -201,6 +207,8 @@ fn phrase<'a>(
     list.get(fastrand::usize(..list.len().max(1)))
         .map(String::as_str)
 }
+
+mod notices;
 
 #[cfg(test)]
 mod tests;

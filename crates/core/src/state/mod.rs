@@ -27,7 +27,7 @@ mod recent;
 
 pub use chat::{DEFAULT_BOT_NAME, Space};
 pub use incident::{Call, INCIDENT_TTL_DAYS, Incident, Status};
-pub use poll::{JOB_STATE_TTL_DAYS, JobState, PollTime, Watermark};
+pub use poll::{JOB_STATE_TTL_DAYS, JobState, PollTime, WatchDayState, Watermark};
 pub use recent::{DELIVERY_WINDOW, INCIDENT_WINDOW, RecentDelivery, RecentIncident};
 
 /// Where a row lives.

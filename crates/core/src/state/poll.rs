@@ -95,3 +95,28 @@ impl JobState {
         save(records, &key, self, Some(expires)).await
     }
 }
+
+/// A KAMONOHASHI source's watch day, for the slackbot's Enter/Leave notices: which local day it
+/// is, whether the day's watch began (its Enter notice sent) or ended, and how many job notices
+/// went out (a silent day gets `System.Leave.Silent`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchDayState {
+    pub day: Option<chrono::NaiveDate>,
+    pub entered: bool,
+    pub left: bool,
+    pub sent: u32,
+}
+
+impl WatchDayState {
+    pub fn key(source: &str) -> Key {
+        Key::new(format!("WATCH#kamonohashi:{source}"), "-")
+    }
+
+    pub async fn load(records: &dyn Records, source: &str) -> Result<WatchDayState, StoreError> {
+        Ok(load(records, &Self::key(source)).await?.unwrap_or_default())
+    }
+
+    pub async fn save(&self, records: &dyn Records, source: &str) -> Result<(), StoreError> {
+        save(records, &Self::key(source), self, None).await
+    }
+}

@@ -33,6 +33,8 @@ pub struct KamonohashiSource {
     /// `Unknown` for any other): when set, a notice's title is the slackbot's sentence with one
     /// phrase picked at random, as it did. Empty: opsbell's own titles.
     pub phrases: BTreeMap<String, Vec<String>>,
+    /// The slackbot's Enter/Leave notices (`enter_leave`, off by default).
+    pub enter_leave: bool,
 }
 
 /// When to watch, per weekday, in the configured time zone. Outside it the source is not polled;

@@ -36,8 +36,14 @@ pub fn describe_slackbot_file(file: &str, value: &Value) -> Option<Result<Vec<St
                 "Completed" | "Killed" | "UserCanceled" | "Unknown" => {
                     format!("{key}: {n} phrase(s), one picked per notice as its title (message_file)")
                 }
+                "System.Enter" | "System.Leave" | "System.Leave.Silent" => format!(
+                    "{key}: {n} phrase(s) for the Enter/Leave notices (\"enter_leave\": true)"
+                ),
+                k if k.starts_with("System.Leave.") => format!(
+                    "{key}: {n} phrase(s) for that weekday's Leave notice (\"enter_leave\": true)"
+                ),
                 other => format!(
-                    "warning: {other}: {n} phrase(s) not used (opsbell sends no Enter, Leave or summary notices yet)"
+                    "warning: {other}: {n} phrase(s) not used (opsbell sends no running-jobs summary)"
                 ),
             });
         }

@@ -118,6 +118,7 @@ fn source(server: &MockServer, watch: Watch) -> KamonohashiSource {
         interval: Duration::from_secs(60),
         slack_uri: None,
         phrases: Default::default(),
+        enter_leave: false,
     }
 }
 
@@ -371,5 +372,87 @@ async fn a_weekday_tenant_override_polls_that_days_tenants_and_phrases_title_the
     assert_eq!(
         titles,
         [Some("Team Oneテナントのジョブ(10)は完了カモ".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn enter_and_leave_notices_open_and_close_each_watched_day_once() {
+    let fake = Arc::new(Fake {
+        v2: true,
+        cap: 1000,
+        ..Fake::default()
+    });
+    set(&fake, 1, "training", &[(1, "Running")]);
+    let server = start(fake.clone()).await;
+    let watch = Watch {
+        default: WatchDay {
+            active: true,
+            enter: 9,
+            leave: 18,
+        },
+        days: Default::default(),
+    };
+    let mut source = source(&server, watch);
+    source.enter_leave = true;
+    source.phrases = BTreeMap::from([
+        ("System.Enter".to_string(), vec!["出社カモ".to_string()]),
+        ("System.Leave".to_string(), vec!["退社カモ".to_string()]),
+        (
+            "System.Leave.Friday".to_string(),
+            vec!["金曜日カモ".to_string()],
+        ),
+        (
+            "System.Leave.Silent".to_string(),
+            vec!["暇だったカモ".to_string()],
+        ),
+    ]);
+    let client = KamonohashiClient::new(source, reqwest::Client::new(), RetryPolicy::default());
+    let (records, queue) = (MemoryRecords::default(), MemoryQueue::default());
+    let tz = chrono_tz::Asia::Tokyo;
+    let at = |d, h, m| tz.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap().to_utc();
+    let mut said = Vec::new();
+    // Thursday the 26th: a silent day. Friday the 27th: one job ends. Saturday the 28th: first
+    // poll after Leave, so neither notice.
+    let polls = [
+        (26, 8, 30),
+        (26, 9, 30),
+        (26, 10, 0),
+        (26, 18, 30),
+        (26, 19, 30),
+        (26, 20, 0),
+        (27, 9, 0),
+        (27, 19, 0),
+        (28, 19, 0),
+    ];
+    for (d, h, m) in polls {
+        // Friday: the job ends between the morning poll and one at 18:30 (the Leave hour is
+        // still watched), so Friday's Leave notice is not the silent one.
+        if (d, h, m) == (27, 9, 0) {
+            poll(&client, tz, &records, &queue, at(d, h, m), deadline())
+                .await
+                .unwrap();
+            set(&fake, 1, "training", &[(1, "Completed")]);
+            poll(&client, tz, &records, &queue, at(27, 18, 30), deadline())
+                .await
+                .unwrap();
+        } else {
+            poll(&client, tz, &records, &queue, at(d, h, m), deadline())
+                .await
+                .unwrap();
+        }
+        for e in queue.take() {
+            said.push((d, e.headline.unwrap_or_else(|| e.process.clone())));
+        }
+    }
+    let said: Vec<(u32, &str)> = said.iter().map(|(d, s)| (*d, s.as_str())).collect();
+    assert_eq!(
+        said,
+        [
+            (26, "出社カモ"),
+            (26, "暇だったカモ"),
+            (27, "出社カモ"),
+            (27, "training-job-1"),
+            (27, "金曜日カモ"),
+        ]
     );
 }
