@@ -4,17 +4,12 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 
 use crate::support::*;
 use lambda_runtime::Context;
-use opsbell_aws::dynamodb::DynamoStore;
-use opsbell_aws::sqs::SqsQueue;
-use opsbell_aws::testing::{emulator, unique};
 use opsbell_core::client::orchestrator::{OrchestratorClient, OrchestratorError};
 use opsbell_core::config::{Config, OrchestratorAuth, OrchestratorSource};
 use opsbell_core::http::RetryPolicy;
-use opsbell_core::ports::SystemClock;
 use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -203,53 +198,14 @@ async fn a_predecessor_config_with_ntlm_polls_through_the_acceptor() {
         OrchestratorAuth::Ntlm { .. }
     ));
 
-    let aws = emulator().await;
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique("events"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-    let table = unique("state");
-    DynamoStore::create_table(&dynamodb, &table).await.unwrap();
-    let store = Arc::new(DynamoStore::new(dynamodb, &table));
-    let deps = opsbell_core::build::Deps {
-        http: opsbell_core::http::client(),
-        policy: RetryPolicy::default(),
-        log: store.clone(),
-        records: store.clone(),
-        clock: Arc::new(SystemClock),
-        escalations: None,
-    };
-    let pollers = opsbell_core::build::pollers(
-        &config,
-        &deps,
-        Arc::new(SqsQueue::new(sqs.clone(), &queue_url)),
-    );
+    let world = Deployment::start().await;
+    let pollers = world.pollers(&config);
     let mut context = Context::default();
     context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap() + 60_000;
     let polled = job_poller::handle(lambda_event(json!({}), context), &pollers).await;
     assert_eq!(answer_json(polled.unwrap())["polled"][0]["jobs"], 1);
 
-    let messages = sqs
-        .receive_message()
-        .queue_url(&queue_url)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .unwrap();
-    let fanout = opsbell_core::build::fanout(&config, &deps);
-    let answer = alarm_fanout::handle(
-        lambda_runtime::LambdaEvent::new(sqs_event(messages.messages()), context_with(60)),
-        &fanout,
-    )
-    .await
-    .unwrap();
-    assert!(answer.batch_item_failures.is_empty());
+    assert_eq!(world.fan_out(&config).await, 1);
     let bodies = json_bodies(&slack).await;
     assert_eq!(bodies.len(), 1);
     assert_eq!(bodies[0]["text"], "🔴 PayrollRobot faulted");

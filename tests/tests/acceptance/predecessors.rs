@@ -5,12 +5,7 @@ use std::sync::Arc;
 
 use crate::support::*;
 use lambda_runtime::Context;
-use opsbell_aws::dynamodb::DynamoStore;
-use opsbell_aws::sqs::SqsQueue;
-use opsbell_aws::testing::{emulator, unique};
 use opsbell_core::config::Config;
-use opsbell_core::http::RetryPolicy;
-use opsbell_core::ports::SystemClock;
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -104,31 +99,9 @@ async fn a_scheduled_only_predecessor_config_polls_and_reaches_its_scheduled_tar
         .mount(&chatwork)
         .await;
 
-    let aws = emulator().await;
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique("events"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-    let table = unique("state");
-    DynamoStore::create_table(&dynamodb, &table).await.unwrap();
-    let store = Arc::new(DynamoStore::new(dynamodb, &table));
-    let deps = opsbell_core::build::Deps {
-        http: opsbell_core::http::client(),
-        policy: RetryPolicy::default(),
-        log: store.clone(),
-        records: store.clone(),
-        clock: Arc::new(SystemClock),
-        escalations: None,
-    };
-    let queue = Arc::new(SqsQueue::new(sqs.clone(), &queue_url));
-    let pollers = opsbell_core::build::pollers(&config, &deps, queue);
-    let fanout = opsbell_core::build::fanout(&config, &deps);
+    let world = Deployment::start().await;
+    let store = world.store.clone();
+    let pollers = world.pollers(&config);
 
     // The deployment's one default schedule: every target's poll, each with its own watermark.
     let mut context = Context::default();
@@ -147,29 +120,8 @@ async fn a_scheduled_only_predecessor_config_polls_and_reaches_its_scheduled_tar
         .unwrap_or_else(|| panic!("no watermark for {scope}"));
         assert_eq!(mark["id"], 148672, "{scope}");
     }
-    let mut messages = Vec::new();
-    loop {
-        let out = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        if out.messages().is_empty() {
-            break;
-        }
-        messages.extend(out.messages().iter().cloned());
-    }
     // slack: both jobs; chatwork: both polled, restricted to it, the success filtered out.
-    assert_eq!(messages.len(), 4);
-    let answer = alarm_fanout::handle(
-        lambda_runtime::LambdaEvent::new(sqs_event(&messages), context_with(60)),
-        &fanout,
-    )
-    .await
-    .unwrap();
-    assert!(answer.batch_item_failures.is_empty());
+    assert_eq!(world.fan_out(&config).await, 4);
 
     let slack_bodies = json_bodies(&slack).await;
     assert_eq!(slack_bodies.len(), 2, "{slack_bodies:#?}");
@@ -371,30 +323,8 @@ async fn the_slackbots_files_watch_each_days_tenants_and_mention_for_real() {
     });
     let config = Config::load(&file.to_string(), &[]).unwrap();
 
-    let aws = emulator().await;
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique("events"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-    let table = unique("state");
-    DynamoStore::create_table(&dynamodb, &table).await.unwrap();
-    let store = Arc::new(DynamoStore::new(dynamodb, &table));
-    let deps = opsbell_core::build::Deps {
-        http: opsbell_core::http::client(),
-        policy: RetryPolicy::default(),
-        log: store.clone(),
-        records: store.clone(),
-        clock: Arc::new(SystemClock),
-        escalations: None,
-    };
-    let queue = Arc::new(SqsQueue::new(sqs.clone(), &queue_url));
-    let pollers = opsbell_core::build::pollers(&config, &deps, queue);
+    let world = Deployment::start().await;
+    let pollers = world.pollers(&config);
     let tokyo = chrono_tz::Asia::Tokyo;
     // 2026-11-28 is a Saturday; 2026-11-30 a Monday.
     let at = |d: u32, h: u32| {
@@ -427,29 +357,7 @@ async fn the_slackbots_files_watch_each_days_tenants_and_mention_for_real() {
         "Monday: tenants 1 and 2"
     );
 
-    let mut messages = Vec::new();
-    loop {
-        let out = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        if out.messages().is_empty() {
-            break;
-        }
-        messages.extend(out.messages().iter().cloned());
-    }
-    assert_eq!(messages.len(), 3);
-    let fanout = opsbell_core::build::fanout(&config, &deps);
-    let answer = alarm_fanout::handle(
-        lambda_runtime::LambdaEvent::new(sqs_event(&messages), context_with(60)),
-        &fanout,
-    )
-    .await
-    .unwrap();
-    assert!(answer.batch_item_failures.is_empty());
+    assert_eq!(world.fan_out(&config).await, 3);
     let texts: Vec<String> = json_bodies(&slack)
         .await
         .iter()

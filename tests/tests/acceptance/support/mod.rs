@@ -472,3 +472,77 @@ where
     };
     opsbell_core::build::fanout(config, &deps)
 }
+
+/// What a deployment runs on, on the emulator: its events queue, its state table, and the
+/// [`opsbell_core::build::Deps`] over them.
+pub struct Deployment {
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+    pub store: Arc<DynamoStore>,
+    pub deps: opsbell_core::build::Deps,
+}
+
+impl Deployment {
+    pub async fn start() -> Deployment {
+        let aws = emulator().await;
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(unique("events"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        let table = unique("state");
+        DynamoStore::create_table(&dynamodb, &table).await.unwrap();
+        let store = Arc::new(DynamoStore::new(dynamodb, &table));
+        let deps = opsbell_core::build::Deps {
+            http: opsbell_core::http::client(),
+            policy: RetryPolicy::default(),
+            log: store.clone(),
+            records: store.clone(),
+            clock: Arc::new(SystemClock),
+            escalations: None,
+        };
+        Deployment {
+            sqs,
+            queue_url,
+            store,
+            deps,
+        }
+    }
+
+    /// The pollers of `config`, queueing on this deployment's queue.
+    pub fn pollers(&self, config: &Config) -> opsbell_core::poll::Pollers {
+        let queue = Arc::new(SqsQueue::new(self.sqs.clone(), &self.queue_url));
+        opsbell_core::build::pollers(config, &self.deps, queue)
+    }
+
+    /// Every queued message as one SQS event, fanned out by the alarm-fanout handler over
+    /// `config`'s destinations; asserts that none failed and returns how many there were.
+    pub async fn fan_out(&self, config: &Config) -> usize {
+        let mut messages = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .visibility_timeout(600)
+                .send()
+                .await
+                .unwrap();
+            if out.messages().is_empty() {
+                break;
+            }
+            messages.extend(out.messages().iter().cloned());
+        }
+        let fanout = opsbell_core::build::fanout(config, &self.deps);
+        let event = LambdaEvent::new(sqs_event(&messages), context_with(60));
+        let answer = alarm_fanout::handle(event, &fanout).await.unwrap();
+        assert!(answer.batch_item_failures.is_empty());
+        messages.len()
+    }
+}
