@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use opsbell_core::escalation::Escalation;
 use opsbell_core::escalation::dry_run::DryRunDialer;
-use opsbell_core::escalation::trigger::{DirFiles, plan_for};
+use opsbell_core::escalation::trigger::DirFiles;
 use opsbell_core::oncall::settings::OncallSettings;
 use opsbell_core::ports::{Check, CheckQueue, EscalationError, Escalations, Start};
 use opsbell_core::ports::{Queue, Records};
@@ -79,19 +79,8 @@ impl CheckQueue for LocalCaller {
 impl Escalations for LocalCaller {
     async fn start(&self, start: &Start) -> Result<(), EscalationError> {
         let now = Utc::now();
-        let topic = start.topic.as_deref();
-        let planned = plan_for(&self.settings, &self.files, topic, now).await;
-        let message = planned.spoken(&self.settings, &start.message);
-        let notice = planned.notice.as_deref();
         self.escalation()
-            .start(
-                &start.id,
-                &start.title,
-                &message,
-                planned.calls,
-                notice,
-                now,
-            )
+            .start_for(start, &self.settings, &self.files, now)
             .await
             .map(|_| ())
     }

@@ -100,20 +100,9 @@ async fn command(body: &str, caller: &Caller<'_>) -> Result<(), String> {
             .map(|_| ())
             .map_err(|e| e.to_string()),
         Command::Start { start } => {
-            let topic = start.topic.as_deref();
-            let planned = plan_for(caller.settings, caller.files, topic, now).await;
-            let message = planned.spoken(caller.settings, &start.message);
-            let notice = planned.notice.as_deref();
-            let result = caller
-                .escalation
-                .start(
-                    &start.id,
-                    &start.title,
-                    &message,
-                    planned.calls,
-                    notice,
-                    now,
-                )
+            let escalation = &caller.escalation;
+            let result = escalation
+                .start_for(&start, caller.settings, caller.files, now)
                 .await;
             result.map(|_| ()).map_err(|e| e.to_string())
         }

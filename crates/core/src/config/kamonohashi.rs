@@ -16,15 +16,7 @@ use crate::problem::Problems;
 mod describe;
 pub use describe::describe_slackbot_file;
 
-const WEEKDAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
+use crate::client::kamonohashi::config::WEEKDAYS;
 const DEFAULT_FROM: [&str; 2] = ["Pending", "Running"];
 const DEFAULT_NOTIFY: [&str; 5] = ["Completed", "Killed", "UserCanceled", "Failed", "Error"];
 

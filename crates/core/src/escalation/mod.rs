@@ -145,6 +145,30 @@ impl Escalation<'_> {
         self.call(&mut incident, 0, now).await
     }
 
+    /// Opens the escalation a [`Start`](crate::ports::Start) asks for (an `oncall` channel's
+    /// event): its topic's plan and spoken message, as every path does.
+    pub async fn start_for(
+        &self,
+        start: &crate::ports::Start,
+        settings: &crate::oncall::settings::OncallSettings,
+        files: &dyn crate::ports::Files,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, EscalationError> {
+        let topic = start.topic.as_deref();
+        let planned = trigger::plan_for(settings, files, topic, now).await;
+        let message = planned.spoken(settings, &start.message);
+        let notice = planned.notice.as_deref();
+        self.start(
+            &start.id,
+            &start.title,
+            &message,
+            planned.calls,
+            notice,
+            now,
+        )
+        .await
+    }
+
     /// Handles a delayed check.
     pub async fn check(
         &self,

@@ -214,23 +214,7 @@ impl Harness {
 
     /// Receives every queued message (without deleting them) as one Lambda SQS event.
     pub async fn receive(&self) -> SqsEvent {
-        let mut records: Vec<aws_sdk_sqs::types::Message> = Vec::new();
-        loop {
-            let out = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .visibility_timeout(600)
-                .send()
-                .await
-                .unwrap();
-            if out.messages().is_empty() {
-                break;
-            }
-            records.extend(out.messages().iter().cloned());
-        }
-        sqs_event(&records)
+        sqs_event(&receive_all(&self.sqs, &self.queue_url).await)
     }
 
     /// Runs the alarm-fanout handler on `event` with a minute left before the deadline.
@@ -523,26 +507,30 @@ impl Deployment {
     /// Every queued message as one SQS event, fanned out by the alarm-fanout handler over
     /// `config`'s destinations; asserts that none failed and returns how many there were.
     pub async fn fan_out(&self, config: &Config) -> usize {
-        let mut messages = Vec::new();
-        loop {
-            let out = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .visibility_timeout(600)
-                .send()
-                .await
-                .unwrap();
-            if out.messages().is_empty() {
-                break;
-            }
-            messages.extend(out.messages().iter().cloned());
-        }
+        let messages = receive_all(&self.sqs, &self.queue_url).await;
         let fanout = opsbell_core::build::fanout(config, &self.deps);
         let event = LambdaEvent::new(sqs_event(&messages), context_with(60));
         let answer = alarm_fanout::handle(event, &fanout).await.unwrap();
         assert!(answer.batch_item_failures.is_empty());
         messages.len()
+    }
+}
+
+/// Every message on the queue, received (and left on it, hidden for 10 minutes).
+pub async fn receive_all(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut messages = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(600)
+            .send()
+            .await
+            .unwrap();
+        if out.messages().is_empty() {
+            return messages;
+        }
+        messages.extend(out.messages().iter().cloned());
     }
 }

@@ -37,6 +37,17 @@ pub struct KamonohashiSource {
     pub enter_leave: bool,
 }
 
+/// The weekdays as the slackbot's files name them, Monday first.
+pub const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
 /// When to watch, per weekday, in the configured time zone. Outside it the source is not polled;
 /// the last statuses stay stored, so a job that ended overnight is notified at the next watch start.
 #[derive(Debug, Clone, PartialEq)]

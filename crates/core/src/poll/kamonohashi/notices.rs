@@ -9,7 +9,7 @@
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
 
-use crate::client::kamonohashi::config::KamonohashiSource;
+use crate::client::kamonohashi::config::{KamonohashiSource, WEEKDAYS};
 use crate::event::{Event, Source, State};
 use crate::ports::{Queue, Records};
 use crate::state::WatchDayState;
@@ -48,16 +48,7 @@ pub async fn step(
         ));
     } else if !watching && day.entered && !day.left && local.hour() > hours.leave {
         day.left = true;
-        const DAYS: [&str; 7] = [
-            "Monday",
-            "Tuesday",
-            "Wednesday",
-            "Thursday",
-            "Friday",
-            "Saturday",
-            "Sunday",
-        ];
-        let name = DAYS[local.weekday().num_days_from_monday() as usize];
+        let name = WEEKDAYS[local.weekday().num_days_from_monday() as usize];
         let weekday = format!("System.Leave.{name}");
         let keys: Vec<&str> = match day.sent {
             0 => vec!["System.Leave.Silent", "System.Leave"],
