@@ -79,13 +79,7 @@ pub fn run(args: &OncallArgs) -> Result<ExitCode, crate::Error> {
                         group.numbers.join(", ")
                     );
                 }
-                None => crate::out!(
-                    "day {day}: no group covers it; {} is called",
-                    rotation
-                        .groups
-                        .first()
-                        .map_or("nobody", |g| g.label.as_str())
-                ),
+                None => crate::out!("day {day}: no group covers it; {}", gap_call(&rotation)),
             }
         }
         OncallCommand::Plan {
@@ -123,13 +117,7 @@ pub fn run(args: &OncallArgs) -> Result<ExitCode, crate::Error> {
                     .map(|g| g.label.as_str())
                     .collect();
                 let note = match covering.len() {
-                    0 => format!(
-                        "GAP — nobody; {} is called",
-                        rotation
-                            .groups
-                            .first()
-                            .map_or("nobody", |g| g.label.as_str())
-                    ),
+                    0 => format!("GAP — nobody; {}", gap_call(&rotation)),
                     1 => covering[0].to_string(),
                     _ => format!(
                         "{} (OVERLAP with {})",
@@ -142,6 +130,17 @@ pub fn run(args: &OncallArgs) -> Result<ExitCode, crate::Error> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who a day no group covers calls, as the plan does.
+fn gap_call(rotation: &Rotation) -> String {
+    let first = rotation
+        .groups
+        .first()
+        .map_or("nobody", |g| g.label.as_str());
+    format!(
+        "the extra number (CONNECT_EXTRA_DESTINATION_PHONE_NUMBER) is called, or {first} without one"
+    )
 }
 
 fn load(args: &OncallArgs) -> Result<Rotation, crate::Error> {
