@@ -52,15 +52,14 @@ impl Serve {
         Serve::start_with(config, db, &[]).await
     }
 
+    /// Starts `opsbell serve` on a port the system picks, and reads which from its log: a port
+    /// picked here and handed over could be taken meanwhile by another run's server, which
+    /// would then answer this test.
     async fn start_with(config: &Path, db: &Path, env: &[(&str, String)]) -> Serve {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = std::fs::File::create(db.with_extension(format!("{port}.log"))).unwrap();
+        let log_path = db.with_extension("serve.log");
+        let log = std::fs::File::create(&log_path).unwrap();
         let child = Command::new(bin())
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["serve", "--listen", "127.0.0.1:0"])
             .arg("--config")
             .arg(config)
             .arg("--db")
@@ -70,24 +69,30 @@ impl Serve {
             .stderr(log)
             .spawn()
             .unwrap();
-        let serve = Serve {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
-        };
-        for _ in 0..100 {
-            if serve
-                .http
-                .get(format!("{}/healthz", serve.base))
-                .send()
-                .await
-                .is_ok()
-            {
-                return serve;
+        for _ in 0..300 {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let address = text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|l| {
+                    l["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("opsbell listening"))
+                })
+                .and_then(|l| l["address"].as_str().map(str::to_string));
+            if let Some(address) = address {
+                return Serve {
+                    child,
+                    base: format!("http://{address}"),
+                    http: reqwest::Client::new(),
+                };
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("opsbell serve did not start");
+        panic!(
+            "opsbell serve did not start:\n{}",
+            std::fs::read_to_string(&log_path).unwrap_or_default()
+        );
     }
 
     async fn post(&self, body: &[u8], signature: Option<&str>) -> (u16, Value) {
