@@ -58,7 +58,7 @@ impl Serve {
     async fn start_with(config: &Path, db: &Path, env: &[(&str, String)]) -> Serve {
         let log_path = db.with_extension("serve.log");
         let log = std::fs::File::create(&log_path).unwrap();
-        let child = Command::new(bin())
+        let mut child = Command::new(bin())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .arg("--config")
             .arg(config)
@@ -89,6 +89,8 @@ impl Serve {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!(
             "opsbell serve did not start:\n{}",
             std::fs::read_to_string(&log_path).unwrap_or_default()
