@@ -376,13 +376,30 @@ async fn the_slackbots_files_watch_each_days_tenants_and_mention_for_real() {
         .iter()
         .find(|b| b["text"].as_str().unwrap().contains("Weekend"))
         .unwrap();
+    let title = "✅ Weekendテナントのジョブ(31)は完了カモ";
     assert_eq!(
-        weekend["attachments"][0]["blocks"][0]["text"]["text"],
-        "<@U0999WXYZ> *✅ Weekendテナントのジョブ(31)は完了カモ*"
-    );
-    assert_eq!(
-        weekend["attachments"][0]["blocks"][3]["elements"][0]["url"],
-        format!("{}/#/training/31?tenantId=3", kqi.uri())
+        weekend,
+        &json!({
+            "text": format!("<@U0999WXYZ> {title}"),
+            "attachments": [{
+                "color": "#2EB67D",
+                "fallback": format!("<@U0999WXYZ> {title}"),
+                "blocks": [
+                    {"type": "section", "text": {"type": "mrkdwn",
+                        "text": format!("<@U0999WXYZ> *{title}*")}},
+                    {"type": "section", "fields": [
+                        {"type": "mrkdwn", "text": "*Job ID*\n31"}
+                    ]},
+                    {"type": "section", "text": {"type": "mrkdwn",
+                        "text": "```training 31: Running → Completed```"}},
+                    {"type": "actions", "elements": [{"type": "button",
+                        "text": {"type": "plain_text", "text": "Open job"},
+                        "url": format!("{}/#/training/31?tenantId=3", kqi.uri())}]},
+                    {"type": "context", "elements": [{"type": "mrkdwn",
+                        "text": "opsbell · kamonohashi · `kamonohashi:kqi/3:training-31:successful`"}]}
+                ]
+            }]
+        })
     );
     assert_no_secret_logged();
 }
