@@ -70,9 +70,10 @@ impl ChannelConfig for BacklogConfig {
         p.read(path, value, Self::validate)
     }
 
-    /// A ticket system hears only what needs work.
+    /// A ticket system hears only jobs that need work. CloudWatch alarms open tickets only when
+    /// a route names the channel for them (one issue per ALARM transition otherwise piles up).
     fn default_states() -> Vec<State> {
-        vec![State::Faulted, State::Stopped, State::Alarm]
+        vec![State::Faulted, State::Stopped]
     }
 
     fn preview(&self, event: &Event, opts: RenderOptions) -> String {
