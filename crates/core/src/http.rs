@@ -29,12 +29,18 @@ const DETAIL_MAX: usize = 200;
 
 /// One client per process: connection pools and TLS sessions are shared by every adapter.
 pub fn client() -> reqwest::Client {
+    client_builder()
+        .build()
+        .expect("static client settings are valid")
+}
+
+/// The settings of every opsbell client (timeouts, user agent), for a client that needs more
+/// (Windows authentication's one-connection pool).
+pub fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(10))
         .user_agent(concat!("opsbell/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("static client settings are valid")
 }
 
 /// What to do with a response status.
@@ -109,53 +115,77 @@ pub async fn send_with_retry(
     deadline: Instant,
     make: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<Sent, NotifyError> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let (detail, hint) = match make().send().await {
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                let hint = retry_after(resp.headers());
-                let headers = resp.headers().clone();
-                let body = resp.text().await.unwrap_or_default();
-                match classify(status) {
-                    Verdict::Success => {
-                        return Ok(Sent {
-                            status,
-                            headers,
-                            body,
-                            attempts: attempt,
-                        });
-                    }
-                    Verdict::Permanent => {
-                        return Err(NotifyError::Permanent {
-                            status,
-                            detail: summary(&body),
-                            attempts: attempt,
-                        });
-                    }
-                    Verdict::Retry => (format!("HTTP {status}: {}", snippet(&body)), hint),
-                }
-            }
+    let make = &make;
+    let sent = retrying(target, policy, deadline, move |attempt| async move {
+        let resp = match make().send().await {
+            Ok(resp) => resp,
             Err(e) if e.is_builder() => {
-                return Err(NotifyError::Permanent {
+                return Step::Done(Err(NotifyError::Permanent {
                     status: 0,
                     detail: e.without_url().to_string(),
                     attempts: attempt,
-                });
+                }));
             }
-            Err(e) => (describe(e), None),
+            Err(e) => return Step::Retry(describe(e), None),
         };
-        let delay = hint.unwrap_or_else(|| policy.backoff(attempt));
+        let status = resp.status().as_u16();
+        let hint = retry_after(resp.headers());
+        let headers = resp.headers().clone();
+        let body = resp.text().await.unwrap_or_default();
+        match classify(status) {
+            Verdict::Success => Step::Done(Ok(Sent {
+                status,
+                headers,
+                body,
+                attempts: attempt,
+            })),
+            Verdict::Permanent => Step::Done(Err(NotifyError::Permanent {
+                status,
+                detail: summary(&body),
+                attempts: attempt,
+            })),
+            Verdict::Retry => Step::Retry(format!("HTTP {status}: {}", snippet(&body)), hint),
+        }
+    })
+    .await;
+    sent.and_then(|sent| sent)
+}
+
+/// What one attempt came to.
+pub enum Step<T> {
+    /// Finished, well or not: no more attempts.
+    Done(T),
+    /// Worth another attempt: what went wrong, and how long the server asked us to wait.
+    Retry(String, Option<Duration>),
+}
+
+/// Makes `attempt(n)` for n = 1, 2, … per `policy`: after a [`Step::Retry`] it waits the
+/// server's `Retry-After` or a jittered backoff, unless that would pass `deadline` or the
+/// attempts are used up, which is [`NotifyError::Retryable`]. The one retry loop of every HTTP
+/// call, whatever its shape (a plain request, an NTLM handshake).
+pub async fn retrying<T, F: std::future::Future<Output = Step<T>>>(
+    target: &str,
+    policy: &RetryPolicy,
+    deadline: Instant,
+    mut attempt: impl FnMut(u32) -> F,
+) -> Result<T, NotifyError> {
+    let mut n = 0;
+    loop {
+        n += 1;
+        let (detail, hint) = match attempt(n).await {
+            Step::Done(done) => return Ok(done),
+            Step::Retry(detail, hint) => (detail, hint),
+        };
+        let delay = hint.unwrap_or_else(|| policy.backoff(n));
         let fits = Instant::now() + delay + policy.margin < deadline;
-        if attempt >= policy.max_attempts || !fits {
+        if n >= policy.max_attempts || !fits {
             return Err(NotifyError::Retryable {
                 detail,
-                attempts: attempt,
+                attempts: n,
                 retry_after: hint,
             });
         }
-        warn!(target_name = target, attempt, ?delay, error = %detail, "Delivery failed, retrying.");
+        warn!(target_name = target, attempt = n, ?delay, error = %detail, "Delivery failed, retrying.");
         tokio::time::sleep(delay).await;
     }
 }

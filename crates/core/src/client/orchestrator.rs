@@ -87,14 +87,8 @@ impl OrchestratorClient {
     pub fn new(source: OrchestratorSource, http: reqwest::Client, policy: RetryPolicy) -> Self {
         let limiter = RateLimiter::per_minute(source.requests_per_minute);
         let ntlm = matches!(source.auth, OrchestratorAuth::Ntlm { .. }).then(|| {
-            let client = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .connect_timeout(Duration::from_secs(3))
-                .timeout(Duration::from_secs(10))
-                .user_agent(concat!("opsbell/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .expect("static client settings are valid");
-            Mutex::new(client)
+            let client = crate::http::client_builder().pool_max_idle_per_host(1);
+            Mutex::new(client.build().expect("static client settings are valid"))
         });
         OrchestratorClient {
             source,

@@ -19,6 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
 use super::{FOLDER_HEADER, NotifyError, OrchestratorError};
+use crate::http::Step;
 use sspi::{
     AuthIdentity, BufferType, ClientRequestFlags, CredentialUse, DataRepresentation, Ntlm,
     SecurityBuffer, SecurityStatus, Sspi, SspiImpl, Username,
@@ -214,9 +215,8 @@ impl super::OrchestratorClient {
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_default();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let (name, host) = (&self.source.name, &host);
+        let done = crate::http::retrying(name, &self.policy, deadline, move |attempt| async move {
             self.limiter.acquire().await;
             let client = client.lock().await;
             let make = || {
@@ -226,34 +226,21 @@ impl super::OrchestratorClient {
                     None => request,
                 }
             };
-            let leg = send(make, username, password, &host).await;
-            drop(client);
-            let (detail, hint) = match leg {
-                Leg::Done { status, body } if (200..300).contains(&status) => {
-                    return Ok(body);
-                }
+            match send(make, username, password, host).await {
+                Leg::Done { status, body } if (200..300).contains(&status) => Step::Done(Ok(body)),
                 Leg::Done { status, body } => {
-                    return Err(OrchestratorError::Http(NotifyError::Permanent {
+                    Step::Done(Err(OrchestratorError::Http(NotifyError::Permanent {
                         status,
                         detail: crate::http::summary(&body),
                         attempts: attempt,
-                    }));
+                    })))
                 }
-                Leg::Refused(why) => return Err(OrchestratorError::Auth(why)),
-                Leg::Retry(detail, hint) => (detail, hint),
-            };
-            let delay = hint.unwrap_or_else(|| self.policy.backoff(attempt));
-            let fits = Instant::now() + delay + self.policy.margin < deadline;
-            if attempt >= self.policy.max_attempts || !fits {
-                return Err(OrchestratorError::Http(NotifyError::Retryable {
-                    detail,
-                    attempts: attempt,
-                    retry_after: hint,
-                }));
+                Leg::Refused(why) => Step::Done(Err(OrchestratorError::Auth(why))),
+                Leg::Retry(detail, hint) => Step::Retry(detail, hint),
             }
-            tracing::warn!(source = %self.source.name, attempt, ?delay, error = %detail, "Orchestrator request failed, retrying.");
-            tokio::time::sleep(delay).await;
-        }
+        })
+        .await;
+        done.map_err(OrchestratorError::Http).and_then(|body| body)
     }
 }
 
