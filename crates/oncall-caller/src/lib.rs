@@ -11,7 +11,6 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsMessage};
 use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent};
 use opsbell_aws::lambda::{Retry, Trigger, partial_batch};
-use opsbell_core::escalation::trigger::plan_for;
 use opsbell_core::escalation::{Escalation, Outcome};
 use opsbell_core::oncall::settings::OncallSettings;
 use opsbell_core::ports::{Check, Files, Start};
@@ -121,21 +120,17 @@ async fn start(sns: &SnsMessage, caller: &Caller<'_>) -> Result<Outcome, Error> 
         }
         id => id.to_string(),
     };
-    let now = Utc::now();
-    let planned = plan_for(
-        caller.settings,
-        caller.files,
-        Some(topic).filter(|t| !t.is_empty()),
-        now,
-    )
-    .await;
     let (title, details) = alarm_text(sns);
-    let message = planned.spoken(caller.settings, details.as_deref().unwrap_or_default());
-    let title = title.unwrap_or_else(|| format!("On-call escalation ({topic})"));
-    let notice = planned.notice.as_deref();
-    Ok(caller
-        .escalation
-        .start(&id, &title, &message, planned.calls, notice, now)
+    let start = Start {
+        id,
+        title: title.unwrap_or_else(|| format!("On-call escalation ({topic})")),
+        message: details.unwrap_or_default(),
+        topic: Some(topic.to_string()).filter(|t| !t.is_empty()),
+    };
+    let (settings, files) = (caller.settings, caller.files);
+    let escalation = &caller.escalation;
+    Ok(escalation
+        .start_for(&start, settings, files, Utc::now())
         .await?)
 }
 
