@@ -47,13 +47,11 @@ pub struct PollJob {
 
 impl PollJob {
     pub fn every(source: &str, every: std::time::Duration) -> PollJob {
-        let minutes = (every.as_secs() / 60).max(1);
-        let unit = if minutes == 1 { "minute" } else { "minutes" };
         PollJob {
             source: source.to_string(),
             destinations: Vec::new(),
             every,
-            expression: format!("rate({minutes} {unit})"),
+            expression: rate_expression(every),
         }
     }
 
@@ -64,6 +62,14 @@ impl PollJob {
             [] => source.to_string(),
             some => format!("{source}>{}", some.join(",")),
         }
+    }
+}
+
+/// The CloudWatch schedule expression of a period, in whole minutes (`rate(10 minutes)`).
+pub fn rate_expression(every: std::time::Duration) -> String {
+    match (every.as_secs() / 60).max(1) {
+        1 => "rate(1 minute)".into(),
+        m => format!("rate({m} minutes)"),
     }
 }
 

@@ -138,7 +138,7 @@ fn schedules(targets: &[ScheduledTarget]) -> Vec<PollSchedule> {
         let expression = t
             .expression
             .clone()
-            .unwrap_or_else(|| rate_expression(every));
+            .unwrap_or_else(|| crate::client::rate_expression(every));
         match out
             .iter_mut()
             .find(|s| s.every == every && s.expression == expression)
@@ -166,13 +166,6 @@ pub(crate) fn rate(expression: &str) -> Option<Duration> {
         _ => return None,
     };
     Some(Duration::from_secs(n * seconds))
-}
-
-fn rate_expression(every: Duration) -> String {
-    match every.as_secs() / 60 {
-        1 => "rate(1 minute)".into(),
-        m => format!("rate({m} minutes)"),
-    }
 }
 
 /// One source from its raw shape, the same for both shapes.

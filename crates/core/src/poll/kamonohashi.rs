@@ -190,22 +190,13 @@ fn event(
         tenant.id
     ));
     event.mentions = source.mentions.get(&tenant.id).cloned().unwrap_or_default();
-    event.headline = phrase(&source.phrases, &job.status).map(|phrase| {
+    let phrase = source.phrase(&[job.status.as_str(), "Unknown"]);
+    event.headline = phrase.map(|phrase| {
         // The slackbot's sentence: "<tenant>テナントのジョブ(<id>)は<phrase>".
         let tenant = event.tenant.as_deref().unwrap_or_default();
         format!("{tenant}テナントのジョブ({})は{phrase}", job.id)
     });
     event
-}
-
-/// One of the phrases for `status` (else `Unknown`'s), picked at random as the slackbot did.
-fn phrase<'a>(
-    phrases: &'a std::collections::BTreeMap<String, Vec<String>>,
-    status: &str,
-) -> Option<&'a str> {
-    let list = phrases.get(status).or_else(|| phrases.get("Unknown"))?;
-    list.get(fastrand::usize(..list.len().max(1)))
-        .map(String::as_str)
 }
 
 mod notices;

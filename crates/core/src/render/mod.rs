@@ -90,19 +90,13 @@ pub(crate) enum MentionStyle {
 /// groups, `here`, `channel`; Google Chat numeric user ids, `users/…`, `all`; Chatwork account
 /// ids); anything else is written `@name`, which notifies nobody (`opsbell check` warns).
 pub(crate) fn mentions(event: &Event, style: MentionStyle) -> String {
-    let id_like = |m: &str, first: &[char]| {
-        m.len() >= 9
-            && m.starts_with(first)
-            && m.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-    };
     let numeric = |m: &str| !m.is_empty() && m.chars().all(|c| c.is_ascii_digit());
     event
         .mentions
         .iter()
         .map(|m| match style {
-            MentionStyle::Slack if id_like(m, &['U', 'W']) => format!("<@{m}> "),
-            MentionStyle::Slack if id_like(m, &['S']) => format!("<!subteam^{m}> "),
+            MentionStyle::Slack if slack_id(m, &['U', 'W']) => format!("<@{m}> "),
+            MentionStyle::Slack if slack_id(m, &['S']) => format!("<!subteam^{m}> "),
             MentionStyle::Slack if matches!(m.as_str(), "here" | "channel") => format!("<!{m}> "),
             MentionStyle::GoogleChat if numeric(m) => format!("<users/{m}> "),
             MentionStyle::GoogleChat if m.strip_prefix("users/").is_some_and(numeric) => {
@@ -113,6 +107,15 @@ pub(crate) fn mentions(event: &Event, style: MentionStyle) -> String {
             _ => format!("@{m} "),
         })
         .collect()
+}
+
+/// A Slack id (`U0123ABCD`) starting with one of `first`: `U`/`W` for members, `S` for user
+/// groups. Anything else (a display name) mentions nobody.
+pub fn slack_id(m: &str, first: &[char]) -> bool {
+    m.len() >= 9
+        && m.starts_with(first)
+        && m.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 /// `2018-11-26 23:14:26 JST`.

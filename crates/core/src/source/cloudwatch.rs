@@ -133,7 +133,7 @@ fn alarm_event(alarm: Alarm, at: DateTime<Utc>) -> Result<Event, ParseError> {
         .unwrap_or_default();
     if !facts.is_empty() {
         event.details = facts;
-    } else if let Some(metric) = alarm.trigger.as_ref().and_then(describe_trigger) {
+    } else if let Some(metric) = alarm.trigger.as_ref().and_then(metric_math) {
         info.push(metric);
     } else if let Some(rule) = alarm.alarm_rule {
         info.push(format!("Composite: {rule}"));
@@ -153,12 +153,6 @@ fn alarm_event(alarm: Alarm, at: DateTime<Utc>) -> Result<Event, ParseError> {
 /// A single metric's trigger as facts: namespace, metric, statistic, unit, and the dimensions
 /// (`InstanceId=i-1`, or just their names, as the iPF bot's alarms give them).
 fn trigger_facts(trigger: &Value) -> Vec<(String, String)> {
-    let text = |v: &Value, k: &str| {
-        v.get(k)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-    };
     if text(trigger, "MetricName").is_none() {
         return Vec::new();
     }
@@ -192,19 +186,16 @@ fn trigger_facts(trigger: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The metric-math expressions (metrics without a single `MetricName`).
-fn describe_trigger(trigger: &Value) -> Option<String> {
-    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(String::from);
-    if let (Some(ns), Some(name)) = (text(trigger, "Namespace"), text(trigger, "MetricName")) {
-        let dims: Vec<String> = trigger
-            .get("Dimensions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|d| Some(format!("{}={}", text(d, "name")?, text(d, "value")?)))
-            .collect();
-        return Some(format!("{ns} {name} ({})", dims.join(", ")));
-    }
+/// A string member, when it is there and not empty.
+fn text(v: &Value, k: &str) -> Option<String> {
+    v.get(k)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
+/// The metric-math expressions of a trigger without a single metric (`Metrics[]`).
+fn metric_math(trigger: &Value) -> Option<String> {
     let metrics = trigger.get("Metrics")?.as_array()?;
     let parts: Vec<String> = metrics
         .iter()

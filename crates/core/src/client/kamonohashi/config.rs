@@ -37,6 +37,17 @@ pub struct KamonohashiSource {
     pub enter_leave: bool,
 }
 
+impl KamonohashiSource {
+    /// One phrase, picked at random as the slackbot did, from the first of `keys` the message
+    /// file has (`["Completed", "Unknown"]`, `["System.Leave.Friday", "System.Leave"]`).
+    pub fn phrase(&self, keys: &[&str]) -> Option<&str> {
+        let list = keys
+            .iter()
+            .find_map(|k| self.phrases.get(*k).filter(|l| !l.is_empty()))?;
+        list.get(fastrand::usize(..list.len())).map(String::as_str)
+    }
+}
+
 /// The weekdays as the slackbot's files name them, Monday first.
 pub const WEEKDAYS: [&str; 7] = [
     "Monday",

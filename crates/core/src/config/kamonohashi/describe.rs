@@ -76,11 +76,7 @@ pub fn describe_slackbot_file(file: &str, value: &Value) -> Option<Result<Vec<St
         }
         for (tenant, t) in &bot.tenant {
             for name in &t.by_name {
-                let real = name.len() >= 9
-                    && (name.starts_with('U') || name.starts_with('W'))
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+                let real = crate::render::slack_id(name, &['U', 'W']);
                 lines.push(match real {
                     true => format!("tenant {tenant}: mentions <@{name}>"),
                     false => format!(

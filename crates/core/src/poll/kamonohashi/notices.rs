@@ -97,11 +97,7 @@ pub async fn count(
     Ok(())
 }
 
-/// A random phrase from the first of `keys` the message file has, else `default`.
+/// A phrase from the first of `keys` the message file has, else `default`.
 fn phrase(source: &KamonohashiSource, keys: &[&str], default: &str) -> String {
-    keys.iter()
-        .find_map(|k| source.phrases.get(*k).filter(|l| !l.is_empty()))
-        .and_then(|l| l.get(fastrand::usize(..l.len())))
-        .cloned()
-        .unwrap_or_else(|| default.to_string())
+    source.phrase(keys).unwrap_or(default).to_string()
 }
