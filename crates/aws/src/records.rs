@@ -60,6 +60,45 @@ impl Records for DynamoStore {
         Ok(())
     }
 
+    /// A conditional PutItem: `attribute_not_exists(pk)`, or `body = :expected` (bodies are
+    /// written as serde_json prints them, so equal values are equal strings). Needs only
+    /// `dynamodb:PutItem`.
+    async fn swap_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        expected: Option<&Value>,
+        body: &Value,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let mut item = key(pk, sk);
+        item.insert("body".into(), s(body.to_string()));
+        if let Some(t) = expires_at {
+            item.insert(TTL_ATTRIBUTE.into(), n(t.timestamp()));
+        }
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let put = match expected {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(old) => put
+                .condition_expression("body = :expected")
+                .expression_attribute_values(":expected", s(old.to_string())),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(err(e)),
+        }
+    }
+
     async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
         self.client
             .delete_item()

@@ -81,6 +81,12 @@ fn destination(config: &Config, deps: &Deps, name: &str) -> Option<Destination> 
             let bot = GoogleChatBotNotifier::new(ctx, c.clone(), deps.records.clone());
             Some(Destination::Spaces(Arc::new(bot)))
         }
+        Channel::Backlog(c) => {
+            let ctx = context(config, &deps.http, deps.policy, name);
+            let tickets = BacklogNotifier::new(ctx, c.clone());
+            let tickets = tickets.with_tickets(deps.records.clone(), deps.clock.clone());
+            Some(Destination::Notifier(Arc::new(tickets)))
+        }
         Channel::Oncall(c) => {
             let escalations = deps.escalations.clone()?;
             let notifier = OncallNotifier(escalations, c.clone());

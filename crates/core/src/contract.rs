@@ -124,4 +124,43 @@ pub async fn records(store: &dyn Records, prefix: &str) {
     store.delete_record(&pk, "never-there").await.unwrap();
     assert_eq!(store.list_records(&pk).await.unwrap().len(), 1);
     assert_eq!(store.get_record(&other, "a").await.unwrap(), Some(body(4)));
+
+    // Compare-and-swap: only the writer that saw the current body wins.
+    let cas = format!("{prefix}#CAS");
+    assert!(
+        store
+            .swap_record(&cas, "s", None, &body(1), None)
+            .await
+            .unwrap(),
+        "absent: created"
+    );
+    assert!(
+        !store
+            .swap_record(&cas, "s", None, &body(2), None)
+            .await
+            .unwrap(),
+        "present: refused"
+    );
+    assert!(
+        !store
+            .swap_record(&cas, "s", Some(&body(9)), &body(2), None)
+            .await
+            .unwrap(),
+        "stale: refused"
+    );
+    assert!(
+        store
+            .swap_record(&cas, "s", Some(&body(1)), &body(2), None)
+            .await
+            .unwrap(),
+        "current: swapped"
+    );
+    assert!(
+        !store
+            .swap_record(&cas, "s", Some(&body(1)), &body(3), None)
+            .await
+            .unwrap(),
+        "a second swap from the same read loses"
+    );
+    assert_eq!(store.get_record(&cas, "s").await.unwrap(), Some(body(2)));
 }

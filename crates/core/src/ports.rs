@@ -123,6 +123,17 @@ pub trait Records: Send + Sync {
         body: &serde_json::Value,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError>;
+    /// Writes `body` only if the record still holds `expected` (`None`: only if there is no
+    /// record): a compare-and-swap, atomic per record. `false` when another writer changed it
+    /// first; the caller reloads and decides again.
+    async fn swap_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        expected: Option<&serde_json::Value>,
+        body: &serde_json::Value,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError>;
     async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), StoreError>;
     /// Every record under `pk`, by sort key.
     async fn list_records(&self, pk: &str) -> Result<Vec<(String, serde_json::Value)>, StoreError>;

@@ -109,11 +109,18 @@ impl Problems {
 pub fn de_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     use serde::Deserialize;
     match Value::deserialize(d)? {
-        Value::String(s) => Ok(s),
-        Value::Number(n) => Ok(n.to_string()),
+        v @ (Value::String(_) | Value::Number(_)) => Ok(id_text(&v)),
         other => Err(serde::de::Error::custom(format!(
             "expected an id, got {other}"
         ))),
+    }
+}
+
+/// An id as text, whether a vendor sent it as a number or a string (`4`, `"4"`).
+pub fn id_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 

@@ -96,6 +96,23 @@ impl Records for MemoryRecords {
         Ok(())
     }
 
+    async fn swap_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        expected: Option<&Value>,
+        body: &Value,
+        _: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let mut map = self.0.lock().unwrap();
+        let key = (pk.to_string(), sk.to_string());
+        if map.get(&key) != expected {
+            return Ok(false);
+        }
+        map.insert(key, body.clone());
+        Ok(true)
+    }
+
     async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
         self.0
             .lock()
@@ -184,6 +201,25 @@ pub fn service_account_key(token_uri: &str) -> String {
         "token_uri": token_uri,
     })
     .to_string()
+}
+
+/// A clock that stands still until a test moves it.
+pub struct ManualClock(pub Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn at(now: DateTime<Utc>) -> Self {
+        ManualClock(Mutex::new(now))
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl crate::ports::Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,24 @@ pub fn parse_utc(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
+/// A span written as people write it (`30m`, `24h`, `2h 30m`, `7d`), for settings such as a
+/// Backlog channel's `reopen_within` and a silence's length.
+pub fn parse_span(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{s:?} is not a span like \"30m\", \"24h\" or \"7d\" ({e})"))
+}
+
+/// Serde: an optional [`parse_span`] string.
+pub fn de_opt_span<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::time::Duration>, D::Error> {
+    use serde::Deserialize;
+    let text = String::deserialize(d)?;
+    parse_span(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +63,13 @@ mod tests {
             parse_utc("2019-07-01T10:00:00Z")
         );
         assert_eq!(parse_utc("yesterday"), None);
+    }
+
+    #[test]
+    fn spans() {
+        assert_eq!(parse_span("24h").unwrap().as_secs(), 86_400);
+        assert_eq!(parse_span("2h 30m").unwrap().as_secs(), 9_000);
+        assert_eq!(parse_span("7d").unwrap().as_secs(), 604_800);
+        assert!(parse_span("soon").unwrap_err().contains("\"soon\""));
     }
 }

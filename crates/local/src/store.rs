@@ -166,6 +166,40 @@ impl Records for SqliteStore {
         .map_err(StoreError)
     }
 
+    /// One statement, so atomic: an insert that does nothing when a row exists, or an update
+    /// whose `WHERE` holds only while the row still has the expected body (bodies are stored as
+    /// serde_json writes them, so equal values are equal texts).
+    async fn swap_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        expected: Option<&Value>,
+        body: &Value,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk, body, expires) = (
+            pk.to_string(),
+            sk.to_string(),
+            body.to_string(),
+            expires_at.map(millis),
+        );
+        let expected = expected.map(Value::to_string);
+        with_conn(&self.conn, move |c| match expected {
+            None => c.execute(
+                "INSERT INTO records (pk, sk, body, expires_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (pk, sk) DO NOTHING",
+                params![pk, sk, body, expires],
+            ),
+            Some(old) => c.execute(
+                "UPDATE records SET body = ?3, expires_at = ?4 WHERE pk = ?1 AND sk = ?2 AND body = ?5",
+                params![pk, sk, body, expires, old],
+            ),
+        })
+        .await
+        .map(|changed| changed == 1)
+        .map_err(StoreError)
+    }
+
     async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
         let (pk, sk) = (pk.to_string(), sk.to_string());
         with_conn(&self.conn, move |c| {

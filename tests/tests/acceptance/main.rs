@@ -14,4 +14,5 @@ mod oncall;
 mod poll_and_webhook;
 mod predecessors;
 mod stack;
+mod tickets;
 mod webhook_to_chat;

@@ -37,7 +37,7 @@ macro_rules! channels {
             /// The states a channel of this kind gets when no route names it.
             pub fn default_states(&self) -> Vec<State> {
                 match self {
-                    $(Channel::$variant(_) => <$config as ChannelConfig>::default_states(),)*
+                    $(Channel::$variant(c) => c.default_states(),)*
                 }
             }
 

@@ -173,6 +173,7 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
             routes.push(Route::to(name, channel.default_states()));
         }
     }
+    routes.extend(recovery_routes(&explicit, &channels));
 
     let sources = root.sources.unwrap_or_default();
     for key in sources.unknown.keys() {
@@ -218,4 +219,38 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
         orchestrators,
         kamonohashi,
     })
+}
+
+/// A Backlog channel that closes issues on recovery must hear the recoveries of what its routes
+/// send it: each route that gives it problem states but no recovery state gets a twin for the
+/// recovery states (a successful run for a faulted or stopped one, OK for ALARM), with the same
+/// matchers. Without it, `close_on_recovery` on a routed channel would silently do nothing.
+fn recovery_routes(explicit: &[Route], channels: &BTreeMap<String, Channel>) -> Vec<Route> {
+    use crate::event::State;
+    let closes = |name: &String| matches!(channels.get(name), Some(Channel::Backlog(c)) if c.close_on_recovery);
+    let mut twins = Vec::new();
+    for route in explicit {
+        let mut states: Vec<State> = Vec::new();
+        for s in &route.states {
+            let recovery = match s {
+                State::Faulted | State::Stopped => State::Successful,
+                State::Alarm => State::Ok,
+                _ => continue,
+            };
+            if !route.states.contains(&recovery) && !states.contains(&recovery) {
+                states.push(recovery);
+            }
+        }
+        if states.is_empty() {
+            continue;
+        }
+        for name in route.channels.iter().filter(|n| closes(n)) {
+            let mut twin = route.clone();
+            twin.name = format!("recovery:{}:{name}", route.name);
+            twin.channels = vec![name.clone()];
+            twin.states = states.clone();
+            twins.push(twin);
+        }
+    }
+    twins
 }

@@ -28,6 +28,9 @@ impl Config {
                 channel.kind(),
                 self.hears(name)
             ));
+            if let super::Channel::Backlog(c) = channel {
+                lines.push(format!("channel {name} keeps {}", c.lifecycle()));
+            }
         }
         for s in &self.orchestrators {
             let auth = match &s.auth {

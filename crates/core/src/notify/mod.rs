@@ -43,7 +43,7 @@ pub trait ChannelConfig: Sized {
 
     /// The states a channel of this kind gets when no route names it: chat hears every job end
     /// and alarm change.
-    fn default_states() -> Vec<State> {
+    fn default_states(&self) -> Vec<State> {
         vec![
             State::Faulted,
             State::Successful,

@@ -32,7 +32,7 @@ impl ChannelConfig for OncallConfig {
     }
 
     /// A phone call is for alarms only.
-    fn default_states() -> Vec<State> {
+    fn default_states(&self) -> Vec<State> {
         vec![State::Alarm]
     }
 

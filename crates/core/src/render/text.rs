@@ -16,6 +16,12 @@ pub enum Label {
     EventKey,
     /// When an alarm changed state (its `StateChangeTime`).
     Changed,
+    /// A ticket's comment: the problem came back while its issue was open.
+    Again,
+    /// A ticket's comment: the issue was closed before and the problem came back.
+    Reopened,
+    /// A ticket's comment: the problem is gone (a later successful run, the alarm's OK).
+    Recovered,
 }
 
 pub fn label(l: Label, lang: Language) -> &'static str {
@@ -31,6 +37,9 @@ pub fn label(l: Label, lang: Language) -> &'static str {
         (Language::En, Open) => "Open job",
         (Language::En, EventKey) => "Event key",
         (Language::En, Changed) => "State changed",
+        (Language::En, Again) => "Occurred again",
+        (Language::En, Reopened) => "Occurred again after it was closed",
+        (Language::En, Recovered) => "Recovered",
         (Language::Ja, Machine) => "マシン",
         (Language::Ja, Robot) => "ロボット",
         (Language::Ja, Started) => "開始",
@@ -41,6 +50,9 @@ pub fn label(l: Label, lang: Language) -> &'static str {
         (Language::Ja, Open) => "ジョブを開く",
         (Language::Ja, EventKey) => "イベントキー",
         (Language::Ja, Changed) => "状態変化",
+        (Language::Ja, Again) => "再発生",
+        (Language::Ja, Reopened) => "クローズ後に再発生",
+        (Language::Ja, Recovered) => "復旧",
         (Language::Ko, Machine) => "머신",
         (Language::Ko, Robot) => "로봇",
         (Language::Ko, Started) => "시작",
@@ -51,6 +63,9 @@ pub fn label(l: Label, lang: Language) -> &'static str {
         (Language::Ko, Open) => "작업 열기",
         (Language::Ko, EventKey) => "이벤트 키",
         (Language::Ko, Changed) => "상태 변경",
+        (Language::Ko, Again) => "재발생",
+        (Language::Ko, Reopened) => "종료 후 재발생",
+        (Language::Ko, Recovered) => "복구",
     }
 }
 

@@ -12,6 +12,11 @@
 //! | [`Incident`]       | `INCIDENT#<id>`                       | `STATE`             | 30 d    |
 //! | [`RecentDelivery`] | `RECENT#DELIVERY`                     | `<at>#<event key>`  | 24 h    |
 //! | [`RecentIncident`] | `RECENT#INCIDENT`                     | `<at>#<id>`         | 7 d     |
+//! | [`Ticket`]         | `TICKET#<channel>`                    | problem (`process:…`) | 90 d  |
+//!
+//! Rows more than one writer may change at once (an incident: a check and an `ack`; a ticket:
+//! two deliveries of one problem) are read with their stored body ([`Stored`]) and written back
+//! with [`Records::swap_record`], which fails when someone else wrote in between.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -24,11 +29,13 @@ mod chat;
 mod incident;
 mod poll;
 mod recent;
+mod ticket;
 
 pub use chat::{DEFAULT_BOT_NAME, Space};
 pub use incident::{Call, INCIDENT_TTL_DAYS, Incident, Status};
 pub use poll::{JOB_STATE_TTL_DAYS, JobState, PollTime, WatchDayState, Watermark};
 pub use recent::{DELIVERY_WINDOW, INCIDENT_WINDOW, RecentDelivery, RecentIncident};
+pub use ticket::{TICKET_TTL_DAYS, Ticket, TicketStatus};
 
 /// Where a row lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +76,46 @@ pub(crate) async fn save<T: Serialize>(
     records
         .put_record(&key.pk, &key.sk, &body, expires_at)
         .await
+}
+
+/// A row as it was read, for a compare-and-swap write back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored<T> {
+    pub row: T,
+    body: serde_json::Value,
+}
+
+/// The row at `key` with the body it was read from.
+pub(crate) async fn load_stored<T: DeserializeOwned>(
+    records: &dyn Records,
+    key: &Key,
+) -> Result<Option<Stored<T>>, StoreError> {
+    let Some(body) = records.get_record(&key.pk, &key.sk).await? else {
+        return Ok(None);
+    };
+    let row = serde_json::from_value(body.clone())
+        .map_err(|e| StoreError(format!("{} {}: {e}", key.pk, key.sk)))?;
+    Ok(Some(Stored { row, body }))
+}
+
+/// Writes `row` if the record still is `read` (`None`: still absent). `Ok(None)` when another
+/// writer got there first; else the new stored row, for a later swap.
+pub(crate) async fn swap<T: Serialize + Clone>(
+    records: &dyn Records,
+    key: &Key,
+    read: Option<&Stored<T>>,
+    row: &T,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<Option<Stored<T>>, StoreError> {
+    let body = serde_json::to_value(row).map_err(|e| StoreError(e.to_string()))?;
+    let expected = read.map(|r| &r.body);
+    let swapped = records
+        .swap_record(&key.pk, &key.sk, expected, &body, expires_at)
+        .await?;
+    Ok(swapped.then(|| Stored {
+        row: row.clone(),
+        body,
+    }))
 }
 
 /// Every row under `pk` that reads as `T`, by sort key; others are skipped.

@@ -224,6 +224,20 @@ impl<T: Records> Records for Crashing<T> {
         };
         self.crash.effect(put).await.map_err(StoreError)
     }
+    async fn swap_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        expected: Option<&Value>,
+        body: &Value,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let swap = async {
+            let result = self.inner.swap_record(pk, sk, expected, body, expires_at);
+            result.await.map_err(|e| e.to_string())
+        };
+        self.crash.effect(swap).await.map_err(StoreError)
+    }
     async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
         let delete = async {
             let result = self.inner.delete_record(pk, sk).await;
