@@ -6,10 +6,13 @@
 //! can play it in one prompt) and the answer attribute set to `"false"`; the flow sets it to
 //! `"true"` once the callee confirms. `GetContactAttributes` reads it back. Connect allows about 2
 //! requests a second per account and region: calls are spaced; throttled calls are retried by the
-//! SDK's standard retry.
+//! SDK's standard retry (3 attempts), then by the escalation within its step
+//! (`EscalationError::Unavailable`); only a refused number moves the escalation on.
 
 use async_trait::async_trait;
 use aws_sdk_connect::Client;
+use aws_sdk_connect::config::http::HttpResponse;
+use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
 use opsbell_core::client::RateLimiter;
 use opsbell_core::oncall::settings::ConnectSettings;
 use opsbell_core::ports::{Dialer, EscalationError};
@@ -36,9 +39,36 @@ impl ConnectDialer {
     }
 }
 
-fn dial_err(e: impl std::error::Error) -> EscalationError {
-    EscalationError::Dial(describe(&e))
+/// Throttling, Connect's own failures (5xx) and a request that never got an answer mean "not
+/// now": the escalation tries the same call again ([`EscalationError::Unavailable`]). Anything
+/// else Connect refused (an invalid or disallowed number) means this callee cannot be reached.
+fn dial_err<E>(e: SdkError<E, HttpResponse>) -> EscalationError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let text = describe(&e);
+    let not_now = match &e {
+        SdkError::ServiceError(ctx) => {
+            let code = ctx.err().code().unwrap_or_default();
+            NOT_NOW.contains(&code) || ctx.raw().status().as_u16() >= 500
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        _ => false,
+    };
+    match not_now {
+        true => EscalationError::Unavailable(text),
+        false => EscalationError::Dial(text),
+    }
 }
+
+/// Connect's error codes that mean "try again later".
+const NOT_NOW: [&str; 3] = [
+    "ThrottlingException",
+    "InternalServiceException",
+    "LimitExceededException",
+];
 
 #[async_trait]
 impl Dialer for ConnectDialer {

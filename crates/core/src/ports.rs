@@ -157,8 +157,13 @@ impl Clock for SystemClock {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EscalationError {
+    /// The callee cannot be reached this way (an invalid or refused number): move on.
     #[error("dialer: {0}")]
     Dial(String),
+    /// The dialer could not take the call right now (throttling, 5xx, a timeout): try the same
+    /// call again, do not move on.
+    #[error("dialer unavailable: {0}")]
+    Unavailable(String),
     #[error("check queue: {0}")]
     Schedule(String),
     #[error("state store: {0}")]

@@ -12,6 +12,7 @@ use opsbell_aws::s3::S3Files;
 use opsbell_aws::sqs::{SqsCheckQueue, SqsQueue};
 use opsbell_aws::testing::{emulator, unique};
 use opsbell_core::escalation::Escalation;
+use opsbell_core::escalation::narrate::mask;
 use opsbell_core::event::{Event, Source, State};
 use opsbell_core::oncall::plan::plan;
 use opsbell_core::oncall::rotation::Rotation;
@@ -32,6 +33,8 @@ struct FakeConnect {
     /// Every StartOutboundVoiceContact body, as sent.
     bodies: Mutex<Vec<Value>>,
     answer_on: Mutex<Option<String>>,
+    /// How many StartOutboundVoiceContact requests to answer 503 before taking calls.
+    unavailable: Mutex<usize>,
 }
 
 struct Start(Arc<FakeConnect>);
@@ -41,6 +44,14 @@ impl Respond for Start {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&req.body).unwrap();
         self.0.bodies.lock().unwrap().push(body.clone());
+        let mut unavailable = self.0.unavailable.lock().unwrap();
+        if *unavailable > 0 {
+            *unavailable -= 1;
+            return ResponseTemplate::new(503)
+                .insert_header("x-amzn-ErrorType", "ServiceUnavailableException")
+                .set_body_json(json!({ "message": "Service Unavailable" }));
+        }
+        drop(unavailable);
         assert_eq!(body["InstanceId"], INSTANCE);
         assert_eq!(body["Attributes"]["isTalking"], "false");
         let number = body["DestinationPhoneNumber"].as_str().unwrap().to_string();
@@ -429,17 +440,41 @@ async fn nobody_answers_then_the_fallback_then_chat_and_an_invalid_rotation_stil
         invoke(&caller, sns_event("sns-msg-3")).await;
         drive(&w, &caller, "sns-msg-3").await;
         assert_eq!(w.dialed(), expected);
-        assert_eq!(w.incident("sns-msg-3").await.status, Status::Exhausted);
-        let told: Vec<(Source, State)> = w
-            .events()
-            .await
-            .iter()
-            .map(|e| (e.source, e.state))
-            .collect();
+        let incident = w.incident("sns-msg-3").await;
+        assert_eq!(incident.status, Status::Exhausted);
+        let mut events = w.events().await;
+        events.sort_by_key(|e| e.occurred_at);
+        assert!(
+            events
+                .iter()
+                .all(|e| (e.source, e.state, e.origin_id.as_deref())
+                    == (Source::Oncall, State::Alarm, Some("sns-msg-3")))
+        );
+        let told: Vec<String> = events.iter().map(|e| e.info.clone().unwrap()).collect();
+        let (title, short) = (
+            &incident.title,
+            opsbell_core::escalation::short_id("sns-msg-3"),
+        );
+        let first = &incident.calls[0];
+        let mut narration = vec![format!(
+            "Calling {} ({}) for {title} — reply `ack {short}` to stop.",
+            first.group,
+            mask(&first.number)
+        )];
+        if expected.len() == 2 {
+            narration
+                .push("No answer from …1111; nobody answered, calling the fallback …9999.".into());
+        }
+        let called: Vec<String> = expected.iter().map(|n| mask(n)).collect();
+        narration.push(format!(
+            "Nobody answered. Called {} time(s): {}\n{}",
+            expected.len(),
+            called.join(", "),
+            incident.message
+        ));
         assert_eq!(
-            told,
-            [(Source::Oncall, State::Alarm)],
-            "chat hears that nobody answered"
+            told, narration,
+            "chat hears each step, in order, with masked numbers"
         );
     }
 }
@@ -733,4 +768,158 @@ async fn a_day_no_group_covers_calls_the_extra_number_and_says_connect_alarm_msg
         told.iter().any(|(_, i)| i.starts_with("Nobody answered")),
         "{told:?}"
     );
+}
+
+/// Connect answers 503 more often than the SDK retries: the escalation tries the same call again
+/// within the step (one ClientToken throughout) instead of moving on to the next number.
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn a_connect_503_is_retried_within_the_step_and_the_escalation_does_not_move_on() {
+    let w = World::start(&rotation_sample(), Some("+815099999999"), 1).await;
+    *w.connect.unavailable.lock().unwrap() = 4;
+    let caller = w.caller();
+    let (reply, _) = invoke(&caller, sns_event("sns-msg-503")).await;
+    assert_eq!(reply["started"][0]["Called"]["step"], json!(0), "{reply}");
+    let bodies = w.connect.bodies.lock().unwrap().clone();
+    assert_eq!(
+        bodies.len(),
+        5,
+        "three SDK attempts, then the step's own retry (two more)"
+    );
+    let first = &bodies[0];
+    for b in &bodies {
+        assert_eq!(b["DestinationPhoneNumber"], first["DestinationPhoneNumber"]);
+        assert_eq!(
+            b["ClientToken"], first["ClientToken"],
+            "the same call each time"
+        );
+    }
+    assert_eq!(w.dialed().len(), 1, "one call placed, nobody else called");
+    let incident = w.incident("sns-msg-503").await;
+    assert_eq!((incident.step, incident.contacts[0].is_some()), (0, true));
+}
+
+/// An ack from chat lands at every point of a running check the test can force (before each of
+/// its reads and writes of the incident, on the emulator's table): the incident ends
+/// acknowledged, and no call is placed after the ack.
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn an_ack_racing_a_check_wins_in_every_interleaving() {
+    for at in 0..4 {
+        let w = World::start(&rotation_sample(), Some("+815099999999"), 1).await;
+        let id = format!("sns-race-{at}");
+        invoke(&w.caller(), sns_event(&id)).await;
+        let racing = AckAt {
+            inner: &w.store,
+            connect: &w.connect,
+            id: id.clone(),
+            ops: Mutex::new(0),
+            at,
+            calls_at_ack: Mutex::new(None),
+        };
+        let mut caller = w.caller();
+        caller.escalation = Escalation {
+            records: &racing,
+            ..caller.escalation
+        };
+        deliver_checks(&w, &id, |event| async {
+            let (reply, _) = invoke(&caller, event).await;
+            reply["batchItemFailures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["itemIdentifier"].clone())
+                .collect()
+        })
+        .await;
+        let at_ack = racing.calls_at_ack.lock().unwrap().expect("the ack ran");
+        assert_eq!(
+            w.incident(&id).await.status,
+            Status::Acked {
+                by: "users/42".into()
+            },
+            "interleaving {at}"
+        );
+        assert_eq!(
+            w.dialed().len(),
+            at_ack,
+            "interleaving {at}: a call after the ack"
+        );
+    }
+}
+
+/// The state table, with a chat `ack` of `id` landing right before the `at`-th read or write of
+/// the incident.
+struct AckAt<'a> {
+    inner: &'a DynamoStore,
+    connect: &'a FakeConnect,
+    id: String,
+    ops: Mutex<usize>,
+    at: usize,
+    calls_at_ack: Mutex<Option<usize>>,
+}
+
+impl AckAt<'_> {
+    async fn before(&self, pk: &str) {
+        if !pk.starts_with("INCIDENT#") {
+            return;
+        }
+        let n = {
+            let mut ops = self.ops.lock().unwrap();
+            *ops += 1;
+            *ops - 1
+        };
+        if n == self.at {
+            *self.calls_at_ack.lock().unwrap() = Some(self.connect.calls.lock().unwrap().len());
+            let acked =
+                opsbell_core::escalation::ack(self.inner, &self.id, "users/42", chrono::Utc::now());
+            assert!(acked.await.unwrap().is_some());
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Records for AckAt<'_> {
+    async fn get_record(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<Value>, opsbell_core::ports::StoreError> {
+        self.before(pk).await;
+        self.inner.get_record(pk, sk).await
+    }
+    async fn put_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        body: &Value,
+        e: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(), opsbell_core::ports::StoreError> {
+        self.before(pk).await;
+        self.inner.put_record(pk, sk, body, e).await
+    }
+    async fn swap_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        expected: Option<&Value>,
+        body: &Value,
+        e: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<bool, opsbell_core::ports::StoreError> {
+        self.before(pk).await;
+        self.inner.swap_record(pk, sk, expected, body, e).await
+    }
+    async fn delete_record(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<(), opsbell_core::ports::StoreError> {
+        self.inner.delete_record(pk, sk).await
+    }
+    async fn list_records(
+        &self,
+        pk: &str,
+    ) -> Result<Vec<(String, Value)>, opsbell_core::ports::StoreError> {
+        self.inner.list_records(pk).await
+    }
 }

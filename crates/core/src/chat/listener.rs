@@ -10,8 +10,8 @@ use tracing::{info, warn};
 
 use super::replies::Say;
 use super::verify::ChatVerifier;
-use crate::escalation::ack;
 use crate::escalation::trigger::Today;
+use crate::escalation::{ack, short_id};
 use crate::http::Reply;
 use crate::locale::Language;
 use crate::oncall::mapping::Mapping;
@@ -182,11 +182,17 @@ impl ChatListener<'_> {
         let mut words = text.split_whitespace();
         let verb = words.next().unwrap_or_default().to_ascii_lowercase();
         Ok(match verb.as_str() {
-            "ack" => match words.next() {
-                None => Say::AckWhich.text(self.language),
-                Some(id) => match ack(self.records, id, by, now).await {
-                    Ok(true) => Say::Acked { id, by }.text(self.language),
-                    Ok(false) => Say::NoEscalation { id }.text(self.language),
+            // The rest of the text names the incident: its short id, or its full id however
+            // many words it has (a CloudWatch alarm name with spaces).
+            "ack" => match words.collect::<Vec<_>>().join(" ") {
+                reference if reference.is_empty() => Say::AckWhich.text(self.language),
+                reference => match ack(self.records, &reference, by, now).await {
+                    Ok(Some(id)) => Say::Acked {
+                        id: &short_id(&id),
+                        by,
+                    }
+                    .text(self.language),
+                    Ok(None) => Say::NoEscalation { id: &reference }.text(self.language),
                     Err(e) => return Err(StoreError(e.to_string())),
                 },
             },
@@ -225,8 +231,8 @@ impl ChatListener<'_> {
         let incidents = RecentIncident::since(self.records, now - INCIDENT_WINDOW).await?;
         lines.push(Say::Escalations { n: incidents.len() }.text(lang));
         for i in incidents.iter().take(STATUS_LINES) {
-            let id = &i.id;
-            let state = match Incident::load(self.records, id).await? {
+            let id = &short_id(&i.id);
+            let state = match Incident::load(self.records, &i.id).await? {
                 Some(incident) => match incident.status {
                     Status::Answered { number, .. } => {
                         Say::AnsweredBy { number: &number }.text(lang)

@@ -9,9 +9,25 @@
 //! one for a step not yet recorded comes back later; each call carries
 //! `ClientToken = sha256(incident, step)`, so a retried dial is the same call. The acceptance
 //! suite kills the caller at each of its side effects in turn (tests/tests/oncall.rs).
+//!
+//! Races: every write of an incident is conditional on the record this invocation read
+//! ([`Incident::swap`]), and the record is read again right before a dial. So an `ack` that lands
+//! while a check runs always wins: the check either sees it before dialing, or fails its save
+//! and stops (the one call already placed is the only one after the ack).
+//!
+//! Dial failures: Connect's throttling and 5xx ([`EscalationError::Unavailable`]) are retried
+//! within the step with backoff, then the invocation fails and its redelivery tries the same
+//! step again. Only a callee that cannot be reached (an invalid or refused number) moves on.
+//!
+//! Chat hears the escalation as it goes ([`narrate`]): who is called and how to stop it, each
+//! call's outcome, and the end; numbers show their last 4 digits only.
 
+mod ack;
 pub mod dry_run;
+pub mod narrate;
 pub mod trigger;
+
+pub use ack::{ack, short_id};
 
 use std::time::Duration;
 
@@ -21,7 +37,7 @@ use tracing::{error, info, warn};
 
 use crate::event::{Event, Source, State};
 use crate::ports::{Check, CheckQueue, Dialer, EscalationError, Queue, Records};
-use crate::state::{Call, Incident, RecentIncident, Status};
+use crate::state::{Call, Incident, RecentIncident, Status, Stored};
 
 /// What one invocation did. Serialized as `"Ignored"` or `{"Called": {"step": 0, "number": …}}`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -37,26 +53,6 @@ pub enum Outcome {
     Exhausted,
     /// Already handled (a duplicate delivery, a stale check, an acked or finished incident).
     Ignored,
-}
-
-/// Marks incident `id` acknowledged (the chat `ack` command); the next check ends the
-/// escalation. False when there is no running escalation of that id.
-pub async fn ack(
-    records: &dyn Records,
-    id: &str,
-    by: &str,
-    now: DateTime<Utc>,
-) -> Result<bool, EscalationError> {
-    let Some(mut incident) = Incident::load(records, id).await? else {
-        return Ok(false);
-    };
-    if incident.status != Status::Calling {
-        return Ok(false);
-    }
-    incident.status = Status::Acked { by: by.into() };
-    incident.save(records, now).await?;
-    info!(incident = id, by, "Acknowledged; escalation stops.");
-    Ok(true)
 }
 
 /// `ClientToken` of a step: the same for every retry of it, different for every other step.
@@ -76,9 +72,17 @@ pub struct Escalation<'a> {
     pub dry_run: bool,
 }
 
+/// Waits between the in-step attempts of a dial Connect could not take (throttling, 5xx); after
+/// the last, the invocation fails and its redelivery runs the same step again.
+const DIAL_RETRIES: [Duration; 3] = [
+    Duration::from_millis(500),
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+];
+
 impl Escalation<'_> {
     /// Opens incident `id` (the SNS MessageId) and places its first call; chat hears the
-    /// plan's `notice` (a gap in today's rotation) first.
+    /// plan's `notice` (a gap in today's rotation) first, then who is called and how to stop it.
     pub async fn start(
         &self,
         id: &str,
@@ -88,7 +92,7 @@ impl Escalation<'_> {
         notice: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, EscalationError> {
-        if self.load(id).await?.is_some() {
+        if Incident::load(self.records, id).await?.is_some() {
             info!(
                 incident = id,
                 "Incident already open; duplicate delivery ignored."
@@ -115,14 +119,8 @@ impl Escalation<'_> {
             warn!(incident = id, error = %e, "Could not note the incident for `status`.");
         }
         if let Some(notice) = notice {
-            self.tell_as(
-                &format!("{id}#notice"),
-                &incident,
-                State::Alarm,
-                notice.to_string(),
-                now,
-            )
-            .await?;
+            self.tell_as("notice", &incident, State::Alarm, notice.to_string(), now)
+                .await?;
         }
         if self.dry_run {
             let plan: Vec<String> = incident
@@ -140,9 +138,12 @@ impl Escalation<'_> {
             .await?;
         }
         if incident.calls.is_empty() {
-            return self.exhaust(&mut incident, now).await;
+            return self.exhaust(&mut incident, None, now).await;
         }
-        self.call(&mut incident, 0, now).await
+        let calling = narrate::calling(&incident, &short_id(id));
+        self.tell_as("start", &incident, State::Alarm, calling, now)
+            .await?;
+        self.call(&mut incident, None, 0, now).await
     }
 
     /// Opens the escalation a [`Start`](crate::ports::Start) asks for (an `oncall` channel's
@@ -175,10 +176,11 @@ impl Escalation<'_> {
         check: &Check,
         now: DateTime<Utc>,
     ) -> Result<Outcome, EscalationError> {
-        let Some(mut incident) = self.load(&check.incident).await? else {
+        let Some(read) = Incident::load_stored(self.records, &check.incident).await? else {
             warn!(incident = %check.incident, "Check for an unknown incident ignored.");
             return Ok(Outcome::Ignored);
         };
+        let mut incident = read.row.clone();
         if incident.status == Status::Calling && check.step > incident.step {
             // Scheduled just before its step was saved, and the save has not happened (yet, or
             // the invocation died: the previous check's redelivery will save it).
@@ -202,25 +204,41 @@ impl Escalation<'_> {
                 step: check.step,
                 number: number.clone(),
             };
-            self.save(&incident, now).await?;
+            self.tell_as(
+                "answered",
+                &incident,
+                State::Ok,
+                narrate::answered(&number),
+                now,
+            )
+            .await?;
+            if !self.save(&incident, Some(&read), now).await? {
+                return Ok(Outcome::Ignored);
+            }
             return Ok(Outcome::Answered { number });
         }
+        let reached = contact.is_some() || incident.dry_run;
         let next = check.step + 1;
         if next < incident.calls.len() {
-            self.call(&mut incident, next, now).await
+            let told = narrate::unanswered(&incident, check.step, reached);
+            let subject = format!("step{}", check.step);
+            self.tell_as(&subject, &incident, State::Alarm, told, now)
+                .await?;
+            self.call(&mut incident, Some(&read), next, now).await
         } else {
-            self.exhaust(&mut incident, now).await
+            self.exhaust(&mut incident, Some(&read), now).await
         }
     }
 
-    /// Marks incident `id` acknowledged (from chat); the next check ends the escalation.
+    /// Marks incident `reference` (its id or short id) acknowledged; the next check ends the
+    /// escalation.
     pub async fn ack(
         &self,
-        id: &str,
+        reference: &str,
         by: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, EscalationError> {
-        ack(self.records, id, by, now).await
+        Ok(ack(self.records, reference, by, now).await?.is_some())
     }
 
     /// Places the call of `step`, schedules its check, then saves the step. The order matters
@@ -228,10 +246,13 @@ impl Escalation<'_> {
     /// (the start's SNS retry, or the previous check's redelivery) runs it again, dialling with
     /// the same client token (so Connect places no second call) and scheduling again; an early
     /// check waits for the save ([`EscalationError::NotYet`]). Saving first would strand the
-    /// escalation if the process died before scheduling.
+    /// escalation if the process died before scheduling. `read` is the record this invocation
+    /// loaded (`None` at the start): the dial happens only while it is unchanged, and the save
+    /// only over it.
     async fn call(
         &self,
         incident: &mut Incident,
+        read: Option<&Stored<Incident>>,
         step: usize,
         now: DateTime<Utc>,
     ) -> Result<Outcome, EscalationError> {
@@ -239,13 +260,22 @@ impl Escalation<'_> {
         let number = incident.calls[step].number.clone();
         let mut delay = self.interval;
         if !incident.dry_run && incident.contacts[step].is_none() {
-            let token = client_token(&incident.id, step);
-            match self.dialer.dial(&number, &incident.message, &token).await {
+            if let Some(read) = read
+                && Incident::load_stored(self.records, &incident.id)
+                    .await?
+                    .as_ref()
+                    != Some(read)
+            {
+                info!(incident = %incident.id, step, "The incident changed (an ack?) before this call; not calling.");
+                return Ok(Outcome::Ignored);
+            }
+            match self.dial(incident, step, &number).await {
                 Ok(contact) => incident.contacts[step] = Some(contact),
-                Err(e) => {
-                    error!(incident = %incident.id, step, error = %e, "Call could not be placed; moving on.");
+                Err(EscalationError::Dial(e)) => {
+                    error!(incident = %incident.id, step, error = %e, "The callee could not be reached; moving on.");
                     delay = Duration::ZERO;
                 }
+                Err(e) => return Err(e),
             }
         } else if incident.dry_run {
             info!(incident = %incident.id, step, number = %number, "Dry run: would call.");
@@ -255,8 +285,33 @@ impl Escalation<'_> {
             step,
         };
         self.checks.schedule(&check, delay).await?;
-        self.save(incident, now).await?;
+        if !self.save(incident, read, now).await? {
+            return Ok(Outcome::Ignored);
+        }
         Ok(Outcome::Called { step, number })
+    }
+
+    /// Dials, retrying what Connect could not take right now ([`DIAL_RETRIES`]).
+    async fn dial(
+        &self,
+        incident: &Incident,
+        step: usize,
+        number: &str,
+    ) -> Result<String, EscalationError> {
+        let token = client_token(&incident.id, step);
+        let mut waits = DIAL_RETRIES.iter();
+        loop {
+            match self.dialer.dial(number, &incident.message, &token).await {
+                Err(EscalationError::Unavailable(e)) => match waits.next() {
+                    Some(wait) => {
+                        warn!(incident = %incident.id, step, error = %e, ?wait, "Connect could not take the call; trying the same call again.");
+                        tokio::time::sleep(*wait).await;
+                    }
+                    None => return Err(EscalationError::Unavailable(e)),
+                },
+                other => return other,
+            }
+        }
     }
 
     /// Tells chat, then saves: a death in between tells again on the retry, which the delivery
@@ -264,19 +319,16 @@ impl Escalation<'_> {
     async fn exhaust(
         &self,
         incident: &mut Incident,
+        read: Option<&Stored<Incident>>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, EscalationError> {
         incident.status = Status::Exhausted;
-        let numbers: Vec<&str> = incident.calls.iter().map(|c| c.number.as_str()).collect();
-        error!(incident = %incident.id, calls = numbers.len(), "Nobody answered the on-call escalation.");
-        let info = format!(
-            "Nobody answered. Called {} time(s): {}\n{}",
-            numbers.len(),
-            numbers.join(", "),
-            incident.message
-        );
+        error!(incident = %incident.id, calls = incident.calls.len(), "Nobody answered the on-call escalation.");
+        let info = format!("{}\n{}", narrate::nobody(incident), incident.message);
         self.tell(incident, State::Alarm, info, now).await?;
-        self.save(incident, now).await?;
+        if !self.save(incident, read, now).await? {
+            return Ok(Outcome::Ignored);
+        }
         Ok(Outcome::Exhausted)
     }
 
@@ -287,38 +339,51 @@ impl Escalation<'_> {
         info: String,
         now: DateTime<Utc>,
     ) -> Result<(), EscalationError> {
-        self.tell_as(&incident.id, incident, state, info, now).await
+        self.tell_as("", incident, state, info, now).await
     }
 
-    /// Tells chat about `incident` under its own event `subject` (its key), so two notices in
-    /// one state are two messages.
+    /// Tells chat about `incident`, as a message of its own (event key `<id>#<part>`; the
+    /// incident's own key when `part` is empty). Every message of one incident shares its
+    /// thread where the channel has threads (its `origin_id` is the incident id).
     async fn tell_as(
         &self,
-        subject: &str,
+        part: &str,
         incident: &Incident,
         state: State,
         info: String,
         now: DateTime<Utc>,
     ) -> Result<(), EscalationError> {
+        let subject = match part {
+            "" => incident.id.clone(),
+            part => format!("{}#{part}", incident.id),
+        };
         let mut event = Event::new(
             Source::Oncall,
             "",
-            subject,
+            &subject,
             state,
             incident.title.clone(),
             now,
         );
         event.info = Some(info);
+        event.origin_id = Some(incident.id.clone());
         self.events.enqueue(&[event]).await?;
         Ok(())
     }
 
-    async fn load(&self, id: &str) -> Result<Option<Incident>, EscalationError> {
-        Ok(Incident::load(self.records, id).await?)
-    }
-
-    async fn save(&self, incident: &Incident, now: DateTime<Utc>) -> Result<(), EscalationError> {
-        Ok(incident.save(self.records, now).await?)
+    /// Saves `incident` over `read` (`None`: only if no record exists). False when another
+    /// writer got there first: an `ack` wins, and a duplicate invocation already did this step.
+    async fn save(
+        &self,
+        incident: &Incident,
+        read: Option<&Stored<Incident>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, EscalationError> {
+        let saved = incident.swap(self.records, read, now).await?.is_some();
+        if !saved {
+            info!(incident = %incident.id, "The incident changed while this step ran (an ack, or a duplicate); this step's record is dropped.");
+        }
+        Ok(saved)
     }
 }
 

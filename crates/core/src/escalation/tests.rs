@@ -151,7 +151,31 @@ async fn calls_in_order_until_someone_answers() {
         .map(|(_, t)| t.clone())
         .collect();
     assert_eq!(tokens[1], client_token("msg-1", 1));
-    assert!(w.events.take().is_empty(), "answered: nothing to tell");
+    let short = short_id("msg-1");
+    assert_eq!(
+        told(&w),
+        [
+            (
+                "msg-1#start".to_string(),
+                format!(
+                    "Calling #1 (…0001, …0002, …0003, …0004) for DB down — reply `ack {short}` to stop."
+                )
+            ),
+            (
+                "msg-1#step0".into(),
+                "No answer from …0001; calling …0002 (#1).".into()
+            ),
+            (
+                "msg-1#step1".into(),
+                "No answer from …0002; calling …0003 (#1).".into()
+            ),
+            (
+                "msg-1#answered".into(),
+                "Answered by …0003 — the escalation ends.".into()
+            ),
+        ],
+        "chat hears each step, in order"
+    );
 }
 
 #[tokio::test]
@@ -242,18 +266,168 @@ async fn nobody_answering_reaches_the_fallback_then_chat() {
         "a number that cannot be dialled is skipped"
     );
     let events = w.events.take();
-    assert_eq!(events.len(), 1);
-    assert_eq!(
-        (events[0].source, events[0].state),
-        (Source::Oncall, State::Alarm)
-    );
     assert!(
-        events[0]
-            .info
-            .as_deref()
-            .unwrap()
-            .starts_with("Nobody answered. Called 3 time(s)")
+        events
+            .iter()
+            .all(|e| e.source == Source::Oncall && e.origin_id.as_deref() == Some("msg-4"))
     );
+    let told: Vec<(String, State, String)> = events
+        .iter()
+        .map(|e| (e.key.to_string(), e.state, e.info.clone().unwrap()))
+        .collect();
+    let short = short_id("msg-4");
+    assert_eq!(
+        told,
+        [
+            (
+                "oncall::msg-4#start:alarm".into(),
+                State::Alarm,
+                format!("Calling #1 (…0001, …0000) for Disk full — reply `ack {short}` to stop.")
+            ),
+            (
+                "oncall::msg-4#step0:alarm".into(),
+                State::Alarm,
+                "No answer from …0001; calling …0000 (#1).".into()
+            ),
+            (
+                "oncall::msg-4#step1:alarm".into(),
+                State::Alarm,
+                "Could not call …0000; nobody answered, calling the fallback …9999.".into()
+            ),
+            (
+                "oncall::msg-4:alarm".into(),
+                State::Alarm,
+                "Nobody answered. Called 3 time(s): …0001, …0000, …9999\nDisk full on db-1".into()
+            ),
+        ]
+    );
+}
+
+/// (event subject, what chat is told) of every message so far.
+fn told(w: &World) -> Vec<(String, String)> {
+    w.events
+        .take()
+        .iter()
+        .map(|e| {
+            let subject = e.key.as_str().trim_start_matches("oncall::");
+            let subject = subject.rsplit_once(':').unwrap().0.to_string();
+            (subject, e.info.clone().unwrap())
+        })
+        .collect()
+}
+
+/// Every way an ack can interleave with a check that is running: before it reads the incident,
+/// between that read and the one right before its dial, between the dial and the save, after
+/// it. The ack wins each time: the incident ends acknowledged, and no call is placed after the
+/// ack was recorded.
+#[tokio::test]
+async fn an_ack_racing_a_check_always_wins() {
+    for at in 0..4 {
+        let w = World::new(None);
+        let records = Racing {
+            inner: &w.records,
+            dials: &w.dialer.dials,
+            ops: Mutex::new(usize::MAX),
+            at,
+            dials_at_ack: Mutex::new(None),
+        };
+        let e = Escalation {
+            records: &records,
+            ..w.escalation(false)
+        };
+        let plan = calls(&["+815000000001", "+815000000002", "+815000000003"]);
+        e.start("race", "t", "m", plan, None, Utc::now())
+            .await
+            .unwrap();
+        *records.ops.lock().unwrap() = 0;
+        w.run_checks(&e).await;
+        let at_ack = records.dials_at_ack.lock().unwrap().expect("the ack ran");
+        let incident = Incident::load(&w.records, "race").await.unwrap().unwrap();
+        assert_eq!(
+            incident.status,
+            Status::Acked {
+                by: "users/1".into()
+            },
+            "interleaving {at}"
+        );
+        assert_eq!(
+            w.dialed().len(),
+            at_ack,
+            "interleaving {at}: a dial after the ack"
+        );
+    }
+}
+
+/// Records that run an `ack` right before their `at`-th operation, as a chat reply landing at
+/// that moment would, and note how many calls had been placed by then.
+struct Racing<'a> {
+    inner: &'a MemoryRecords,
+    dials: &'a Mutex<Vec<(String, String)>>,
+    ops: Mutex<usize>,
+    at: usize,
+    dials_at_ack: Mutex<Option<usize>>,
+}
+
+impl Racing<'_> {
+    async fn before_op(&self) {
+        let n = {
+            let mut ops = self.ops.lock().unwrap();
+            let n = *ops;
+            *ops = ops.saturating_add(1);
+            n
+        };
+        if n == self.at {
+            *self.dials_at_ack.lock().unwrap() = Some(self.dials.lock().unwrap().len());
+            assert!(
+                ack(self.inner, "race", "users/1", Utc::now())
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+        }
+    }
+}
+
+#[async_trait]
+impl Records for Racing<'_> {
+    async fn get_record(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<serde_json::Value>, crate::ports::StoreError> {
+        self.before_op().await;
+        self.inner.get_record(pk, sk).await
+    }
+    async fn put_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        body: &serde_json::Value,
+        e: Option<DateTime<Utc>>,
+    ) -> Result<(), crate::ports::StoreError> {
+        self.before_op().await;
+        self.inner.put_record(pk, sk, body, e).await
+    }
+    async fn swap_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        expected: Option<&serde_json::Value>,
+        body: &serde_json::Value,
+        e: Option<DateTime<Utc>>,
+    ) -> Result<bool, crate::ports::StoreError> {
+        self.before_op().await;
+        self.inner.swap_record(pk, sk, expected, body, e).await
+    }
+    async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), crate::ports::StoreError> {
+        self.inner.delete_record(pk, sk).await
+    }
+    async fn list_records(
+        &self,
+        pk: &str,
+    ) -> Result<Vec<(String, serde_json::Value)>, crate::ports::StoreError> {
+        self.inner.list_records(pk).await
+    }
 }
 
 #[tokio::test]

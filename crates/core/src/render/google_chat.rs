@@ -57,8 +57,14 @@ pub fn render(event: &Event, opts: RenderOptions) -> Value {
 }
 
 /// Messages about one job, or one alarm, share a thread: a job's start and end sit together, and
-/// an alarm's OK lands under its ALARM.
+/// an alarm's OK lands under its ALARM; so do an escalation's.
 pub fn thread_key(event: &Event) -> Option<String> {
+    // An escalation's messages (who is called, each outcome, the end) share one thread.
+    if event.source == Source::Oncall
+        && let Some(incident) = &event.origin_id
+    {
+        return Some(format!("oncall-{}", crate::escalation::short_id(incident)));
+    }
     if let Some(job) = event.job_key.as_deref().or(event.job_id.as_deref()) {
         return Some(format!("{}-{job}", event.source));
     }

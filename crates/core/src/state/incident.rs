@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Key, load, save};
+use super::{Key, Stored, load, load_stored, save, swap};
 use crate::ports::{Records, StoreError};
 
 /// Days an incident record is kept.
@@ -57,5 +57,25 @@ impl Incident {
     pub async fn save(&self, records: &dyn Records, now: DateTime<Utc>) -> Result<(), StoreError> {
         let expires = now + Duration::days(INCIDENT_TTL_DAYS);
         save(records, &Self::key(&self.id), self, Some(expires)).await
+    }
+
+    /// Incident `id` as read, for a conditional write back ([`Incident::swap`]).
+    pub async fn load_stored(
+        records: &dyn Records,
+        id: &str,
+    ) -> Result<Option<Stored<Incident>>, StoreError> {
+        load_stored(records, &Self::key(id)).await
+    }
+
+    /// Writes this incident only if its record is still `read` (`None`: still absent); `None`
+    /// when another writer (an `ack`, a duplicate check) changed it first.
+    pub async fn swap(
+        &self,
+        records: &dyn Records,
+        read: Option<&Stored<Incident>>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Stored<Incident>>, StoreError> {
+        let expires = now + Duration::days(INCIDENT_TTL_DAYS);
+        swap(records, &Self::key(&self.id), read, self, Some(expires)).await
     }
 }

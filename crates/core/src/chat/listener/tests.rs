@@ -106,22 +106,33 @@ async fn the_samples_drive_the_registry_and_commands_answer() {
 async fn ack_marks_a_running_incident_and_oncall_says_when_unconfigured() {
     let (_server, verifier) = verifier().await;
     let records = MemoryRecords::default();
-    let incident = Incident {
-        id: "inc-7".into(),
-        created_at: Utc::now(),
-        message: "m".into(),
-        title: "t".into(),
-        calls: Vec::new(),
-        step: 0,
-        contacts: Vec::new(),
-        status: Status::Calling,
-        dry_run: false,
-    };
-    let crate::state::Key { pk, sk } = Incident::key("inc-7");
-    records
-        .put_record(&pk, &sk, &serde_json::to_value(&incident).unwrap(), None)
-        .await
-        .unwrap();
+    // A CloudWatch incident's id holds the alarm name, spaces and all; another is acked by the
+    // short id chat was told.
+    let spaced = "cloudwatch:123456789012:Disk full on db-1:2026-11-23t03:00:00z:alarm";
+    for id in [spaced, "inc-8"] {
+        let incident = Incident {
+            id: id.into(),
+            created_at: Utc::now(),
+            message: "m".into(),
+            title: "t".into(),
+            calls: Vec::new(),
+            step: 0,
+            contacts: Vec::new(),
+            status: Status::Calling,
+            dry_run: false,
+        };
+        let crate::state::Key { pk, sk } = Incident::key(id);
+        records
+            .put_record(&pk, &sk, &serde_json::to_value(&incident).unwrap(), None)
+            .await
+            .unwrap();
+        let recent = RecentIncident {
+            at: Utc::now(),
+            id: id.into(),
+            title: "t".into(),
+        };
+        recent.save(&records).await.unwrap();
+    }
     let listener = ChatListener {
         bot: "opsbell",
         verifier: &verifier,
@@ -134,25 +145,51 @@ async fn ack_marks_a_running_incident_and_oncall_says_when_unconfigured() {
         event["message"]["argumentText"] = Value::String(format!(" {text}"));
         event.to_string()
     };
+    let status_of = async |id: &str| {
+        let crate::state::Key { pk, sk } = Incident::key(id);
+        let v = records.get_record(&pk, &sk).await.unwrap().unwrap();
+        serde_json::from_value::<Incident>(v).unwrap().status
+    };
+    let acked = Status::Acked {
+        by: "Chuck Norris".into(),
+    };
     let reply = listener
-        .handle(Some(&bearer()), say("ack inc-7").as_bytes(), Utc::now())
+        .handle(
+            Some(&bearer()),
+            say(&format!("ack {spaced}")).as_bytes(),
+            Utc::now(),
+        )
+        .await;
+    let short = crate::escalation::short_id(spaced);
+    assert_eq!(
+        reply.body["text"],
+        format!("Acknowledged {short} by Chuck Norris: nobody else will be called.")
+    );
+    assert_eq!(status_of(spaced).await, acked);
+    let eight = crate::escalation::short_id("inc-8");
+    let reply = listener
+        .handle(
+            Some(&bearer()),
+            say(&format!("ack {}", eight.to_uppercase())).as_bytes(),
+            Utc::now(),
+        )
         .await;
     assert_eq!(
         reply.body["text"],
-        "Acknowledged inc-7 by Chuck Norris: nobody else will be called."
+        format!("Acknowledged {eight} by Chuck Norris: nobody else will be called.")
     );
-    let stored: Incident =
-        serde_json::from_value(records.get_record(&pk, &sk).await.unwrap().unwrap()).unwrap();
-    assert_eq!(
-        stored.status,
-        Status::Acked {
-            by: "Chuck Norris".into()
-        }
-    );
+    assert_eq!(status_of("inc-8").await, acked);
     let again = listener
-        .handle(Some(&bearer()), say("ack inc-7").as_bytes(), Utc::now())
+        .handle(
+            Some(&bearer()),
+            say(&format!("ack {eight}")).as_bytes(),
+            Utc::now(),
+        )
         .await;
-    assert_eq!(again.body["text"], "No running escalation inc-7.");
+    assert_eq!(
+        again.body["text"],
+        format!("No running escalation {eight}.")
+    );
     let who = listener
         .handle(Some(&bearer()), say("oncall").as_bytes(), Utc::now())
         .await;
@@ -230,7 +267,7 @@ async fn status_lists_recent_deliveries_and_escalations() {
             "opsbell is running. I post to 1 space(s).\nDelivered in the last 24 h: 1\n\
              • 2026-11-23 03:00 UTC faulted *{}* → ops-slack, ops-bot\n\
              Phone escalations this week: 1\n\
-             • 2026-11-23 03:00 UTC inc-9 *Disk full* — acknowledged by Ana",
+             • 2026-11-23 03:00 UTC c22e *Disk full* — acknowledged by Ana",
             events[0].process
         )
     );
