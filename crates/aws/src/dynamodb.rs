@@ -25,6 +25,7 @@ const PENDING: &str = "pending";
 const DELIVERED: &str = "delivered";
 const FAILED: &str = "failed";
 const REJECTED: &str = "rejected";
+const WITHHELD: &str = "withheld";
 
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -101,6 +102,32 @@ impl DynamoStore {
         HashMap::from([("pk".to_string(), s(row.pk)), ("sk".to_string(), s(row.sk))])
     }
 
+    /// How the delivery of `key` to `target` stands: its state (`delivered`, `withheld`,
+    /// `failed`, …) and its detail or last error. For history and checks.
+    pub async fn delivery_record(
+        &self,
+        key: &EventKey,
+        target: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::delivery_key(key, target)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(err)?;
+        let text = |item: &HashMap<String, AttributeValue>, k: &str| {
+            item.get(k).and_then(|v| v.as_s().ok()).cloned()
+        };
+        Ok(out.item().map(|item| {
+            let state = text(item, "state").unwrap_or_default();
+            let detail = text(item, "detail").or_else(|| text(item, "last_error"));
+            (state, detail.unwrap_or_default())
+        }))
+    }
+
     async fn state_of(&self, key: &EventKey, target: &str) -> Result<Option<String>, StoreError> {
         let out = self
             .client
@@ -169,7 +196,7 @@ impl DeliveryLog for DynamoStore {
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
                 Ok(match self.state_of(key, target).await?.as_deref() {
-                    Some(DELIVERED) => Claim::AlreadyDelivered,
+                    Some(DELIVERED | WITHHELD) => Claim::AlreadyDelivered,
                     _ => Claim::Busy,
                 })
             }
@@ -186,6 +213,7 @@ impl DeliveryLog for DynamoStore {
     ) -> Result<(), StoreError> {
         let (state, field, text) = match outcome {
             DeliveryOutcome::Delivered { detail } => (DELIVERED, "detail", detail),
+            DeliveryOutcome::Withheld { reason } => (WITHHELD, "detail", reason),
             DeliveryOutcome::Failed {
                 error,
                 permanent: true,

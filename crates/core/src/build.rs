@@ -113,6 +113,7 @@ pub fn fanout(config: &Config, deps: &Deps) -> Fanout {
         deps.records.clone(),
         deps.clock.clone(),
     )
+    .with_time_intervals(config.time_intervals.clone())
 }
 
 /// Every polled source of `config`, queueing what they find on `queue`.

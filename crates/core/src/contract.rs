@@ -93,6 +93,20 @@ pub async fn delivery_log(store: &dyn DeliveryLog, subject: &str) -> (EventKey, 
     )
     .await;
     assert_eq!(claim("chatwork", later).await, Claim::AlreadyDelivered);
+
+    assert_eq!(claim("backlog", now).await, Claim::Acquired { attempt: 1 });
+    finish(
+        "backlog",
+        DeliveryOutcome::Withheld {
+            reason: "muted by time interval nights".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        claim("backlog", later).await,
+        Claim::AlreadyDelivered,
+        "a withheld delivery is done: never sent later"
+    );
     (key, later)
 }
 

@@ -127,12 +127,26 @@ impl fmt::Display for State {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How bad a state is: `critical` (faulted, ALARM), `warning` (stopped, suspended, no data),
+/// `good` (successful, OK), `info` (created, started, resumed). Routes and silences match on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Severity {
     Critical,
     Warning,
     Good,
     Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Good => "good",
+            Severity::Info => "info",
+        }
+    }
 }
 
 /// The idempotency key of an event: the same job end seen by webhook and by poll has the same key,

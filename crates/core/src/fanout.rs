@@ -17,7 +17,7 @@ use crate::notify::google_chat_bot::GoogleChatBotNotifier;
 use crate::ports::{
     Claim, Clock, DeliveryLog, DeliveryOutcome, Notifier, NotifyError, Receipt, Records,
 };
-use crate::route::{Route, targets};
+use crate::route::{Route, TimeInterval, decide};
 use crate::state::RecentDelivery;
 
 /// How long past the deadline a claim stays exclusive, so a crashed worker's lease expires soon
@@ -39,6 +39,10 @@ pub enum TargetOutcome {
     },
     /// Another worker holds the claim; try again later.
     Busy,
+    /// Not sent on purpose (a mute interval, a silence), and recorded so; never sent later.
+    Withheld {
+        reason: String,
+    },
     Failed {
         error: String,
         retryable: bool,
@@ -87,6 +91,8 @@ pub struct Fanout {
     /// Where deliveries are remembered for the bot's `status`.
     records: Arc<dyn Records>,
     clock: Arc<dyn Clock>,
+    /// The named intervals routes are active or muted in.
+    intervals: BTreeMap<String, TimeInterval>,
 }
 
 impl Fanout {
@@ -104,7 +110,14 @@ impl Fanout {
             lease_slack: LEASE_SLACK,
             records,
             clock,
+            intervals: BTreeMap::new(),
         }
+    }
+
+    /// The time intervals its routes name.
+    pub fn with_time_intervals(mut self, intervals: BTreeMap<String, TimeInterval>) -> Self {
+        self.intervals = intervals;
+        self
     }
 
     /// A shorter lease past the deadline, for tests that crash a worker mid-delivery.
@@ -119,16 +132,19 @@ impl Fanout {
     }
 
     pub async fn deliver(&self, event: &Event, deadline: Instant) -> Report {
-        let names = targets(&self.routes, event);
-        let outcomes = join_all(
-            names
-                .iter()
-                .map(|name| self.deliver_to(name, event, deadline)),
-        )
+        let now = self.clock.now();
+        let decided = decide(&self.routes, &self.intervals, event, now);
+        let outcomes = join_all(decided.iter().map(|(name, withheld)| async move {
+            match withheld {
+                Some(reason) => self.withhold(name, event, deadline, reason).await,
+                None => self.deliver_to(name, event, deadline).await,
+            }
+        }))
         .await;
+        let names = decided.into_iter().map(|(name, _)| name.to_string());
         let report = Report {
             key: event.key.clone(),
-            targets: names.into_iter().map(String::from).zip(outcomes).collect(),
+            targets: names.zip(outcomes).collect(),
         };
         self.remember(event, &report).await;
         report
@@ -136,12 +152,16 @@ impl Fanout {
 
     /// Notes what reached a target now, for the bot's `status`; a failure here loses nothing.
     async fn remember(&self, event: &Event, report: &Report) {
-        let reached: Vec<&str> = report
+        let reached: Vec<String> = report
             .targets
             .iter()
-            .filter(|(_, o)| matches!(o, TargetOutcome::Delivered { .. }))
-            .map(|(name, _)| name.as_str())
+            .filter_map(|(name, o)| match o {
+                TargetOutcome::Delivered { .. } => Some(name.clone()),
+                TargetOutcome::Withheld { reason } => Some(format!("{name} ({reason})")),
+                _ => None,
+            })
             .collect();
+        let reached: Vec<&str> = reached.iter().map(String::as_str).collect();
         if reached.is_empty() {
             return;
         }
@@ -185,23 +205,8 @@ impl Fanout {
         F: Future<Output = Result<Receipt, NotifyError>>,
     {
         let key = &event.key;
-        let now = self.clock.now();
-        let lease = deadline.saturating_duration_since(Instant::now()) + self.lease_slack;
-        let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        match self.log.claim_delivery(key, target, now, lease_until).await {
-            Ok(Claim::Acquired { .. }) => {}
-            Ok(Claim::AlreadyDelivered) => return TargetOutcome::AlreadyDelivered,
-            Ok(Claim::Busy) => {
-                warn!(channel = target, %key, "Another worker is delivering this event; will retry.");
-                return TargetOutcome::Busy;
-            }
-            Err(e) => {
-                warn!(channel = target, %key, error = %e, "Delivery log unavailable; will retry.");
-                return TargetOutcome::Failed {
-                    error: e.to_string(),
-                    retryable: true,
-                };
-            }
+        if let Err(outcome) = self.claim(target, event, deadline).await {
+            return outcome;
         }
         let result = send(post_deadline(deadline)).await;
         let record = match &result {
@@ -243,6 +248,62 @@ impl Fanout {
                     retryable: false,
                 }
             }
+        }
+    }
+
+    /// Takes the right to deliver `event` to `target`; what to report instead when not.
+    async fn claim(
+        &self,
+        target: &str,
+        event: &Event,
+        deadline: Instant,
+    ) -> Result<(), TargetOutcome> {
+        let key = &event.key;
+        let now = self.clock.now();
+        let lease = deadline.saturating_duration_since(Instant::now()) + self.lease_slack;
+        let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        match self.log.claim_delivery(key, target, now, lease_until).await {
+            Ok(Claim::Acquired { .. }) => Ok(()),
+            Ok(Claim::AlreadyDelivered) => Err(TargetOutcome::AlreadyDelivered),
+            Ok(Claim::Busy) => {
+                warn!(channel = target, %key, "Another worker is delivering this event; will retry.");
+                Err(TargetOutcome::Busy)
+            }
+            Err(e) => {
+                warn!(channel = target, %key, error = %e, "Delivery log unavailable; will retry.");
+                Err(TargetOutcome::Failed {
+                    error: e.to_string(),
+                    retryable: true,
+                })
+            }
+        }
+    }
+
+    /// Records that `event` is not sent to `target`, and why (a mute interval, a silence).
+    pub(crate) async fn withhold(
+        &self,
+        target: &str,
+        event: &Event,
+        deadline: Instant,
+        reason: &str,
+    ) -> TargetOutcome {
+        if let Err(outcome) = self.claim(target, event, deadline).await {
+            return outcome;
+        }
+        let outcome = DeliveryOutcome::Withheld {
+            reason: reason.to_string(),
+        };
+        match self.record(&event.key, target, &outcome, deadline).await {
+            Ok(()) => {
+                info!(channel = target, key = %event.key, reason, "Not sent.");
+                TargetOutcome::Withheld {
+                    reason: reason.to_string(),
+                }
+            }
+            Err(e) => TargetOutcome::Failed {
+                error: e.to_string(),
+                retryable: true,
+            },
         }
     }
 

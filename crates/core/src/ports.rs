@@ -90,9 +90,8 @@ pub trait DeliveryLog: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// Deliver now; this is attempt `attempt` (1-based) across invocations.
-    Acquired {
-        attempt: u32,
-    },
+    Acquired { attempt: u32 },
+    /// Delivered, or withheld on purpose: done either way.
     AlreadyDelivered,
     /// Another worker is delivering it right now.
     Busy,
@@ -100,8 +99,18 @@ pub enum Claim {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryOutcome {
-    Delivered { detail: String },
-    Failed { error: String, permanent: bool },
+    Delivered {
+        detail: String,
+    },
+    Failed {
+        error: String,
+        permanent: bool,
+    },
+    /// Deliberately not sent (a mute interval, a silence), and never sent later: done, like a
+    /// delivery, with the reason kept in the log.
+    Withheld {
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

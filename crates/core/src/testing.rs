@@ -36,7 +36,7 @@ impl DeliveryLog for MemoryStore {
         let mut map = self.0.lock().unwrap();
         let k = (key.to_string(), target.to_string());
         let attempt = match map.get(&k).map(|(s, l, a)| (s.as_str(), *l, *a)) {
-            Some(("delivered", _, _)) => return Ok(Claim::AlreadyDelivered),
+            Some(("delivered" | "withheld", _, _)) => return Ok(Claim::AlreadyDelivered),
             Some(("pending", lease, _)) if lease >= now => return Ok(Claim::Busy),
             Some((_, _, attempts)) => attempts + 1,
             None => 1,
@@ -54,6 +54,7 @@ impl DeliveryLog for MemoryStore {
     ) -> Result<(), StoreError> {
         let state = match outcome {
             DeliveryOutcome::Delivered { .. } => "delivered",
+            DeliveryOutcome::Withheld { .. } => "withheld",
             DeliveryOutcome::Failed {
                 permanent: true, ..
             } => "rejected",

@@ -72,7 +72,7 @@ impl DeliveryLog for SqliteStore {
                 )
                 .optional()?;
             let attempts = match current {
-                Some((state, _, _)) if state == "delivered" => return Ok(Claim::AlreadyDelivered),
+                Some((state, _, _)) if state == "delivered" || state == "withheld" => return Ok(Claim::AlreadyDelivered),
                 Some((state, Some(until), _)) if state == "pending" && until >= now => return Ok(Claim::Busy),
                 Some((_, _, attempts)) => attempts + 1,
                 None => 1,
@@ -100,6 +100,7 @@ impl DeliveryLog for SqliteStore {
     ) -> Result<(), StoreError> {
         let (state, detail) = match outcome {
             DeliveryOutcome::Delivered { detail } => ("delivered", detail.clone()),
+            DeliveryOutcome::Withheld { reason } => ("withheld", reason.clone()),
             DeliveryOutcome::Failed {
                 error,
                 permanent: true,

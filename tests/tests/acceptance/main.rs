@@ -13,6 +13,7 @@ mod ntlm;
 mod oncall;
 mod poll_and_webhook;
 mod predecessors;
+mod routing;
 mod stack;
 mod tickets;
 mod webhook_to_chat;

@@ -44,6 +44,8 @@ pub struct Config {
     pub orchestrator: OrchestratorWebhook,
     pub channels: BTreeMap<String, Channel>,
     pub routes: Vec<Route>,
+    /// Named time intervals routes are active or muted in (`time_intervals`).
+    pub time_intervals: BTreeMap<String, crate::route::TimeInterval>,
     /// Orchestrator tenants polled for job ends (`sources.orchestrator`, `scheduled.orchestrator`).
     pub orchestrators: Vec<OrchestratorSource>,
     /// KAMONOHASHI servers polled for job transitions (`sources.kamonohashi`).
@@ -193,6 +195,7 @@ impl Config {
             timezone_is_default: false,
             orchestrator: OrchestratorWebhook::default(),
             routes: vec![Route::to("console", State::ALL.to_vec())],
+            time_intervals: BTreeMap::new(),
             channels,
             orchestrators: Vec::new(),
             kamonohashi: Vec::new(),

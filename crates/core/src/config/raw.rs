@@ -10,6 +10,7 @@ use super::deploy::NamedFiles;
 use super::{Channel, Config, ConfigError, Language, Problems};
 use crate::notify::slack::SlackConfig;
 use crate::route::Route;
+use crate::route::intervals::{NamedInterval, TimeInterval};
 
 /// Step 1 of three: the file's shape. Every known key is kept as JSON and read at its own path
 /// by its builder, so one wrong value never hides the others' problems; unknown keys are
@@ -31,6 +32,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     routes: Option<Value>,
     #[serde(default)]
+    time_intervals: Option<Value>,
+    #[serde(default)]
     sources: Option<RawSources>,
     #[serde(flatten)]
     unknown: BTreeMap<String, Value>,
@@ -46,13 +49,14 @@ struct RawSources {
     unknown: BTreeMap<String, Value>,
 }
 
-const KNOWN: [&str; 7] = [
+const KNOWN: [&str; 8] = [
     "language",
     "timezone",
     "webhook",
     "scheduled",
     "channels",
     "routes",
+    "time_intervals",
     "sources",
 ];
 
@@ -131,12 +135,33 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
         Some(raw) => p.parse("routes", raw).unwrap_or_default(),
         None => Vec::new(),
     };
+    let time_intervals = read_intervals(root.time_intervals, timezone, &mut p);
     for (i, route) in routes.iter().enumerate() {
         let label = if route.name.is_empty() {
             format!("#{i}")
         } else {
             route.name.clone()
         };
+        for (key, names) in [
+            ("active_time_intervals", &route.active_time_intervals),
+            ("mute_time_intervals", &route.mute_time_intervals),
+        ] {
+            for (j, name) in names.iter().enumerate() {
+                if !time_intervals.contains_key(name) {
+                    let known = time_intervals
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    p.push(
+                        format!("routes[{i}].{key}[{j}]"),
+                        format!(
+                            "route {label:?} names unknown time interval {name:?} (known: {known})"
+                        ),
+                    );
+                }
+            }
+        }
         if route.channels.is_empty() {
             p.push(
                 format!("routes[{i}].channels"),
@@ -165,7 +190,7 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
             continue;
         };
         let mut route = Route::to(&name, states.unwrap_or_else(|| channel.default_states()));
-        route.via.extend(via);
+        route.matchers.via.extend(via);
         routes.push(route);
     }
     for (name, channel) in &channels {
@@ -195,14 +220,10 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
             let name = format!("{}-slack", k.name);
             let webhook_url = uri.clone();
             channels.insert(name.clone(), Channel::Slack(SlackConfig { webhook_url }));
-            routes.push(Route {
-                name: name.clone(),
-                channels: vec![name],
-                sources: vec![crate::event::Source::Kamonohashi],
-                states: Vec::new(),
-                processes: Vec::new(),
-                via: Vec::new(),
-            });
+            let mut route = Route::to(&name, Vec::new());
+            route.name = name.clone();
+            route.matchers.sources = vec![crate::event::Source::Kamonohashi];
+            routes.push(route);
         }
     }
 
@@ -216,9 +237,38 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
         orchestrator,
         channels,
         routes,
+        time_intervals,
         orchestrators,
         kamonohashi,
     })
+}
+
+/// `time_intervals`: each name once; periods without a `location` take the file's time zone.
+fn read_intervals(
+    raw: Option<Value>,
+    zone: chrono_tz::Tz,
+    p: &mut Problems,
+) -> BTreeMap<String, TimeInterval> {
+    let Some(raw) = raw else {
+        return BTreeMap::new();
+    };
+    let named: Vec<NamedInterval> = p.parse("time_intervals", raw).unwrap_or_default();
+    let mut out = BTreeMap::new();
+    for (i, mut n) in named.into_iter().enumerate() {
+        for period in &mut n.time_intervals {
+            period.locate(zone);
+        }
+        let interval = TimeInterval {
+            periods: n.time_intervals,
+        };
+        if out.insert(n.name.clone(), interval).is_some() {
+            p.push(
+                format!("time_intervals[{i}].name"),
+                format!("time interval {:?} is defined twice", n.name),
+            );
+        }
+    }
+    out
 }
 
 /// A Backlog channel that closes issues on recovery must hear the recoveries of what its routes
@@ -231,13 +281,13 @@ fn recovery_routes(explicit: &[Route], channels: &BTreeMap<String, Channel>) -> 
     let mut twins = Vec::new();
     for route in explicit {
         let mut states: Vec<State> = Vec::new();
-        for s in &route.states {
+        for s in &route.matchers.states {
             let recovery = match s {
                 State::Faulted | State::Stopped => State::Successful,
                 State::Alarm => State::Ok,
                 _ => continue,
             };
-            if !route.states.contains(&recovery) && !states.contains(&recovery) {
+            if !route.matchers.states.contains(&recovery) && !states.contains(&recovery) {
                 states.push(recovery);
             }
         }
@@ -248,7 +298,7 @@ fn recovery_routes(explicit: &[Route], channels: &BTreeMap<String, Channel>) -> 
             let mut twin = route.clone();
             twin.name = format!("recovery:{}:{name}", route.name);
             twin.channels = vec![name.clone()];
-            twin.states = states.clone();
+            twin.matchers.states = states.clone();
             twins.push(twin);
         }
     }

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::{Config, OrchestratorAuth};
 use crate::client::PollJob;
 use crate::event::Via;
+use crate::route::Matchers;
 
 impl Config {
     /// One line per fact, for `opsbell check`.
@@ -80,26 +81,44 @@ impl Config {
             .iter()
             .filter(|r| r.channels.iter().any(|c| c == name))
         {
-            let states = match r.states.is_empty() {
+            let m = &r.matchers;
+            let states = match m.states.is_empty() {
                 true => "every state".to_string(),
-                false => r
+                false => m
                     .states
                     .iter()
                     .map(|s| s.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
             };
-            let what = match r.sources.is_empty() {
+            let mut what = match m.sources.is_empty() {
                 true => states,
                 false => {
-                    let s: Vec<&str> = r.sources.iter().map(|s| s.as_str()).collect();
+                    let s: Vec<&str> = m.sources.iter().map(|s| s.as_str()).collect();
                     format!("{states} from {}", s.join(", "))
                 }
             };
+            let narrower = Matchers {
+                sources: Vec::new(),
+                states: Vec::new(),
+                via: Vec::new(),
+                ..m.clone()
+            };
+            if narrower != Matchers::default() {
+                what.push_str(&format!(" where {}", narrower.describe()));
+            }
+            for (key, names) in [
+                ("active", &r.active_time_intervals),
+                ("muted", &r.mute_time_intervals),
+            ] {
+                if !names.is_empty() {
+                    what.push_str(&format!(" ({key} {})", names.join(", ")));
+                }
+            }
             match heard.iter_mut().find(|(w, _)| *w == what) {
-                Some((_, via)) if !via.is_empty() && !r.via.is_empty() => via.extend(&r.via),
+                Some((_, via)) if !via.is_empty() && !m.via.is_empty() => via.extend(&m.via),
                 Some((_, via)) => via.clear(),
-                None => heard.push((what, r.via.clone())),
+                None => heard.push((what, m.via.clone())),
             }
         }
         if heard.is_empty() {

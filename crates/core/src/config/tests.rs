@@ -41,7 +41,10 @@ fn predecessor_config_loads_unchanged() {
         .find(|r| r.channels == ["backlog"])
         .unwrap();
     // Alarms open Backlog issues only when a route says so.
-    assert_eq!(backlog_route.states, [State::Faulted, State::Stopped]);
+    assert_eq!(
+        backlog_route.matchers.states,
+        [State::Faulted, State::Stopped]
+    );
     let [poll] = &config.orchestrators[..] else {
         panic!("{:?}", config.orchestrators)
     };
@@ -157,7 +160,10 @@ fn available_state_limits_a_legacy_channel() {
         "available_state":"Faulted, Stopped"}}}"#,
     )
     .unwrap();
-    assert_eq!(config.routes[0].states, [State::Faulted, State::Stopped]);
+    assert_eq!(
+        config.routes[0].matchers.states,
+        [State::Faulted, State::Stopped]
+    );
 }
 
 #[test]
@@ -205,7 +211,7 @@ fn the_predecessors_schedule_is_upgraded_into_a_source_and_checked_like_one() {
     assert_eq!(o.interval, every(10));
     assert_eq!(o.initial_lookback, every(60));
     for route in &config.routes {
-        assert_eq!(route.via, [Via::Poll], "{route:?}");
+        assert_eq!(route.matchers.via, [Via::Poll], "{route:?}");
     }
     // Two sources of one name would share their watermarks.
     let both = serde_json::json!({ "scheduled": scheduled, "sources": { "orchestrator": [{
@@ -253,7 +259,13 @@ fn a_webhook_and_a_scheduled_target_naming_one_destination_are_one_channel() {
     let routes: Vec<(&str, &[Via], &[State])> = config
         .routes
         .iter()
-        .map(|r| (r.channels[0].as_str(), &r.via[..], &r.states[..]))
+        .map(|r| {
+            (
+                r.channels[0].as_str(),
+                &r.matchers.via[..],
+                &r.matchers.states[..],
+            )
+        })
         .collect();
     let chat = &config.channels["slack"].default_states();
     assert_eq!(
@@ -366,7 +378,7 @@ fn kamonohashi_slackbot_files_load_as_they_are() {
         .iter()
         .find(|r| r.name == "kqi-slack")
         .unwrap();
-    assert_eq!(route.sources, [Source::Kamonohashi]);
+    assert_eq!(route.matchers.sources, [Source::Kamonohashi]);
     assert!(!format!("{config:?}").contains("slackbot-password"));
 }
 
@@ -411,7 +423,7 @@ fn a_chat_bot_channel_checks_its_key_without_quoting_it() {
     assert_eq!((bot.bot.as_str(), bot.concurrency), ("opsbell", 8));
     assert_eq!(bot.api_base, "https://chat.googleapis.com");
     assert_eq!(
-        config.routes[0].states,
+        config.routes[0].matchers.states,
         Channel::GoogleChatBot(bot.clone()).default_states()
     );
 
@@ -426,4 +438,67 @@ fn a_chat_bot_channel_checks_its_key_without_quoting_it() {
         "{text}"
     );
     assert!(!text.contains("top-secret"), "{text}");
+}
+
+#[test]
+fn time_intervals_routes_and_backlog_lifecycles_are_checked_and_described() {
+    let text = serde_json::json!({
+        "timezone": "Asia/Tokyo",
+        "channels": {
+            "ops": {"type": "console"},
+            "tickets": {"type": "backlog", "api_key": "k", "space_key": "acme", "project_id": 1,
+                "issue_type_id": 2, "close_on_recovery": true, "reopen_within": "12h"}
+        },
+        "time_intervals": [{"name": "nights", "time_intervals": [{"times": [{"start_time": "00:00", "end_time": "07:00"}]}]}],
+        "routes": [
+            {"name": "night shift", "channels": ["ops", "tickets"], "states": ["faulted"], "folders": ["12"],
+             "mute_time_intervals": ["nights"]}
+        ]
+    });
+    let config = load(&text.to_string()).unwrap();
+    let described = config.describe().join("\n");
+    assert!(
+        described.contains("channel ops (console): faulted where folder=12 (muted nights)"),
+        "{described}"
+    );
+    assert!(
+        described.contains("channel tickets keeps an issue per process"),
+        "{described}"
+    );
+    // The Backlog channel hears the recoveries of what its route sends it.
+    let twin = config
+        .routes
+        .iter()
+        .find(|r| r.name == "recovery:night shift:tickets")
+        .unwrap();
+    assert_eq!(twin.matchers.states, [State::Successful]);
+    assert_eq!(twin.matchers.folders, ["12"]);
+    assert_eq!(twin.mute_time_intervals, ["nights"]);
+    // A period without a location is in the file's time zone: 01:00 JST is night.
+    let night = chrono::DateTime::parse_from_rfc3339("2026-12-01T16:00:00Z").unwrap();
+    assert!(config.time_intervals["nights"].contains(night.with_timezone(&chrono::Utc)));
+
+    let bad = serde_json::json!({
+        "channels": {"ops": {"type": "console"}},
+        "time_intervals": [{"name": "x", "time_intervals": [{"weekdays": ["someday"]}]}],
+        "routes": [{"channels": ["ops"], "active_time_intervals": ["office"]}]
+    });
+    let problems: Vec<String> = load(&bad.to_string())
+        .unwrap_err()
+        .problems
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("time_intervals[0]") && p.contains("someday")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("routes[0].active_time_intervals[0]") && p.contains("\"office\"")),
+        "{problems:?}"
+    );
 }
