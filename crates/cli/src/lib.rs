@@ -10,6 +10,7 @@ pub mod oncall;
 pub mod send;
 pub mod serve;
 pub mod sign;
+pub mod silence;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +40,8 @@ pub enum Command {
     Sign(sign::SignArgs),
     /// Who is on call, the call plan, and the rotation calendar (calls nobody).
     Oncall(oncall::OncallArgs),
+    /// Add, list and expire silences (local database, or a deployment's table with --table).
+    Silence(silence::SilenceArgs),
     /// Import the iPF Google Chat bot's `chatbots` table into the space registry (once; safe to
     /// repeat).
     #[cfg(feature = "aws")]

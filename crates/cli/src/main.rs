@@ -15,6 +15,7 @@ async fn main() -> ExitCode {
         Command::Send(args) => send::run(args).await,
         Command::Sign(args) => sign::run(&args),
         Command::Oncall(args) => oncall::run(&args),
+        Command::Silence(args) => opsbell::silence::run(&args).await,
         #[cfg(feature = "aws")]
         Command::ImportChatbots(args) => opsbell::import::run(&args).await,
     };

@@ -534,25 +534,32 @@ async fn an_oncall_channel_runs_a_dry_run_escalation_in_serve() {
     let serve = Serve::start_with(&config, &dir.path().join("o.db"), &env).await;
     let body = sample("faulted");
     assert_eq!(serve.post(&body, Some(&signature(&body))).await.0, 202);
-    let received = wait_for_requests(&slack, 2, Duration::from_secs(20)).await;
-    let texts: Vec<String> = received
-        .iter()
-        .map(|r| {
-            serde_json::from_slice::<Value>(&r.body).unwrap()["text"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    assert_eq!(texts.len(), 2, "{texts:?}");
-    assert!(texts.iter().any(|t| t.contains("FailingJob")), "{texts:?}");
-    let cards = received
-        .iter()
-        .map(|r| String::from_utf8_lossy(&r.body).to_string())
-        .collect::<Vec<_>>()
-        .join("\n");
-    assert!(cards.contains("Dry run: would call +"), "{cards}");
-    assert!(cards.contains("Nobody answered"), "{cards}");
+    // The dry run narrates as a real escalation does: the plan, who is called, each step, the end.
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    let cards = loop {
+        let received = slack.received_requests().await.unwrap();
+        let cards: Vec<String> = received
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.body).to_string())
+            .collect();
+        if cards.iter().any(|c| c.contains("Nobody answered")) || std::time::Instant::now() > until
+        {
+            break cards;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let count = |what: &str| cards.iter().filter(|c| c.contains(what)).count();
+    assert_eq!(count("Dry run: would call +"), 1, "{cards:?}");
+    assert_eq!(count("Calling "), 1, "{cards:?}");
+    assert_eq!(count("— reply `ack "), 1, "{cards:?}");
+    assert_eq!(count("Nobody answered"), 1, "{cards:?}");
+    assert!(count("No answer from …") >= 1, "{cards:?}");
+    assert_eq!(
+        cards.len(),
+        3 + count("No answer from …"),
+        "nothing else: {cards:?}"
+    );
+    assert!(cards.iter().all(|c| c.contains("FailingJob")), "{cards:?}");
 }
 
 /// Each predecessor's own files and environment: `opsbell check` says what every setting became

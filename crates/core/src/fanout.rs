@@ -133,7 +133,13 @@ impl Fanout {
 
     pub async fn deliver(&self, event: &Event, deadline: Instant) -> Report {
         let now = self.clock.now();
-        let decided = decide(&self.routes, &self.intervals, event, now);
+        let mut decided = decide(&self.routes, &self.intervals, event, now);
+        let silences = self.silences(now).await;
+        for (name, withheld) in decided.iter_mut().filter(|(_, w)| w.is_none()) {
+            if let Some(s) = crate::silence::holding(&silences, event, name, now) {
+                *withheld = Some(format!("silenced by {}", s.id));
+            }
+        }
         let outcomes = join_all(decided.iter().map(|(name, withheld)| async move {
             match withheld {
                 Some(reason) => self.withhold(name, event, deadline, reason).await,
@@ -148,6 +154,18 @@ impl Fanout {
         };
         self.remember(event, &report).await;
         report
+    }
+
+    /// The silences in force at `now`. Unreadable, they hold nothing back: a delivery the
+    /// silence would have withheld is sent rather than risked.
+    async fn silences(&self, now: chrono::DateTime<chrono::Utc>) -> Vec<crate::state::Silence> {
+        match crate::state::Silence::all(self.records.as_ref(), now).await {
+            Ok(all) => all.into_iter().filter(|s| s.is_active(now)).collect(),
+            Err(e) => {
+                warn!(error = %e, "Could not read the silences; delivering as if there were none.");
+                Vec::new()
+            }
+        }
     }
 
     /// Notes what reached a target now, for the bot's `status`; a failure here loses nothing.

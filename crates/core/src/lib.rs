@@ -24,6 +24,7 @@ pub mod problem;
 pub mod render;
 pub mod route;
 pub mod signature;
+pub mod silence;
 pub mod source;
 pub mod state;
 #[cfg(any(test, feature = "test-util"))]

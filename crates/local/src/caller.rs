@@ -15,6 +15,11 @@ use opsbell_core::ports::{Check, CheckQueue, EscalationError, Escalations, Start
 use opsbell_core::ports::{Queue, Records};
 use tracing::error;
 
+/// How often a failing check is run before giving up (the check queue's receive limit).
+const CHECK_ATTEMPTS: u32 = 5;
+/// The wait before the n-th retry is n times this.
+const CHECK_RETRY: Duration = Duration::from_millis(200);
+
 pub struct LocalCaller {
     records: Arc<dyn Records>,
     events: Arc<dyn Queue>,
@@ -67,8 +72,19 @@ impl CheckQueue for LocalCaller {
         let check = check.clone();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            if let Err(e) = me.escalation().check(&check, Utc::now()).await {
-                error!(incident = %check.incident, error = %e, "On-call check failed.");
+            // As the check queue redelivers a failed check: a check that runs before its step
+            // was saved (`NotYet`, likely with no delay) or that met a failing store comes back.
+            for attempt in 1..=CHECK_ATTEMPTS {
+                match me.escalation().check(&check, Utc::now()).await {
+                    Ok(_) => return,
+                    Err(e) if attempt < CHECK_ATTEMPTS => {
+                        tracing::debug!(incident = %check.incident, error = %e, attempt, "On-call check comes back.");
+                        tokio::time::sleep(CHECK_RETRY * attempt).await;
+                    }
+                    Err(e) => {
+                        error!(incident = %check.incident, error = %e, "On-call check failed; the escalation stops here.");
+                    }
+                }
             }
         });
         Ok(())

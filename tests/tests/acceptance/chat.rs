@@ -30,6 +30,46 @@ fn token(aud: &str) -> String {
 }
 
 async fn post(listener: &ChatListener<'_>, sample: &str, bearer: Option<&str>) -> (u16, Value) {
+    let body = String::from_utf8(file(&format!(
+        "samplejson/googlechat-event-{sample}-docs.json"
+    )))
+    .unwrap();
+    post_body(listener, body, bearer).await
+}
+
+/// A message to the bot saying `text`, as Google Chat sends it, with a valid token.
+pub(crate) async fn say(listener: &ChatListener<'_>, text: &str) -> String {
+    let mut message: Value =
+        serde_json::from_slice(&file("samplejson/googlechat-event-message-room-docs.json"))
+            .unwrap();
+    message["message"]["argumentText"] = json!(format!(" {text}"));
+    message["message"]["text"] = json!(format!("@opsbell {text}"));
+    let (status, reply) = post_body(listener, message.to_string(), Some(&token("424242"))).await;
+    assert_eq!(status, 200, "{reply}");
+    reply["text"].as_str().unwrap_or_default().to_string()
+}
+
+/// A ChatListener over `records` whose tokens come from a fake JWKS (kept alive by the server).
+pub(crate) async fn listener_keys() -> (MockServer, ChatVerifier) {
+    let keys = MockServer::start().await;
+    let jwks: Value = serde_json::from_slice(&file("crates/core/testdata/test-jwks.json")).unwrap();
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(jwks))
+        .mount(&keys)
+        .await;
+    let verifier = ChatVerifier::new(
+        Audience::ProjectNumber("424242".into()),
+        Some(keys.uri()),
+        opsbell_core::http::client(),
+    );
+    (keys, verifier)
+}
+
+async fn post_body(
+    listener: &ChatListener<'_>,
+    body: String,
+    bearer: Option<&str>,
+) -> (u16, Value) {
     let mut event: Value = serde_json::from_slice(&file(
         "samplejson/apigateway-http-v2-event-iam-with-body.json",
     ))
@@ -40,12 +80,7 @@ async fn post(listener: &ChatListener<'_>, sample: &str, bearer: Option<&str>) -
         headers["authorization"] = json!(format!("Bearer {t}"));
     }
     event["headers"] = headers;
-    event["body"] = json!(
-        String::from_utf8(file(&format!(
-            "samplejson/googlechat-event-{sample}-docs.json"
-        )))
-        .unwrap()
-    );
+    event["body"] = json!(body);
     event["isBase64Encoded"] = json!(false);
     let request = lambda_http::request::from_str(&event.to_string()).unwrap();
     let response = chat_listener::handle(request, listener).await.unwrap();

@@ -14,6 +14,7 @@ mod oncall;
 mod poll_and_webhook;
 mod predecessors;
 mod routing;
+mod silences;
 mod stack;
 mod tickets;
 mod webhook_to_chat;

@@ -197,9 +197,51 @@ impl ChatListener<'_> {
                 },
             },
             "status" => self.status(now).await?,
+            "silence" => {
+                let rest: Vec<&str> = words.collect();
+                self.silence(&rest.join(" "), by, now).await?
+            }
+            "silences" => {
+                let all = crate::state::Silence::all(self.records, now).await?;
+                let mut lines = vec![Say::Silences { n: all.len() }.text(self.language)];
+                lines.extend(
+                    all.iter()
+                        .map(|s| format!("• {}", crate::silence::line(s, now))),
+                );
+                lines.join("\n")
+            }
+            "unsilence" => {
+                let id = words.next().unwrap_or_default();
+                match crate::silence::expire(self.records, id, now).await? {
+                    Some(_) => Say::Unsilenced { id }.text(self.language),
+                    None => Say::NoSilence { id }.text(self.language),
+                }
+            }
             "oncall" => self.who(words.next(), now).await,
             _ => Say::Help.text(self.language),
         })
+    }
+
+    /// `silence <matchers> for 2h "why"`.
+    async fn silence(
+        &self,
+        text: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        let request = match crate::silence::parse(text) {
+            Ok(r) => r,
+            Err(why) => return Ok(Say::SilenceRefused { why: &why }.text(self.language)),
+        };
+        let s = crate::silence::add(self.records, request, by, now).await?;
+        let until = s.ends_at.format("%Y-%m-%d %H:%M UTC").to_string();
+        let what = crate::silence::what(&s);
+        Ok(Say::Silenced {
+            id: &s.id,
+            until: &until,
+            what: &what,
+        }
+        .text(self.language))
     }
 
     /// Spaces, events delivered in the last 24 hours (the latest few), escalations this week.

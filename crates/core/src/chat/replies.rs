@@ -60,6 +60,23 @@ pub(crate) enum Say<'a> {
         topic: Option<&'a str>,
         finding: &'a str,
     },
+    SilenceRefused {
+        why: &'a str,
+    },
+    Silenced {
+        id: &'a str,
+        until: &'a str,
+        what: &'a str,
+    },
+    Silences {
+        n: usize,
+    },
+    Unsilenced {
+        id: &'a str,
+    },
+    NoSilence {
+        id: &'a str,
+    },
 }
 
 impl Say<'_> {
@@ -71,9 +88,9 @@ impl Say<'_> {
             Some(t) => format!("{en}{t}"),
         };
         match (self, lang) {
-            (Help, En) => "Commands: `help`, `status`, `oncall [topic]` (who is on call now), `ack <incident>` (stop a phone escalation).".into(),
-            (Help, Ja) => "コマンド: `help`、`status`、`oncall [topic]` (今の当番)、`ack <incident>` (電話エスカレーションを止める)。".into(),
-            (Help, Ko) => "명령: `help`, `status`, `oncall [topic]` (현재 당번), `ack <incident>` (전화 에스컬레이션 중지).".into(),
+            (Help, En) => "Commands: `help`, `status`, `oncall [topic]` (who is on call now), `ack <incident>` (stop a phone escalation), `silence <matchers> for 2h \"why\"`, `silences`, `unsilence <id>`.".into(),
+            (Help, Ja) => "コマンド: `help`、`status`、`oncall [topic]` (今の当番)、`ack <incident>` (電話エスカレーションを止める)、`silence <matchers> for 2h \"理由\"`、`silences`、`unsilence <id>`。".into(),
+            (Help, Ko) => "명령: `help`, `status`, `oncall [topic]` (현재 당번), `ack <incident>` (전화 에스컬레이션 중지), `silence <matchers> for 2h \"이유\"`, `silences`, `unsilence <id>`.".into(),
             (Added { space }, En) => format!("Thanks for adding me to {space}. I will post job failures and alarms here. {}", Help.text(En)),
             (Added { space }, Ja) => format!("{space} に追加してくれてありがとう。ジョブの失敗とアラームをここに投稿します。{}", Help.text(Ja)),
             (Added { space }, Ko) => format!("{space}에 추가해 주셔서 감사합니다. 작업 실패와 경보를 여기에 올립니다. {}", Help.text(Ko)),
@@ -147,6 +164,21 @@ impl Say<'_> {
             (FilesNeedFixing { day, topic: t, finding }, Ko) => {
                 format!("오늘({day}일) 당번{}: 파일 수정이 필요합니다: {finding}", topic(t, " · "))
             }
+            (SilenceRefused { why }, En) => format!("Not silenced: {why}."),
+            (SilenceRefused { why }, Ja) => format!("サイレンスにできません: {why}。"),
+            (SilenceRefused { why }, Ko) => format!("사일런스를 만들 수 없습니다: {why}."),
+            (Silenced { id, until, what }, En) => format!("Silenced {what} until {until} (id {id}; `unsilence {id}` ends it)."),
+            (Silenced { id, until, what }, Ja) => format!("{what} を {until} までサイレンスにしました (id {id}、`unsilence {id}` で解除)。"),
+            (Silenced { id, until, what }, Ko) => format!("{what}을(를) {until}까지 사일런스로 설정했습니다 (id {id}, `unsilence {id}`로 해제)."),
+            (Silences { n }, En) => format!("Silences (active, and ended in the last 7 days): {n}"),
+            (Silences { n }, Ja) => format!("サイレンス (有効なものと 7 日以内に終わったもの): {n}"),
+            (Silences { n }, Ko) => format!("사일런스 (활성, 최근 7일 내 종료): {n}"),
+            (Unsilenced { id }, En) => format!("Silence {id} ended; what it held back stays unsent."),
+            (Unsilenced { id }, Ja) => format!("サイレンス {id} を終了しました。保留した通知は送りません。"),
+            (Unsilenced { id }, Ko) => format!("사일런스 {id}을(를) 종료했습니다. 보류된 알림은 보내지 않습니다."),
+            (NoSilence { id }, En) => format!("No active silence {id}."),
+            (NoSilence { id }, Ja) => format!("有効なサイレンス {id} はありません。"),
+            (NoSilence { id }, Ko) => format!("활성 사일런스 {id}이(가) 없습니다."),
         }
     }
 }

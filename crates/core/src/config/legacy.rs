@@ -236,10 +236,13 @@ fn upgrade(kind: &str, s: &Section) -> Option<Value> {
             }
             c
         }
+        // The predecessor opened an issue per event, and its users work that way: its section
+        // keeps doing so. A channel under `channels` gets the lifecycle (an issue per problem).
         "backlog" if !s.api_key.is_empty() || !s.space_key.is_empty() => {
             let mut c = json!({
                 "type": kind, "api_key": s.api_key, "space_key": s.space_key,
                 "project_id": s.project_id, "issue_type_id": s.issue_type_id,
+                "ticket_per": "event",
             });
             if let Some(base) = opt(&s.base_url) {
                 c["base_url"] = json!(base);

@@ -462,6 +462,8 @@ where
 pub struct Deployment {
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
+    /// The state table's name (for the CLI's `--table`).
+    pub table: String,
     pub store: Arc<DynamoStore>,
     pub deps: opsbell_core::build::Deps,
 }
@@ -493,6 +495,7 @@ impl Deployment {
         Deployment {
             sqs,
             queue_url,
+            table,
             store,
             deps,
         }
