@@ -23,6 +23,10 @@ async fn main() -> Result<(), Error> {
         let queue = SqsEscalations(SqsQueue::from_config(&aws, url));
         Arc::new(queue) as Arc<dyn Escalations>
     });
+    // Flood digests wait on the events queue itself (a delayed message per window).
+    let queue = std::env::var("EVENTS_QUEUE_URL").ok().map(|url| {
+        Arc::new(SqsQueue::from_config(&aws, url)) as Arc<dyn opsbell_core::ports::Queue>
+    });
     let deps = Deps {
         http: client(),
         policy: RetryPolicy::default(),
@@ -30,6 +34,7 @@ async fn main() -> Result<(), Error> {
         records: store,
         clock: Arc::new(SystemClock),
         escalations,
+        queue,
     };
     let fanout = build::fanout(&config, &deps);
     if let Some(event) = opsbell_aws::local::event()? {

@@ -101,6 +101,21 @@ impl Queue for SqsQueue {
         }
         Ok(())
     }
+
+    /// One `SendMessage` per event with `DelaySeconds` (rounded up, at most 900).
+    async fn enqueue_later(
+        &self,
+        events: &[Event],
+        delay: std::time::Duration,
+    ) -> Result<(), QueueError> {
+        let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+        let seconds = i32::try_from(seconds.min(900)).unwrap_or(900);
+        for event in events {
+            let body = serde_json::to_string(event).map_err(|e| QueueError(e.to_string()))?;
+            self.send_one(body, seconds).await?;
+        }
+        Ok(())
+    }
 }
 
 /// The on-call check queue: a [`Check`] delivered after its delay (SQS `DelaySeconds`, ≤ 900 s).

@@ -76,6 +76,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
         records: store.clone(),
         clock: clock.clone(),
         escalations: local_oncall(&config, store.clone(), outbox.clone()),
+        queue: Some(outbox.clone()),
     };
     let fanout = Arc::new(build::fanout(&config, &deps));
     let (pending, dead) = outbox.counts().await?;

@@ -89,6 +89,7 @@ async fn main() {
                 records,
                 clock: Arc::new(SystemClock),
                 escalations: None,
+                queue: None,
             },
         );
         let started = Instant::now();

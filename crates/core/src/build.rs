@@ -37,6 +37,9 @@ pub struct Deps {
     /// Where `oncall` channels start escalations; without it they are not built, and an event
     /// routed to one fails loudly at delivery.
     pub escalations: Option<Arc<dyn Escalations>>,
+    /// The events queue, where flood digests wait for their window to end; without it there is
+    /// no flood control.
+    pub queue: Option<Arc<dyn Queue>>,
 }
 
 /// The context an adapter is built with.
@@ -106,7 +109,7 @@ pub fn destinations(config: &Config, deps: &Deps) -> BTreeMap<String, Destinatio
 
 /// The fan-out of `config`: its destinations and routes over `deps`.
 pub fn fanout(config: &Config, deps: &Deps) -> Fanout {
-    Fanout::new(
+    let fanout = Fanout::new(
         destinations(config, deps),
         config.routes.clone(),
         deps.log.clone(),
@@ -114,6 +117,17 @@ pub fn fanout(config: &Config, deps: &Deps) -> Fanout {
         deps.clock.clone(),
     )
     .with_time_intervals(config.time_intervals.clone())
+    .with_pacing(
+        config
+            .channels
+            .iter()
+            .filter_map(|(name, c)| Some((name.clone(), c.spacing()?)))
+            .collect(),
+    );
+    match &deps.queue {
+        Some(queue) => fanout.with_flood(config.flood.clone(), queue.clone()),
+        None => fanout,
+    }
 }
 
 /// Every polled source of `config`, queueing what they find on `queue`.

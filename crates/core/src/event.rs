@@ -14,6 +14,8 @@ pub enum Source {
     Cloudwatch,
     /// The on-call escalation itself ("nobody answered").
     Oncall,
+    /// A channel's flood digest: the events it held back in one window, in one message.
+    Digest,
 }
 
 impl Source {
@@ -23,6 +25,7 @@ impl Source {
             Source::Kamonohashi => "kamonohashi",
             Source::Cloudwatch => "cloudwatch",
             Source::Oncall => "oncall",
+            Source::Digest => "digest",
         }
     }
 }

@@ -10,9 +10,11 @@ use futures::future::join_all;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
+pub mod flood;
+mod pace;
 mod spaces;
 
-use crate::event::{Event, EventKey};
+use crate::event::{Event, EventKey, Source};
 use crate::notify::google_chat_bot::GoogleChatBotNotifier;
 use crate::ports::{
     Claim, Clock, DeliveryLog, DeliveryOutcome, Notifier, NotifyError, Receipt, Records,
@@ -93,6 +95,10 @@ pub struct Fanout {
     clock: Arc<dyn Clock>,
     /// The named intervals routes are active or muted in.
     intervals: BTreeMap<String, TimeInterval>,
+    /// Channels under flood control (none without a queue for their digests).
+    flood: Option<flood::Flood>,
+    /// Destinations posted one at a time, spaced.
+    pace: BTreeMap<String, pace::Pace>,
 }
 
 impl Fanout {
@@ -111,7 +117,28 @@ impl Fanout {
             records,
             clock,
             intervals: BTreeMap::new(),
+            flood: None,
+            pace: BTreeMap::new(),
         }
+    }
+
+    /// Flood control for `policies`' channels, their digests queued on `queue`.
+    pub fn with_flood(
+        mut self,
+        policies: BTreeMap<String, flood::FloodPolicy>,
+        queue: Arc<dyn crate::ports::Queue>,
+    ) -> Self {
+        self.flood = Some(flood::Flood::new(policies, queue));
+        self
+    }
+
+    /// Posts to each named destination one at a time, `gap` apart.
+    pub fn with_pacing(mut self, gaps: BTreeMap<String, Duration>) -> Self {
+        self.pace = gaps
+            .into_iter()
+            .map(|(n, g)| (n, pace::Pace::new(g)))
+            .collect();
+        self
     }
 
     /// The time intervals its routes name.
@@ -132,6 +159,9 @@ impl Fanout {
     }
 
     pub async fn deliver(&self, event: &Event, deadline: Instant) -> Report {
+        if event.source == Source::Digest {
+            return self.deliver_digest(event, deadline).await;
+        }
         let now = self.clock.now();
         let mut decided = decide(&self.routes, &self.intervals, event, now);
         let silences = self.silences(now).await;
@@ -204,10 +234,61 @@ impl Fanout {
                 };
             }
         };
-        self.claim_and_send(name, event, deadline, |post_by| {
-            notifier.notify(event, post_by)
+        self.claim_and_send(name, event, deadline, |post_by| async move {
+            // A digest is not counted again, and an escalation's few messages (who is called,
+            // who answered) must not wait for a window.
+            let counted = !matches!(event.source, Source::Digest | Source::Oncall);
+            if let Some(flood) = self.flood.as_ref().filter(|_| counted) {
+                let now = self.clock.now();
+                match flood.admit(self.records.as_ref(), name, event, now).await {
+                    Ok(flood::Admit::Send) => {}
+                    Ok(flood::Admit::Held(digest)) => {
+                        return Ok(Receipt {
+                            detail: format!("in digest {digest}"),
+                            attempts: 0,
+                        });
+                    }
+                    Err(detail) => {
+                        return Err(NotifyError::Retryable {
+                            detail,
+                            attempts: 0,
+                            retry_after: None,
+                        });
+                    }
+                }
+            }
+            match self.pace.get(name) {
+                Some(pace) => pace.run(notifier.notify(event, post_by)).await,
+                None => notifier.notify(event, post_by).await,
+            }
         })
         .await
+    }
+
+    /// A channel's flood digest, due after its window: compose it from the window and post it
+    /// to that channel only, claimed under the digest's own key.
+    async fn deliver_digest(&self, digest: &Event, deadline: Instant) -> Report {
+        let mut report = Report {
+            key: digest.key.clone(),
+            targets: Vec::new(),
+        };
+        let (Some(flood), Some(channel)) = (&self.flood, digest.only_channels.first()) else {
+            warn!(key = %digest.key, "A flood digest for a channel without flood control; dropped.");
+            return report;
+        };
+        let outcome = match flood.compose(self.records.as_ref(), digest).await {
+            Ok(Some(message)) => {
+                info!(channel = %channel, key = %digest.key, "Posting the flood digest.");
+                self.deliver_to(channel, &message, deadline).await
+            }
+            Ok(None) => return report,
+            Err(error) => TargetOutcome::Failed {
+                error,
+                retryable: true,
+            },
+        };
+        report.targets.push((channel.clone(), outcome));
+        report
     }
 
     /// Claims `target` in the delivery log, sends (`send` must be done by the instant it is

@@ -17,6 +17,9 @@ use crate::event::{Event, EventKey};
 #[async_trait]
 pub trait Queue: Send + Sync {
     async fn enqueue(&self, events: &[Event]) -> Result<(), QueueError>;
+    /// As [`Queue::enqueue`], delivered no sooner than `delay` from now (at most 15 minutes:
+    /// SQS `DelaySeconds`). Durable once it returns `Ok`.
+    async fn enqueue_later(&self, events: &[Event], delay: Duration) -> Result<(), QueueError>;
 }
 
 #[derive(Debug, thiserror::Error)]

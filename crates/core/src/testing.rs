@@ -136,6 +136,8 @@ impl Records for MemoryRecords {
 #[derive(Default)]
 pub struct MemoryQueue {
     pub events: Mutex<Vec<Event>>,
+    /// What was queued for later, with its delay.
+    pub later: Mutex<Vec<(Event, Duration)>>,
     pub down: AtomicBool,
 }
 
@@ -156,6 +158,15 @@ impl Queue for MemoryQueue {
             return Err(QueueError("down".into()));
         }
         self.events.lock().unwrap().extend_from_slice(events);
+        Ok(())
+    }
+
+    async fn enqueue_later(&self, events: &[Event], delay: Duration) -> Result<(), QueueError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(QueueError("down".into()));
+        }
+        let later = events.iter().map(|e| (e.clone(), delay));
+        self.later.lock().unwrap().extend(later);
         Ok(())
     }
 }

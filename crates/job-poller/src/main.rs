@@ -27,6 +27,7 @@ async fn main() -> Result<(), Error> {
         records,
         clock: Arc::new(SystemClock),
         escalations: None,
+        queue: None,
     };
     let pollers = build::pollers(&config, &deps, queue);
     if let Some(event) = opsbell_aws::local::event()? {

@@ -23,6 +23,8 @@ const GROUP_MAX: usize = 1024;
 
 struct Write {
     bodies: Vec<String>,
+    /// Due this long after the commit.
+    delay_ms: i64,
     done: oneshot::Sender<Result<(), String>>,
 }
 
@@ -173,9 +175,11 @@ fn commit(conn: &mut Connection, group: &[Write]) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
         let mut insert = tx
-            .prepare_cached("INSERT INTO outbox (body, next_at, created_at) VALUES (?1, ?2, ?2)")?;
-        for body in group.iter().flat_map(|w| &w.bodies) {
-            insert.execute(params![body, now])?;
+            .prepare_cached("INSERT INTO outbox (body, next_at, created_at) VALUES (?1, ?2, ?3)")?;
+        for w in group {
+            for body in &w.bodies {
+                insert.execute(params![body, now + w.delay_ms, now])?;
+            }
         }
     }
     tx.commit()
@@ -184,6 +188,22 @@ fn commit(conn: &mut Connection, group: &[Write]) -> rusqlite::Result<()> {
 #[async_trait]
 impl Queue for SqliteOutbox {
     async fn enqueue(&self, events: &[Event]) -> Result<(), QueueError> {
+        self.write(events, 0).await
+    }
+
+    async fn enqueue_later(
+        &self,
+        events: &[Event],
+        delay: std::time::Duration,
+    ) -> Result<(), QueueError> {
+        self.write(events, i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
+            .await
+    }
+}
+
+impl SqliteOutbox {
+    /// Commits `events` (group commit with concurrent writers), due `delay_ms` from now.
+    async fn write(&self, events: &[Event], delay_ms: i64) -> Result<(), QueueError> {
         let bodies = events
             .iter()
             .map(serde_json::to_string)
@@ -197,7 +217,11 @@ impl Queue for SqliteOutbox {
             .clone();
         let sender = sender.ok_or_else(|| QueueError("outbox is closed".into()))?;
         sender
-            .send(Write { bodies, done })
+            .send(Write {
+                bodies,
+                delay_ms,
+                done,
+            })
             .map_err(|_| QueueError("outbox writer stopped".into()))?;
         wait.await
             .map_err(|_| QueueError("outbox writer stopped".into()))?

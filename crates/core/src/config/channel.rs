@@ -41,6 +41,20 @@ macro_rules! channels {
                 }
             }
 
+            /// Whether a flood is held back for digests unless the channel says otherwise.
+            pub fn floods(&self) -> bool {
+                match self {
+                    $(Channel::$variant(c) => c.floods(),)*
+                }
+            }
+
+            /// The least time between two posts to this channel (its vendor's rate limit).
+            pub fn spacing(&self) -> Option<std::time::Duration> {
+                match self {
+                    $(Channel::$variant(c) => c.spacing(),)*
+                }
+            }
+
             /// Exactly what the channel would receive for `event`, without credentials.
             pub fn preview(&self, event: &Event, opts: RenderOptions) -> String {
                 match self {

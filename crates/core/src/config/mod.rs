@@ -46,6 +46,8 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Named time intervals routes are active or muted in (`time_intervals`).
     pub time_intervals: BTreeMap<String, crate::route::TimeInterval>,
+    /// The channels under flood control and how (`flood` of each channel; chat by default).
+    pub flood: BTreeMap<String, crate::fanout::flood::FloodPolicy>,
     /// Orchestrator tenants polled for job ends (`sources.orchestrator`, `scheduled.orchestrator`).
     pub orchestrators: Vec<OrchestratorSource>,
     /// KAMONOHASHI servers polled for job transitions (`sources.kamonohashi`).
@@ -196,6 +198,7 @@ impl Config {
             orchestrator: OrchestratorWebhook::default(),
             routes: vec![Route::to("console", State::ALL.to_vec())],
             time_intervals: BTreeMap::new(),
+            flood: BTreeMap::new(),
             channels,
             orchestrators: Vec::new(),
             kamonohashi: Vec::new(),

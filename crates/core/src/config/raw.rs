@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::deploy::NamedFiles;
 use super::{Channel, Config, ConfigError, Language, Problems};
+use crate::fanout::flood::FloodPolicy;
 use crate::notify::slack::SlackConfig;
 use crate::route::Route;
 use crate::route::intervals::{NamedInterval, TimeInterval};
@@ -113,11 +114,16 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
     let legacy = super::legacy::read(webhook, scheduled.as_ref(), &mut p);
     let orchestrator = legacy.orchestrator;
     let mut channels = legacy.channels;
+    // Each channel's `flood` setting, read next to (not by) its adapter.
+    let mut floods: BTreeMap<String, Value> = BTreeMap::new();
 
     if let Some(raw) = root.channels {
         let raw: BTreeMap<String, Value> = p.parse("channels", raw).unwrap_or_default();
-        for (name, v) in raw {
+        for (name, mut v) in raw {
             let path = format!("channels.{name}");
+            if let Some(flood) = v.as_object_mut().and_then(|m| m.remove("flood")) {
+                floods.insert(name.clone(), flood);
+            }
             if channels.contains_key(&name) {
                 p.push(
                     &path,
@@ -199,6 +205,17 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
         }
     }
     routes.extend(recovery_routes(&explicit, &channels));
+    let mut flood = BTreeMap::new();
+    for (name, channel) in &channels {
+        let path = format!("channels.{name}");
+        let policy = match floods.remove(name) {
+            Some(v) => FloodPolicy::parse(v, &path, &mut p),
+            None => channel.floods().then(FloodPolicy::default),
+        };
+        if let Some(policy) = policy {
+            flood.insert(name.clone(), policy);
+        }
+    }
 
     let sources = root.sources.unwrap_or_default();
     for key in sources.unknown.keys() {
@@ -238,6 +255,7 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
         channels,
         routes,
         time_intervals,
+        flood,
         orchestrators,
         kamonohashi,
     })

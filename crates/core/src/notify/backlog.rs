@@ -12,8 +12,9 @@
 //!   (count 1–100, default 20) → 200 with issues (`issueKey`, `description`, `status.id`,
 //!   `updated`). <https://developer.nulab.com/docs/backlog/api/2/get-issue-list/>
 //! - Rate limit per user and minute by kind (Read, Update, Search); 429 when exceeded, with
-//!   `X-RateLimit-Reset`; Nulab asks for no parallel requests. The fan-out sends one request at a
-//!   time per Backlog channel. <https://developer.nulab.com/docs/backlog/rate-limit/>
+//!   `X-RateLimit-Reset`; Nulab asks for no parallel requests and a second between bulk
+//!   updates. The fan-out sends one request at a time per Backlog channel, a second apart.
+//!   <https://developer.nulab.com/docs/backlog/rate-limit/>
 //! - The key travels in the query string (`apiKey`), so errors are stripped of the URL.
 //!
 //! The lifecycle (`tickets`): a problem (a process, a job, an alarm) has one issue. A repeat
@@ -181,6 +182,10 @@ impl ChannelConfig for BacklogConfig {
             "POST /api/v2/issues\nprojectId: {}\nissueTypeId: {}\npriorityId: {}\nsummary: {}\ndescription:\n{}",
             self.project_id, self.issue_type_id, self.priority_id, issue.summary, issue.description
         )
+    }
+
+    fn spacing(&self) -> Option<std::time::Duration> {
+        Some(std::time::Duration::from_secs(1))
     }
 }
 

@@ -3,7 +3,10 @@
 //!
 //! `POST {api}/v2/rooms/{room_id}/messages`, token in `X-ChatWorkToken`, `body` as a form field
 //! (the predecessor put it in the query string); 200 `{"message_id": "…"}`; 429 past a
-//! per-token limit over five minutes.
+//! per-token limit over five minutes (300 requests, reported in `x-ratelimit-*` headers,
+//! <https://developer.chatwork.com/docs/endpoints>, checked 2026-12-01); posting into one room is
+//! throttled further (about 10 messages per 10 seconds, reported, not documented). So a room gets
+//! one post at a time, a second apart, and floods become digests.
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
@@ -61,6 +64,14 @@ impl ChannelConfig for ChatworkConfig {
         let body = render(event, opts);
         let room = &self.room_id;
         format!("POST /v2/rooms/{room}/messages\nbody:\n{body}\nself_unread: 0")
+    }
+
+    fn floods(&self) -> bool {
+        true
+    }
+
+    fn spacing(&self) -> Option<std::time::Duration> {
+        Some(std::time::Duration::from_secs(1))
     }
 }
 

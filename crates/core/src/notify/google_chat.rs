@@ -2,7 +2,10 @@
 //! <https://developers.google.com/workspace/chat/quickstart/webhooks>
 //!
 //! `POST` JSON to the webhook URL (its `key` and `token` are the credential), replying into the
-//! job's thread when one exists. 32,000 bytes per message; about one write per second per space.
+//! job's thread when one exists. 32,000 bytes per message; message writes are limited to 60 per
+//! minute per space (one per second; 429 beyond,
+//! <https://developers.google.com/workspace/chat/limits>, checked 2026-12-01). So a webhook gets
+//! one post at a time, a second apart, and floods become digests.
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
@@ -46,6 +49,14 @@ impl ChannelConfig for GoogleChatConfig {
 
     fn preview(&self, event: &Event, opts: RenderOptions) -> String {
         pretty(&render(event, opts))
+    }
+
+    fn floods(&self) -> bool {
+        true
+    }
+
+    fn spacing(&self) -> Option<std::time::Duration> {
+        Some(std::time::Duration::from_secs(1))
     }
 }
 

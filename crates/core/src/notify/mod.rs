@@ -56,6 +56,17 @@ pub trait ChannelConfig: Sized {
     /// Exactly what the channel would receive for `event`, without credentials (`opsbell send
     /// --dry-run`).
     fn preview(&self, event: &Event, opts: RenderOptions) -> String;
+
+    /// Whether a flood is held back for digests by default (chat: yes).
+    fn floods(&self) -> bool {
+        false
+    }
+
+    /// The least time between two posts, from the vendor's documented rate limit; posts are
+    /// also sent one at a time. `None`: no pacing.
+    fn spacing(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// JSON, indented, for previews.

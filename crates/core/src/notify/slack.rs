@@ -1,7 +1,9 @@
 //! Slack incoming webhooks. <https://api.slack.com/messaging/webhooks>
 //!
 //! `POST` JSON to the webhook URL (itself the credential); 200 `ok` on success; 429 with
-//! `Retry-After` at about one message per second per webhook.
+//! `Retry-After` at about one message per second per webhook ("Incoming webhooks: 1 per second,
+//! short bursts allowed", <https://api.slack.com/apis/rate-limits>, checked 2026-12-01). So a
+//! webhook gets one post at a time, a second apart, and floods become digests.
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
@@ -42,6 +44,14 @@ impl ChannelConfig for SlackConfig {
 
     fn preview(&self, event: &Event, opts: RenderOptions) -> String {
         pretty(&render(event, opts))
+    }
+
+    fn floods(&self) -> bool {
+        true
+    }
+
+    fn spacing(&self) -> Option<std::time::Duration> {
+        Some(std::time::Duration::from_secs(1))
     }
 }
 

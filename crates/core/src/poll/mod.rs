@@ -62,6 +62,18 @@ impl Queue for RestrictedQueue<'_> {
         }
         self.inner.enqueue(&events).await
     }
+
+    async fn enqueue_later(
+        &self,
+        events: &[crate::event::Event],
+        delay: std::time::Duration,
+    ) -> Result<(), QueueError> {
+        let mut events = events.to_vec();
+        for e in &mut events {
+            e.only_channels = self.channels.clone();
+        }
+        self.inner.enqueue_later(&events, delay).await
+    }
 }
 
 impl PollReport {

@@ -14,6 +14,7 @@
 //! | [`RecentIncident`] | `RECENT#INCIDENT`                     | `<at>#<id>`         | 7 d     |
 //! | [`Ticket`]         | `TICKET#<channel>`                    | problem (`process:…`) | 90 d  |
 //! | [`Silence`]        | `SILENCE#ALL`                         | silence id          | end + 7 d |
+//! | [`FloodWindow`]    | `FLOOD#<channel>`                     | window start        | 2 d     |
 //!
 //! Rows more than one writer may change at once (an incident: a check and an `ack`; a ticket:
 //! two deliveries of one problem) are read with their stored body ([`Stored`]) and written back
@@ -27,6 +28,7 @@ use crate::event::EventKey;
 use crate::ports::{Records, StoreError};
 
 mod chat;
+mod flood;
 mod incident;
 mod poll;
 mod recent;
@@ -34,6 +36,7 @@ mod silence;
 mod ticket;
 
 pub use chat::{DEFAULT_BOT_NAME, Space};
+pub use flood::{DIGEST_NAMES, FloodWindow, OTHERS};
 pub use incident::{Call, INCIDENT_TTL_DAYS, Incident, Status};
 pub use poll::{JOB_STATE_TTL_DAYS, JobState, PollTime, WatchDayState, Watermark};
 pub use recent::{DELIVERY_WINDOW, INCIDENT_WINDOW, RecentDelivery, RecentIncident};

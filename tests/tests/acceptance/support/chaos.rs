@@ -256,4 +256,16 @@ impl<T: Queue> Queue for Crashing<T> {
         let send = async { self.inner.enqueue(events).await.map_err(|e| e.to_string()) };
         self.crash.effect(send).await.map_err(QueueError)
     }
+
+    async fn enqueue_later(
+        &self,
+        events: &[Event],
+        delay: std::time::Duration,
+    ) -> Result<(), QueueError> {
+        let send = async {
+            let sent = self.inner.enqueue_later(events, delay).await;
+            sent.map_err(|e| e.to_string())
+        };
+        self.crash.effect(send).await.map_err(QueueError)
+    }
 }

@@ -453,6 +453,7 @@ where
         records: store,
         clock: Arc::new(SystemClock),
         escalations: None,
+        queue: None,
     };
     opsbell_core::build::fanout(config, &deps)
 }
@@ -491,6 +492,7 @@ impl Deployment {
             records: store.clone(),
             clock: Arc::new(SystemClock),
             escalations: None,
+            queue: Some(Arc::new(SqsQueue::new(sqs.clone(), &queue_url))),
         };
         Deployment {
             sqs,

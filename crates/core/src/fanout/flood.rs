@@ -1,0 +1,300 @@
+//! Flood control per channel, as Alertmanager groups alerts: when more than `burst` events
+//! reach a channel within one `window`, the first `burst` are posted one by one and the rest are
+//! held for one digest per window (counts by state, process and folder, the first `lines`
+//! events, "and M more"). Every event is posted, or listed or counted in a digest, and its
+//! delivery-log record says which digest (`in digest <key>`).
+//!
+//! Durable in both runtimes: the window is a state-table row changed by compare-and-swap
+//! ([`FloodWindow`]), and the digest is a delayed message on the events queue (SQS
+//! `DelaySeconds`; the outbox's due time in `opsbell serve`) queued before the first event is
+//! held. A crash between holding an event and recording it redelivers the event, and the window
+//! takes it again: a digest may count a retried event twice, and never misses one. The digest's
+//! own delivery is claimed like any event's, so a redelivered flush posts nothing twice; an
+//! event admitted after its window's digest was composed is posted on its own.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::event::{Event, Source, State};
+use crate::ports::{Queue, StoreError};
+use crate::problem::Problems;
+use crate::state::{FloodWindow, Stored};
+
+/// How a channel holds a flood back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FloodPolicy {
+    /// Events posted one by one in a window before the rest are held.
+    pub burst: u32,
+    pub window: Duration,
+    /// Held events the digest lists one per line.
+    pub lines: usize,
+}
+
+impl Default for FloodPolicy {
+    fn default() -> Self {
+        FloodPolicy {
+            burst: 5,
+            window: Duration::from_secs(60),
+            lines: 10,
+        }
+    }
+}
+
+/// The longest window: a digest waits on SQS `DelaySeconds`, at most 15 minutes.
+const WINDOW_MAX: Duration = Duration::from_secs(900);
+/// A digest is posted this long after its window ends, for events still being admitted.
+const GRACE: Duration = Duration::from_secs(2);
+const RACES: usize = 16;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    #[serde(default)]
+    burst: Option<u32>,
+    #[serde(default)]
+    window: Option<String>,
+    #[serde(default)]
+    lines: Option<usize>,
+}
+
+impl FloodPolicy {
+    /// A channel's `flood`: `false` (off), `true` (the defaults), or
+    /// `{"burst": 5, "window": "60s", "lines": 10}`. `None` when off.
+    pub fn parse(value: Value, path: &str, p: &mut Problems) -> Option<FloodPolicy> {
+        let path = format!("{path}.flood");
+        match value {
+            Value::Bool(false) => return None,
+            Value::Bool(true) => return Some(FloodPolicy::default()),
+            _ => {}
+        }
+        let file: PolicyFile = p.parse(&path, value)?;
+        let mut policy = FloodPolicy::default();
+        policy.burst = file.burst.unwrap_or(policy.burst);
+        policy.lines = file.lines.unwrap_or(policy.lines);
+        if let Some(w) = file.window {
+            match crate::time::parse_span(&w) {
+                Ok(w) if !w.is_zero() && w <= WINDOW_MAX => policy.window = w,
+                Ok(_) => p.push(format!("{path}.window"), "a window from 1s to 15m"),
+                Err(e) => p.push(format!("{path}.window"), e),
+            }
+        }
+        if policy.burst == 0 {
+            p.push(format!("{path}.burst"), "at least 1 (or \"flood\": false)");
+        }
+        Some(policy)
+    }
+
+    /// `5 events per 1m, then one digest per window`, for `opsbell check`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} event(s) per {}, then one digest per window",
+            self.burst,
+            humantime::format_duration(self.window)
+        )
+    }
+}
+
+/// What to do with one event at one channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admit {
+    Send,
+    /// Held for the digest of this key.
+    Held(String),
+}
+
+/// The channels under flood control, their windows and digests.
+pub struct Flood {
+    pub(super) policies: BTreeMap<String, FloodPolicy>,
+    pub(super) queue: Arc<dyn Queue>,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+fn store(e: StoreError) -> String {
+    format!("state table: {e}")
+}
+
+/// The window `now` falls in (tumbling windows from the epoch).
+fn window_of(policy: &FloodPolicy, now: DateTime<Utc>) -> DateTime<Utc> {
+    let w = i64::try_from(policy.window.as_millis())
+        .unwrap_or(i64::MAX)
+        .max(1);
+    let start = now.timestamp_millis().div_euclid(w) * w;
+    DateTime::from_timestamp_millis(start).unwrap_or(now)
+}
+
+/// The delayed message that posts channel `channel`'s digest of the window at `start`.
+pub fn digest_event(channel: &str, start: DateTime<Utc>) -> Event {
+    let at = start.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut e = Event::new(Source::Digest, channel, &at, State::Alarm, "opsbell", start);
+    e.only_channels = vec![channel.to_string()];
+    e
+}
+
+fn line(event: &Event) -> String {
+    let mut l = format!("{} {}", event.process, event.state);
+    if let Some(m) = &event.machine {
+        l.push_str(&format!(" ({m})"));
+    }
+    format!("{l} — {}", event.key)
+}
+
+impl Flood {
+    pub fn new(policies: BTreeMap<String, FloodPolicy>, queue: Arc<dyn Queue>) -> Flood {
+        Flood {
+            policies,
+            queue,
+            locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock_of(&self, channel: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(channel.to_string()).or_default().clone()
+    }
+
+    /// Counts `event` into `channel`'s window at `now`: send it, or hold it for the digest
+    /// (whose delayed message is queued before the first hold is recorded).
+    pub async fn admit(
+        &self,
+        records: &dyn crate::ports::Records,
+        channel: &str,
+        event: &Event,
+        now: DateTime<Utc>,
+    ) -> Result<Admit, String> {
+        let Some(policy) = self.policies.get(channel) else {
+            return Ok(Admit::Send);
+        };
+        let start = window_of(policy, now);
+        let lock = self.lock_of(channel);
+        let _one_at_a_time = lock.lock().await;
+        let mut queued = false;
+        for _ in 0..RACES {
+            let read = FloodWindow::load(records, channel, start)
+                .await
+                .map_err(store)?;
+            let mut w = read.as_ref().map(|r| r.row.clone()).unwrap_or_default();
+            if w.closed {
+                return Ok(Admit::Send);
+            }
+            w.count += 1;
+            let held = w.count > policy.burst;
+            if held {
+                if !w.flush && !queued {
+                    let digest = digest_event(channel, start);
+                    let due = start + chrono::Duration::from_std(policy.window).unwrap_or_default();
+                    let delay = (due - now).to_std().unwrap_or_default() + GRACE;
+                    self.queue
+                        .enqueue_later(&[digest], delay)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    queued = true;
+                }
+                w.flush = true;
+                w.held += 1;
+                if w.lines.len() < policy.lines {
+                    w.lines.push(line(event));
+                }
+                FloodWindow::count(&mut w.states, event.state.as_str());
+                FloodWindow::count(&mut w.processes, &event.process);
+                FloodWindow::count(&mut w.folders, event.folder.as_deref().unwrap_or("-"));
+            }
+            if w.swap(records, channel, start, read.as_ref())
+                .await
+                .map_err(store)?
+                .is_some()
+            {
+                return Ok(match held {
+                    true => Admit::Held(digest_event(channel, start).key.to_string()),
+                    false => Admit::Send,
+                });
+            }
+        }
+        Err("the flood window kept changing; trying again later".into())
+    }
+
+    /// The message a digest event stands for: its window closed (later events go on their own),
+    /// what it held, counted. `None` when it held nothing.
+    pub async fn compose(
+        &self,
+        records: &dyn crate::ports::Records,
+        digest: &Event,
+    ) -> Result<Option<Event>, String> {
+        let Some(channel) = digest.only_channels.first() else {
+            return Ok(None);
+        };
+        let start = digest.occurred_at;
+        let window = loop {
+            let read: Option<Stored<FloodWindow>> = FloodWindow::load(records, channel, start)
+                .await
+                .map_err(store)?;
+            let Some(read) = read else { return Ok(None) };
+            if read.row.closed {
+                break read.row;
+            }
+            let mut w = read.row.clone();
+            w.closed = true;
+            if w.swap(records, channel, start, Some(&read))
+                .await
+                .map_err(store)?
+                .is_some()
+            {
+                break w;
+            }
+        };
+        if window.held == 0 {
+            return Ok(None);
+        }
+        let policy = self.policies.get(channel).copied().unwrap_or_default();
+        Ok(Some(message(digest, &window, &policy)))
+    }
+}
+
+fn counted(map: &BTreeMap<String, u32>) -> String {
+    let mut by: Vec<(&String, &u32)> = map.iter().collect();
+    by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let shown: Vec<String> = by
+        .iter()
+        .take(10)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    match by.len() > 10 {
+        true => format!("{}, and {} more", shown.join(", "), by.len() - 10),
+        false => shown.join(", "),
+    }
+}
+
+/// The digest itself: a headline, the counts, the first lines, "and M more".
+fn message(digest: &Event, w: &FloodWindow, policy: &FloodPolicy) -> Event {
+    let worst = [State::Faulted, State::Alarm, State::Stopped]
+        .into_iter()
+        .find(|s| w.states.contains_key(s.as_str()))
+        .unwrap_or(State::Alarm);
+    let mut e = digest.clone();
+    e.state = worst;
+    let window = humantime::format_duration(policy.window);
+    e.headline = Some(format!(
+        "{} more event(s) in {window} were held back (flood)",
+        w.held
+    ));
+    let mut info = vec![
+        format!("By state: {}", counted(&w.states)),
+        format!("By process: {}", counted(&w.processes)),
+        format!("By folder: {}", counted(&w.folders)),
+        String::new(),
+    ];
+    info.extend(w.lines.iter().map(|l| format!("• {l}")));
+    let more = w.held as usize - w.lines.len();
+    if more > 0 {
+        info.push(format!("and {more} more"));
+    }
+    e.info = Some(info.join("\n"));
+    e
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,154 @@
+//! Flood control with in-memory ports: the first `burst` events go out, the rest wait for one
+//! digest per window, and every event is posted or counted.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+
+use super::*;
+use crate::fanout::{Destination, Fanout, TargetOutcome};
+use crate::ports::{Notifier, NotifyError, Receipt};
+use crate::route::Route;
+use crate::testing::{ManualClock, MemoryQueue, MemoryRecords, MemoryStore};
+
+#[derive(Default)]
+struct Sink(Mutex<Vec<Event>>);
+
+#[async_trait]
+impl Notifier for Sink {
+    async fn notify(&self, event: &Event, _: Instant) -> Result<Receipt, NotifyError> {
+        self.0.lock().unwrap().push(event.clone());
+        Ok(Receipt {
+            detail: "ok".into(),
+            attempts: 1,
+        })
+    }
+}
+
+fn job(n: u32, process: &str) -> Event {
+    let mut e = Event::new(
+        Source::Uipath,
+        "",
+        &format!("job-{n}"),
+        State::Faulted,
+        process,
+        DateTime::UNIX_EPOCH,
+    );
+    e.folder = Some(if n.is_multiple_of(2) { "12" } else { "7" }.into());
+    e
+}
+
+#[tokio::test]
+async fn a_flood_becomes_five_posts_and_one_digest_that_counts_the_rest() {
+    let sink = Arc::new(Sink::default());
+    let records = Arc::new(MemoryRecords::default());
+    let log = Arc::new(MemoryStore::default());
+    let queue = Arc::new(MemoryQueue::default());
+    let start: DateTime<Utc> = "2026-12-01T10:00:10Z".parse().unwrap();
+    let clock = Arc::new(ManualClock::at(start));
+    let destinations = BTreeMap::from([("ops".to_string(), Destination::Notifier(sink.clone()))]);
+    let policy = FloodPolicy {
+        burst: 5,
+        window: Duration::from_secs(60),
+        lines: 3,
+    };
+    let fanout = Fanout::new(
+        destinations,
+        vec![Route::to("ops", vec![])],
+        log.clone(),
+        records.clone(),
+        clock.clone(),
+    )
+    .with_flood(BTreeMap::from([("ops".to_string(), policy)]), queue.clone());
+    let deadline = || Instant::now() + Duration::from_secs(30);
+    let events: Vec<Event> = (0..12)
+        .map(|n| job(n, if n < 8 { "Invoice" } else { "Billing" }))
+        .collect();
+    for e in &events {
+        fanout.deliver(e, deadline()).await;
+    }
+    assert_eq!(
+        sink.0.lock().unwrap().len(),
+        5,
+        "the first five go out on their own"
+    );
+    let later = queue.later.lock().unwrap().clone();
+    assert_eq!(later.len(), 1, "one digest per window");
+    let (digest, delay) = &later[0];
+    assert_eq!(
+        *delay,
+        Duration::from_secs(52),
+        "50 s to the window's end, then 2 s of grace"
+    );
+    assert_eq!(digest.only_channels, ["ops"]);
+    // Held events are done in the delivery log, by the digest.
+    let redelivered = fanout.deliver(&events[7], deadline()).await;
+    assert_eq!(redelivered.targets[0].1, TargetOutcome::AlreadyDelivered);
+
+    clock.advance(chrono::Duration::seconds(52));
+    let report = fanout.deliver(digest, deadline()).await;
+    assert!(
+        matches!(report.targets[0].1, TargetOutcome::Delivered { .. }),
+        "{report:?}"
+    );
+    let posted = sink.0.lock().unwrap().clone();
+    assert_eq!(posted.len(), 6);
+    let d = &posted[5];
+    assert_eq!(
+        d.headline.as_deref(),
+        Some("7 more event(s) in 1m were held back (flood)")
+    );
+    let info = d.info.as_deref().unwrap();
+    assert_eq!(
+        info,
+        "By state: faulted 7\nBy process: Billing 4, Invoice 3\nBy folder: 7 4, 12 3\n\n\
+         • Invoice faulted — uipath::job-5:faulted\n• Invoice faulted — uipath::job-6:faulted\n\
+         • Invoice faulted — uipath::job-7:faulted\nand 4 more"
+    );
+    assert_eq!(
+        fanout.deliver(digest, deadline()).await.targets[0].1,
+        TargetOutcome::AlreadyDelivered,
+        "a redelivered digest posts nothing"
+    );
+    // An event of the closed window (a slow worker) goes out on its own.
+    clock.advance(chrono::Duration::seconds(-10));
+    fanout.deliver(&job(99, "Late"), deadline()).await;
+    assert_eq!(sink.0.lock().unwrap().len(), 7);
+}
+
+#[test]
+fn a_policy_reads_false_true_and_its_fields() {
+    let read = |v: serde_json::Value| {
+        let mut p = Problems::default();
+        let policy = FloodPolicy::parse(v, "channels.ops", &mut p);
+        (
+            policy,
+            p.0.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(read(serde_json::json!(false)), (None, vec![]));
+    assert_eq!(
+        read(serde_json::json!(true)).0,
+        Some(FloodPolicy::default())
+    );
+    let (p, problems) = read(serde_json::json!({"burst": 3, "window": "2m"}));
+    assert!(problems.is_empty());
+    assert_eq!(
+        p.unwrap(),
+        FloodPolicy {
+            burst: 3,
+            window: Duration::from_secs(120),
+            lines: 10
+        }
+    );
+    let (_, problems) = read(serde_json::json!({"window": "1h"}));
+    assert!(
+        problems[0].contains("channels.ops.flood.window"),
+        "{problems:?}"
+    );
+    let (_, problems) = read(serde_json::json!({"bursts": 3}));
+    assert!(problems[0].contains("bursts"), "{problems:?}");
+}

@@ -1,0 +1,78 @@
+//! A channel's flood window: how many events it took in one window, and what it held back for
+//! the window's digest. One row per channel and window, changed only by compare-and-swap.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Key, Stored, load_stored, swap};
+use crate::ports::{Records, StoreError};
+
+/// Distinct processes or folders a digest counts by name; the rest are counted together.
+pub const DIGEST_NAMES: usize = 50;
+/// The name the rest are counted under.
+pub const OTHERS: &str = "(others)";
+
+/// `FLOOD#<channel>` / `<window start>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FloodWindow {
+    /// Events admitted in this window (sent or held).
+    pub count: u32,
+    /// Events held for the digest.
+    pub held: u32,
+    /// The first held events, one line each.
+    pub lines: Vec<String>,
+    pub states: BTreeMap<String, u32>,
+    pub processes: BTreeMap<String, u32>,
+    pub folders: BTreeMap<String, u32>,
+    /// The digest's delayed message was queued.
+    pub flush: bool,
+    /// The digest was composed: later events of this window are sent on their own.
+    pub closed: bool,
+}
+
+impl FloodWindow {
+    fn key(channel: &str, start: DateTime<Utc>) -> Key {
+        Key::new(
+            format!("FLOOD#{channel}"),
+            start.to_rfc3339_opts(SecondsFormat::Secs, true),
+        )
+    }
+
+    pub async fn load(
+        records: &dyn Records,
+        channel: &str,
+        start: DateTime<Utc>,
+    ) -> Result<Option<Stored<FloodWindow>>, StoreError> {
+        load_stored(records, &Self::key(channel, start)).await
+    }
+
+    /// Writes this window over `read` (`None`: still absent); `None` when another writer won.
+    pub async fn swap(
+        &self,
+        records: &dyn Records,
+        channel: &str,
+        start: DateTime<Utc>,
+        read: Option<&Stored<FloodWindow>>,
+    ) -> Result<Option<Stored<FloodWindow>>, StoreError> {
+        let expires = start + Duration::days(2);
+        swap(
+            records,
+            &Self::key(channel, start),
+            read,
+            self,
+            Some(expires),
+        )
+        .await
+    }
+
+    /// Counts `name` under `map`, by name for the first [`DIGEST_NAMES`] names.
+    pub fn count(map: &mut BTreeMap<String, u32>, name: &str) {
+        let name = match map.contains_key(name) || map.len() < DIGEST_NAMES {
+            true => name,
+            false => OTHERS,
+        };
+        *map.entry(name.to_string()).or_default() += 1;
+    }
+}
