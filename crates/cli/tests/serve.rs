@@ -10,6 +10,10 @@ use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+mod support {
+    pub mod flood;
+}
+
 const SECRET: &str = "e2e-webhook-secret";
 const SAMPLES: [&str; 5] = ["created", "started", "faulted", "completed", "stopped"];
 
@@ -601,4 +605,70 @@ fn check_prints_what_each_predecessors_files_and_environment_became() {
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
+}
+
+/// 500 faulted jobs posted at once into `opsbell serve`, Slack taking one message a second: the
+/// first five are posted, the rest held for one digest per window, posts paced so Slack never
+/// has to refuse, and every job is posted or counted exactly once.
+#[tokio::test]
+async fn a_flood_of_500_faults_is_paced_digested_and_counted_in_serve() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let slack: &'static support::flood::OnePerSecond = Box::leak(Box::default());
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(slack)
+        .mount(&server)
+        .await;
+    let config = dir.path().join("config.json");
+    let text = json!({
+        "webhook": { "orchestrator": { "secret": SECRET } },
+        "channels": { "ops-slack": { "type": "slack", "webhook_url": format!("{}/hook", server.uri()),
+            "flood": {"window": "5s"} } }
+    });
+    std::fs::write(&config, text.to_string()).unwrap();
+    let serve = Serve::start(&config, &dir.path().join("f.db")).await;
+    let faulted = sample("faulted");
+    let mut posts = tokio::task::JoinSet::new();
+    for n in 0..500 {
+        let body = support::flood::faulted_job(&faulted, n);
+        let (http, url) = (
+            serve.http.clone(),
+            format!("{}/webhook/orchestrator", serve.base),
+        );
+        posts.spawn(async move {
+            let sig = signature(&body);
+            let sent = http
+                .post(url)
+                .header("X-UiPath-Signature", sig)
+                .body(body)
+                .send();
+            sent.await.unwrap().status().as_u16()
+        });
+    }
+    while let Some(status) = posts.join_next().await {
+        assert_eq!(status.unwrap(), 202);
+    }
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    while slack.jobs() < 500 && std::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(slack.jobs(), 500, "every job posted or counted, once");
+    assert_eq!(
+        slack.throttled.load(Ordering::SeqCst),
+        0,
+        "paced: Slack never refused"
+    );
+    assert!(slack.digests() >= 1);
+    assert!(
+        slack.messages() <= 6 * slack.digests() + 5,
+        "{} messages for {} digests",
+        slack.messages(),
+        slack.digests()
+    );
+    assert_eq!(
+        serve.health().await["outbox"],
+        json!({"dead": 0, "pending": 0})
+    );
 }

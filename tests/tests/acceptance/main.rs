@@ -8,6 +8,7 @@ mod chat;
 mod chat_bot;
 mod cloudwatch;
 mod faults;
+mod flood;
 mod lambda_runtime;
 mod ntlm;
 mod oncall;

@@ -7,10 +7,11 @@
 //! Durable in both runtimes: the window is a state-table row changed by compare-and-swap
 //! ([`FloodWindow`]), and the digest is a delayed message on the events queue (SQS
 //! `DelaySeconds`; the outbox's due time in `opsbell serve`) queued before the first event is
-//! held. A crash between holding an event and recording it redelivers the event, and the window
-//! takes it again: a digest may count a retried event twice, and never misses one. The digest's
-//! own delivery is claimed like any event's, so a redelivered flush posts nothing twice; an
-//! event admitted after its window's digest was composed is posted on its own.
+//! held. A crash between admitting an event and recording its delivery redelivers the event; the
+//! window knows it (by a short hash) and answers as before, so it is neither counted twice nor
+//! both posted and digested. The digest's own delivery is claimed like any event's, so a
+//! redelivered flush posts nothing twice; an event admitted after its window's digest was
+//! composed is posted on its own.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -181,6 +182,13 @@ impl Flood {
             if w.closed {
                 return Ok(Admit::Send);
             }
+            let hash = FloodWindow::hash(event.key.as_str());
+            if w.sent.contains(&hash) {
+                return Ok(Admit::Send);
+            }
+            if w.kept.contains(&hash) {
+                return Ok(Admit::Held(digest_event(channel, start).key.to_string()));
+            }
             w.count += 1;
             let held = w.count > policy.burst;
             if held {
@@ -196,12 +204,18 @@ impl Flood {
                 }
                 w.flush = true;
                 w.held += 1;
+                if w.kept.len() < crate::state::KEPT_MAX {
+                    w.kept.push(hash.clone());
+                }
                 if w.lines.len() < policy.lines {
                     w.lines.push(line(event));
                 }
                 FloodWindow::count(&mut w.states, event.state.as_str());
                 FloodWindow::count(&mut w.processes, &event.process);
                 FloodWindow::count(&mut w.folders, event.folder.as_deref().unwrap_or("-"));
+            }
+            if !held {
+                w.sent.push(hash);
             }
             if w.swap(records, channel, start, read.as_ref())
                 .await

@@ -30,9 +30,27 @@ pub struct FloodWindow {
     pub flush: bool,
     /// The digest was composed: later events of this window are sent on their own.
     pub closed: bool,
+    /// Short hashes of the events admitted to be sent, and of those held: an event that comes
+    /// back (a crash before its delivery was recorded) gets the same answer, so it is neither
+    /// counted twice nor both posted and digested.
+    #[serde(default)]
+    pub sent: Vec<String>,
+    #[serde(default)]
+    pub kept: Vec<String>,
 }
 
+/// Held events whose hashes a window keeps (about 13 bytes each); past it, a retried event
+/// may be counted twice.
+pub const KEPT_MAX: usize = 10_000;
+
 impl FloodWindow {
+    /// The short hash a window knows an event by.
+    pub fn hash(key: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(key.as_bytes());
+        digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    }
+
     fn key(channel: &str, start: DateTime<Utc>) -> Key {
         Key::new(
             format!("FLOOD#{channel}"),

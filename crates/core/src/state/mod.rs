@@ -36,7 +36,7 @@ mod silence;
 mod ticket;
 
 pub use chat::{DEFAULT_BOT_NAME, Space};
-pub use flood::{DIGEST_NAMES, FloodWindow, OTHERS};
+pub use flood::{DIGEST_NAMES, FloodWindow, KEPT_MAX, OTHERS};
 pub use incident::{Call, INCIDENT_TTL_DAYS, Incident, Status};
 pub use poll::{JOB_STATE_TTL_DAYS, JobState, PollTime, WatchDayState, Watermark};
 pub use recent::{DELIVERY_WINDOW, INCIDENT_WINDOW, RecentDelivery, RecentIncident};

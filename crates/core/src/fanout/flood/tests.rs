@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::*;
 use crate::fanout::{Destination, Fanout, TargetOutcome};
-use crate::ports::{Notifier, NotifyError, Receipt};
+use crate::ports::{Clock, Notifier, NotifyError, Receipt};
 use crate::route::Route;
 use crate::testing::{ManualClock, MemoryQueue, MemoryRecords, MemoryStore};
 
@@ -87,6 +87,21 @@ async fn a_flood_becomes_five_posts_and_one_digest_that_counts_the_rest() {
     // Held events are done in the delivery log, by the digest.
     let redelivered = fanout.deliver(&events[7], deadline()).await;
     assert_eq!(redelivered.targets[0].1, TargetOutcome::AlreadyDelivered);
+
+    // A crash before a delivery was recorded brings the event back: the window answers as
+    // before, without counting it again.
+    let flood = fanout.flood.as_ref().unwrap();
+    let now = clock.now();
+    let sent = flood
+        .admit(records.as_ref(), "ops", &events[0], now)
+        .await
+        .unwrap();
+    assert_eq!(sent, Admit::Send);
+    let held = flood
+        .admit(records.as_ref(), "ops", &events[9], now)
+        .await
+        .unwrap();
+    assert_eq!(held, Admit::Held(digest.key.to_string()));
 
     clock.advance(chrono::Duration::seconds(52));
     let report = fanout.deliver(digest, deadline()).await;
