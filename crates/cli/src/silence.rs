@@ -10,7 +10,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 use opsbell_core::ports::Records;
 use opsbell_core::silence;
-use opsbell_core::state::Silence;
+use opsbell_core::silence::Silence;
 
 #[derive(Debug, Args)]
 pub struct SilenceArgs {

@@ -188,8 +188,8 @@ impl Fanout {
 
     /// The silences in force at `now`. Unreadable, they hold nothing back: a delivery the
     /// silence would have withheld is sent rather than risked.
-    async fn silences(&self, now: chrono::DateTime<chrono::Utc>) -> Vec<crate::state::Silence> {
-        match crate::state::Silence::all(self.records.as_ref(), now).await {
+    async fn silences(&self, now: chrono::DateTime<chrono::Utc>) -> Vec<crate::silence::Silence> {
+        match crate::silence::Silence::all(self.records.as_ref(), now).await {
             Ok(all) => all.into_iter().filter(|s| s.is_active(now)).collect(),
             Err(e) => {
                 warn!(error = %e, "Could not read the silences; delivering as if there were none.");

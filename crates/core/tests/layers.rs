@@ -19,7 +19,7 @@ const LAYERS: [&[&str]; 6] = [
         "state",
     ],
     // the domain
-    &["source", "route", "render", "oncall"],
+    &["source", "route", "render", "oncall", "silence"],
     // the adapters
     &["notify", "client"],
     &["config"],

@@ -147,7 +147,7 @@ async fn a_silence_from_the_cli_on_the_deployments_table_holds_back_until_expire
         opsbell::silence::run(&cli(add)).await.unwrap(),
         std::process::ExitCode::SUCCESS
     );
-    let silences = opsbell_core::state::Silence::all(world.store.as_ref(), chrono::Utc::now())
+    let silences = opsbell_core::silence::Silence::all(world.store.as_ref(), chrono::Utc::now())
         .await
         .unwrap();
     assert_eq!(silences.len(), 1);

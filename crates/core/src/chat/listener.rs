@@ -202,7 +202,7 @@ impl ChatListener<'_> {
                 self.silence(&rest.join(" "), by, now).await?
             }
             "silences" => {
-                let all = crate::state::Silence::all(self.records, now).await?;
+                let all = crate::silence::Silence::all(self.records, now).await?;
                 let mut lines = vec![Say::Silences { n: all.len() }.text(self.language)];
                 lines.extend(
                     all.iter()

@@ -8,6 +8,7 @@
 mod channel;
 pub mod deploy;
 mod env;
+pub mod flood;
 mod kamonohashi;
 mod legacy;
 mod raw;
@@ -47,7 +48,7 @@ pub struct Config {
     /// Named time intervals routes are active or muted in (`time_intervals`).
     pub time_intervals: BTreeMap<String, crate::route::TimeInterval>,
     /// The channels under flood control and how (`flood` of each channel; chat by default).
-    pub flood: BTreeMap<String, crate::fanout::flood::FloodPolicy>,
+    pub flood: BTreeMap<String, flood::FloodPolicy>,
     /// Orchestrator tenants polled for job ends (`sources.orchestrator`, `scheduled.orchestrator`).
     pub orchestrators: Vec<OrchestratorSource>,
     /// KAMONOHASHI servers polled for job transitions (`sources.kamonohashi`).

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::deploy::NamedFiles;
+use super::flood::FloodPolicy;
 use super::{Channel, Config, ConfigError, Language, Problems};
-use crate::fanout::flood::FloodPolicy;
 use crate::notify::slack::SlackConfig;
 use crate::route::Route;
 use crate::route::intervals::{NamedInterval, TimeInterval};

@@ -32,6 +32,12 @@ impl Config {
             if let super::Channel::Backlog(c) = channel {
                 lines.push(format!("channel {name} keeps {}", c.lifecycle()));
             }
+            if let Some(flood) = self.flood.get(name) {
+                lines.push(format!(
+                    "channel {name} takes floods as {}",
+                    flood.describe()
+                ));
+            }
         }
         for s in &self.orchestrators {
             let auth = match &s.auth {

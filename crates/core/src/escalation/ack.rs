@@ -1,7 +1,6 @@
 //! `ack` from chat: stops a running escalation, however its incident is named.
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use tracing::info;
 
 use crate::ports::{EscalationError, Records, StoreError};
@@ -10,11 +9,7 @@ use crate::state::{INCIDENT_WINDOW, Incident, RecentIncident, Status};
 /// Tries to win the incident record against writers that keep changing it.
 const RACES: usize = 8;
 
-/// The short, speakable id chat shows for incident `id` (`7f3a`): 4 hex digits of its hash.
-pub fn short_id(id: &str) -> String {
-    let digest = Sha256::digest(id.as_bytes());
-    digest.iter().take(2).map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::state::short_id;
 
 /// The incident `reference` names: its full id (spaces and all), or the short id of one of this
 /// week's incidents, the running one first.

@@ -63,7 +63,7 @@ pub fn thread_key(event: &Event) -> Option<String> {
     if event.source == Source::Oncall
         && let Some(incident) = &event.origin_id
     {
-        return Some(format!("oncall-{}", crate::escalation::short_id(incident)));
+        return Some(format!("oncall-{}", crate::state::short_id(incident)));
     }
     if let Some(job) = event.job_key.as_deref().or(event.job_id.as_deref()) {
         return Some(format!("{}-{job}", event.source));

@@ -13,7 +13,9 @@
 //! | [`RecentDelivery`] | `RECENT#DELIVERY`                     | `<at>#<event key>`  | 24 h    |
 //! | [`RecentIncident`] | `RECENT#INCIDENT`                     | `<at>#<id>`         | 7 d     |
 //! | [`Ticket`]         | `TICKET#<channel>`                    | problem (`process:…`) | 90 d  |
-//! | [`Silence`]        | `SILENCE#ALL`                         | silence id          | end + 7 d |
+//! | `Silence`          | `SILENCE#ALL`                         | silence id          | end + 7 d |
+//!
+//! (`Silence` lives with its feature, [`crate::silence`]: it holds route matchers, a layer up.)
 //! | [`FloodWindow`]    | `FLOOD#<channel>`                     | window start        | 2 d     |
 //!
 //! Rows more than one writer may change at once (an incident: a check and an `ack`; a ticket:
@@ -32,15 +34,13 @@ mod flood;
 mod incident;
 mod poll;
 mod recent;
-mod silence;
 mod ticket;
 
 pub use chat::{DEFAULT_BOT_NAME, Space};
 pub use flood::{DIGEST_NAMES, FloodWindow, KEPT_MAX, OTHERS};
-pub use incident::{Call, INCIDENT_TTL_DAYS, Incident, Status};
+pub use incident::{Call, INCIDENT_TTL_DAYS, Incident, Status, short_id};
 pub use poll::{JOB_STATE_TTL_DAYS, JobState, PollTime, WatchDayState, Watermark};
 pub use recent::{DELIVERY_WINDOW, INCIDENT_WINDOW, RecentDelivery, RecentIncident};
-pub use silence::{SILENCE_KEPT, Silence};
 pub use ticket::{TICKET_TTL_DAYS, Ticket, TicketStatus};
 
 /// Where a row lives.

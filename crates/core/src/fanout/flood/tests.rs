@@ -10,7 +10,8 @@ use tokio::time::Instant;
 
 use super::*;
 use crate::fanout::{Destination, Fanout, TargetOutcome};
-use crate::ports::{Clock, Notifier, NotifyError, Receipt};
+use crate::ports::{Clock, Notifier, NotifyError, Receipt, StoreError};
+use crate::problem::Problems;
 use crate::route::Route;
 use crate::testing::{ManualClock, MemoryQueue, MemoryRecords, MemoryStore};
 
@@ -166,4 +167,136 @@ fn a_policy_reads_false_true_and_its_fields() {
     );
     let (_, problems) = read(serde_json::json!({"bursts": 3}));
     assert!(problems[0].contains("bursts"), "{problems:?}");
+}
+
+/// Records whose `at`-th write fails (a crash at that write: the delivery fails and the event
+/// comes back), as a Lambda dying mid-flood would see it.
+struct CrashAt {
+    inner: MemoryRecords,
+    writes: std::sync::atomic::AtomicUsize,
+    at: usize,
+}
+
+#[async_trait]
+impl crate::ports::Records for CrashAt {
+    async fn get_record(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        self.inner.get_record(pk, sk).await
+    }
+    async fn put_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        body: &serde_json::Value,
+        e: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        self.inner.put_record(pk, sk, body, e).await
+    }
+    async fn swap_record(
+        &self,
+        pk: &str,
+        sk: &str,
+        expected: Option<&serde_json::Value>,
+        body: &serde_json::Value,
+        e: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        if pk.starts_with("FLOOD#")
+            && self
+                .writes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                == self.at
+        {
+            // The write happens, its answer is lost: the worst case for doubling.
+            let _ = self.inner.swap_record(pk, sk, expected, body, e).await;
+            return Err(StoreError("injected crash".into()));
+        }
+        self.inner.swap_record(pk, sk, expected, body, e).await
+    }
+    async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        self.inner.delete_record(pk, sk).await
+    }
+    async fn list_records(&self, pk: &str) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        self.inner.list_records(pk).await
+    }
+}
+
+/// A crash at each write of the flood window in turn (its answer lost after it landed): the
+/// failed delivery comes back, and in the end every event is posted or counted exactly once,
+/// with one digest.
+#[tokio::test]
+async fn a_crash_at_any_window_write_loses_nothing_and_counts_nothing_twice() {
+    for at in 0..12 {
+        let sink = Arc::new(Sink::default());
+        let records = Arc::new(CrashAt {
+            inner: MemoryRecords::default(),
+            writes: Default::default(),
+            at,
+        });
+        let queue = Arc::new(MemoryQueue::default());
+        let start: DateTime<Utc> = "2026-12-01T10:00:10Z".parse().unwrap();
+        let clock = Arc::new(ManualClock::at(start));
+        let destinations =
+            BTreeMap::from([("ops".to_string(), Destination::Notifier(sink.clone()))]);
+        let policy = FloodPolicy {
+            burst: 3,
+            window: Duration::from_secs(60),
+            lines: 20,
+        };
+        let fanout = Fanout::new(
+            destinations,
+            vec![Route::to("ops", vec![])],
+            Arc::new(MemoryStore::default()),
+            records.clone(),
+            clock.clone(),
+        )
+        .with_flood(BTreeMap::from([("ops".to_string(), policy)]), queue.clone());
+        let deadline = || Instant::now() + Duration::from_secs(30);
+        let events: Vec<Event> = (0..8).map(|n| job(n, "Invoice")).collect();
+        for e in &events {
+            // As the queue redelivers a failed message.
+            for _ in 0..3 {
+                if !fanout.deliver(e, deadline()).await.should_retry() {
+                    break;
+                }
+            }
+        }
+        clock.advance(chrono::Duration::seconds(60));
+        let digests = queue.later.lock().unwrap().clone();
+        assert!(
+            !digests.is_empty(),
+            "crash at write {at}: a digest was queued"
+        );
+        for (d, _) in &digests {
+            for _ in 0..3 {
+                if !fanout.deliver(d, deadline()).await.should_retry() {
+                    break;
+                }
+            }
+        }
+        let posted = sink.0.lock().unwrap().clone();
+        let counted: usize = posted
+            .iter()
+            .map(|e| match e.source {
+                Source::Digest => e
+                    .headline
+                    .as_deref()
+                    .unwrap()
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .parse::<usize>()
+                    .unwrap(),
+                _ => 1,
+            })
+            .sum();
+        assert_eq!(counted, 8, "crash at write {at}: {posted:#?}");
+        assert_eq!(
+            posted.iter().filter(|e| e.source == Source::Digest).count(),
+            1,
+            "crash at write {at}"
+        );
+    }
 }
