@@ -672,3 +672,60 @@ async fn a_flood_of_500_faults_is_paced_digested_and_counted_in_serve() {
         json!({"dead": 0, "pending": 0})
     );
 }
+
+/// `opsbell silence add|list|expire` against `opsbell serve`'s database file.
+#[test]
+fn silences_are_added_listed_and_expired_on_the_local_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let run = |args: &[&str]| {
+        let out = Command::new(bin())
+            .arg("silence")
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .env("USER", "ana")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+    let (code, added) = run(&[
+        "add",
+        "process=Invoice*",
+        "folder=12",
+        "--for",
+        "2h",
+        "--comment",
+        "deploying",
+    ]);
+    assert_eq!(code, Some(0), "{added}");
+    assert!(
+        added.starts_with("silenced ")
+            && added.contains(" active until ")
+            && added.contains(": process=Invoice* folder=12 (by ana: deploying)"),
+        "{added}"
+    );
+    let id = added.split_whitespace().nth(1).unwrap().to_string();
+    let (code, listed) = run(&["list"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        listed.starts_with(&format!("{id} active until ")),
+        "{listed}"
+    );
+    let (code, expired) = run(&["expire", &id]);
+    assert_eq!(code, Some(0), "{expired}");
+    assert!(
+        expired.starts_with(&format!("expired {id} ended ")),
+        "{expired}"
+    );
+    assert_eq!(run(&["expire", &id]).0, Some(1), "already ended");
+    assert!(
+        run(&["list"]).1.starts_with(&format!("{id} ended ")),
+        "kept for 7 days"
+    );
+    let (code, refused) = run(&["add", "colour=red", "--for", "2h"]);
+    assert_eq!(code, Some(2));
+    assert!(refused.contains("unknown matcher \"colour\""), "{refused}");
+}

@@ -117,6 +117,7 @@ pub fn fanout(config: &Config, deps: &Deps) -> Fanout {
         deps.clock.clone(),
     )
     .with_time_intervals(config.time_intervals.clone())
+    .with_silences(config.silences.clone())
     .with_pacing(
         config
             .channels

@@ -99,6 +99,8 @@ pub struct Fanout {
     flood: Option<flood::Flood>,
     /// Destinations posted one at a time, spaced.
     pace: BTreeMap<String, pace::Pace>,
+    /// Silences the configuration plans (maintenance windows), beside the stored ones.
+    planned: Vec<crate::silence::Silence>,
 }
 
 impl Fanout {
@@ -119,7 +121,14 @@ impl Fanout {
             intervals: BTreeMap::new(),
             flood: None,
             pace: BTreeMap::new(),
+            planned: Vec::new(),
         }
+    }
+
+    /// Maintenance windows from the configuration, held back like stored silences.
+    pub fn with_silences(mut self, planned: Vec<crate::silence::Silence>) -> Self {
+        self.planned = planned;
+        self
     }
 
     /// Flood control for `policies`' channels, their digests queued on `queue`.
@@ -189,13 +198,19 @@ impl Fanout {
     /// The silences in force at `now`. Unreadable, they hold nothing back: a delivery the
     /// silence would have withheld is sent rather than risked.
     async fn silences(&self, now: chrono::DateTime<chrono::Utc>) -> Vec<crate::silence::Silence> {
+        let mut active: Vec<crate::silence::Silence> = self
+            .planned
+            .iter()
+            .filter(|s| s.is_active(now))
+            .cloned()
+            .collect();
         match crate::silence::Silence::all(self.records.as_ref(), now).await {
-            Ok(all) => all.into_iter().filter(|s| s.is_active(now)).collect(),
+            Ok(all) => active.extend(all.into_iter().filter(|s| s.is_active(now))),
             Err(e) => {
                 warn!(error = %e, "Could not read the silences; delivering as if there were none.");
-                Vec::new()
             }
         }
+        active
     }
 
     /// Notes what reached a target now, for the bot's `status`; a failure here loses nothing.

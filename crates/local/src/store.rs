@@ -266,7 +266,8 @@ mod tests {
 
         assert_eq!(
             store.purge_expired(now + Duration::days(15)).await.unwrap(),
-            3
+            4,
+            "the contract's four delivery rows"
         );
     }
 

@@ -47,6 +47,8 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Named time intervals routes are active or muted in (`time_intervals`).
     pub time_intervals: BTreeMap<String, crate::route::TimeInterval>,
+    /// Maintenance windows planned in the file (`silences`), held like chat's silences.
+    pub silences: Vec<crate::silence::Silence>,
     /// The channels under flood control and how (`flood` of each channel; chat by default).
     pub flood: BTreeMap<String, flood::FloodPolicy>,
     /// Orchestrator tenants polled for job ends (`sources.orchestrator`, `scheduled.orchestrator`).
@@ -199,6 +201,7 @@ impl Config {
             orchestrator: OrchestratorWebhook::default(),
             routes: vec![Route::to("console", State::ALL.to_vec())],
             time_intervals: BTreeMap::new(),
+            silences: Vec::new(),
             flood: BTreeMap::new(),
             channels,
             orchestrators: Vec::new(),

@@ -35,6 +35,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     time_intervals: Option<Value>,
     #[serde(default)]
+    silences: Option<Value>,
+    #[serde(default)]
     sources: Option<RawSources>,
     #[serde(flatten)]
     unknown: BTreeMap<String, Value>,
@@ -50,7 +52,7 @@ struct RawSources {
     unknown: BTreeMap<String, Value>,
 }
 
-const KNOWN: [&str; 8] = [
+const KNOWN: [&str; 9] = [
     "language",
     "timezone",
     "webhook",
@@ -58,6 +60,7 @@ const KNOWN: [&str; 8] = [
     "channels",
     "routes",
     "time_intervals",
+    "silences",
     "sources",
 ];
 
@@ -142,6 +145,7 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
         None => Vec::new(),
     };
     let time_intervals = read_intervals(root.time_intervals, timezone, &mut p);
+    let silences = read_silences(root.silences, &mut p);
     for (i, route) in routes.iter().enumerate() {
         let label = if route.name.is_empty() {
             format!("#{i}")
@@ -255,6 +259,7 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
         channels,
         routes,
         time_intervals,
+        silences,
         flood,
         orchestrators,
         kamonohashi,
@@ -321,4 +326,58 @@ fn recovery_routes(explicit: &[Route], channels: &BTreeMap<String, Channel>) -> 
         }
     }
     twins
+}
+
+/// A maintenance window planned in the file: `{"name": "db-upgrade", "matchers": "process=Invoice*
+/// folder=12", "starts_at": "2026-12-05T22:00:00+09:00", "ends_at": "2026-12-06T02:00:00+09:00",
+/// "comment": "…"}`, the matchers written as in chat.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SilenceFile {
+    name: String,
+    matchers: String,
+    starts_at: chrono::DateTime<chrono::FixedOffset>,
+    ends_at: chrono::DateTime<chrono::FixedOffset>,
+    #[serde(default)]
+    comment: String,
+}
+
+fn read_silences(raw: Option<Value>, p: &mut Problems) -> Vec<crate::silence::Silence> {
+    let Some(raw) = raw else {
+        return Vec::new();
+    };
+    let files: Vec<SilenceFile> = p.parse("silences", raw).unwrap_or_default();
+    let mut out: Vec<crate::silence::Silence> = Vec::new();
+    for (i, f) in files.into_iter().enumerate() {
+        let path = format!("silences[{i}]");
+        let words = crate::silence::words(&f.matchers);
+        let (matchers, channels) = match crate::silence::matchers(&words) {
+            Ok(m) => m,
+            Err(e) => {
+                p.push(format!("{path}.matchers"), e);
+                continue;
+            }
+        };
+        if f.ends_at <= f.starts_at {
+            p.push(format!("{path}.ends_at"), "ends before it starts");
+            continue;
+        }
+        if out.iter().any(|s| s.id == f.name) {
+            p.push(
+                format!("{path}.name"),
+                format!("silence {:?} is defined twice", f.name),
+            );
+            continue;
+        }
+        out.push(crate::silence::Silence {
+            id: f.name,
+            matchers,
+            channels,
+            starts_at: f.starts_at.to_utc(),
+            ends_at: f.ends_at.to_utc(),
+            created_by: "config".into(),
+            comment: f.comment,
+        });
+    }
+    out
 }

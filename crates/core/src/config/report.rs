@@ -39,6 +39,12 @@ impl Config {
                 ));
             }
         }
+        for s in &self.silences {
+            lines.push(format!(
+                "planned silence {}",
+                crate::silence::line(s, chrono::Utc::now())
+            ));
+        }
         for s in &self.orchestrators {
             let auth = match &s.auth {
                 OrchestratorAuth::Password { username, .. } => {

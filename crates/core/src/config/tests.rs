@@ -502,3 +502,50 @@ fn time_intervals_routes_and_backlog_lifecycles_are_checked_and_described() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn planned_silences_are_read_checked_and_described() {
+    let text = serde_json::json!({
+        "channels": {"ops": {"type": "console"}},
+        "silences": [{"name": "db-upgrade", "matchers": "process=Invoice* folder=12 channel=ops",
+            "starts_at": "2099-12-05T22:00:00+09:00", "ends_at": "2099-12-06T02:00:00+09:00",
+            "comment": "database upgrade"}]
+    });
+    let config = load(&text.to_string()).unwrap();
+    let s = &config.silences[0];
+    assert_eq!(
+        (s.id.as_str(), s.created_by.as_str()),
+        ("db-upgrade", "config")
+    );
+    assert_eq!(s.matchers.processes, ["Invoice*"]);
+    assert_eq!(s.channels, ["ops"]);
+    assert_eq!(s.starts_at.to_rfc3339(), "2099-12-05T13:00:00+00:00");
+    let described = config.describe().join("\n");
+    assert!(
+        described.contains("planned silence db-upgrade from 2099-12-05 13:00 UTC until 2099-12-05 17:00 UTC: process=Invoice* folder=12 channel=ops (by config: database upgrade)"),
+        "{described}"
+    );
+    let bad = serde_json::json!({
+        "channels": {"ops": {"type": "console"}},
+        "silences": [
+            {"name": "a", "matchers": "colour=red", "starts_at": "2099-12-05T22:00:00Z", "ends_at": "2099-12-06T02:00:00Z"},
+            {"name": "b", "matchers": "process=X", "starts_at": "2099-12-06T22:00:00Z", "ends_at": "2099-12-06T02:00:00Z"}
+        ]
+    });
+    let problems: Vec<String> = load(&bad.to_string())
+        .unwrap_err()
+        .problems
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("silences[0].matchers") && p.contains("\"colour\"")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("silences[1].ends_at")),
+        "{problems:?}"
+    );
+}

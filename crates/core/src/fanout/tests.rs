@@ -174,3 +174,43 @@ async fn unrouted_events_go_nowhere() {
     let report = fanout.deliver(&started, deadline()).await;
     assert!(report.targets.is_empty() && !report.should_retry());
 }
+
+#[tokio::test]
+async fn a_planned_silence_holds_back_only_its_channel_while_it_lasts() {
+    let (ops, other) = (scripted(0, false), scripted(0, false));
+    let now = Utc::now();
+    let window = crate::silence::Silence {
+        id: "db-upgrade".into(),
+        matchers: crate::route::Matchers {
+            processes: vec!["P".into()],
+            ..Default::default()
+        },
+        channels: vec!["ops".into()],
+        starts_at: now - chrono::Duration::minutes(1),
+        ends_at: now + chrono::Duration::hours(1),
+        created_by: "config".into(),
+        comment: String::new(),
+    };
+    let fanout =
+        fanout(&[("ops", ops.clone()), ("other", other.clone())]).with_silences(vec![window]);
+    let report = fanout.deliver(&event(), deadline()).await;
+    assert_eq!(
+        report.targets,
+        [
+            (
+                "ops".to_string(),
+                TargetOutcome::Withheld {
+                    reason: "silenced by db-upgrade".into()
+                }
+            ),
+            (
+                "other".to_string(),
+                TargetOutcome::Delivered {
+                    attempts: 1,
+                    detail: "ok".into()
+                }
+            ),
+        ]
+    );
+    assert_eq!(ops.calls.load(Ordering::SeqCst), 0);
+}
