@@ -129,20 +129,10 @@ impl DynamoStore {
     }
 
     async fn state_of(&self, key: &EventKey, target: &str) -> Result<Option<String>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::delivery_key(key, target)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(err)?;
-        Ok(out
-            .item()
-            .and_then(|i| i.get("state"))
-            .and_then(|v| v.as_s().ok())
-            .cloned())
+        Ok(self
+            .delivery_record(key, target)
+            .await?
+            .map(|(state, _)| state))
     }
 }
 

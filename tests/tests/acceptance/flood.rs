@@ -3,55 +3,25 @@
 //! rest for one digest per window (a delayed message on the events queue), and every job is
 //! posted or counted, once.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use opsbell_aws::sqs::SqsQueue;
 use opsbell_core::config::Config;
 use opsbell_core::event::{Event, EventKey, State};
 use opsbell_core::ports::Queue;
-use serde_json::{Value, json};
+use serde_json::json;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer};
 
 use crate::support::*;
 
-/// Slack's incoming webhook at its documented rate: one message a second, 429 beyond.
-#[derive(Default)]
-pub struct OnePerSecond {
-    last: Mutex<Option<Instant>>,
-    pub taken: Mutex<Vec<Value>>,
-    pub throttled: AtomicUsize,
-}
-
-impl Respond for &'static OnePerSecond {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut last = self.last.lock().unwrap();
-        let now = Instant::now();
-        if last.is_some_and(|l| now - l < Duration::from_secs(1)) {
-            self.throttled.fetch_add(1, Ordering::SeqCst);
-            return ResponseTemplate::new(429)
-                .insert_header("Retry-After", "1")
-                .set_body_string("rate_limited");
-        }
-        *last = Some(now);
-        self.taken
-            .lock()
-            .unwrap()
-            .push(serde_json::from_slice(&request.body).unwrap());
-        ResponseTemplate::new(200).set_body_string("ok")
-    }
-}
-
-/// How many jobs a Slack message stands for: one, or a digest's held count.
-fn jobs_in(message: &Value) -> usize {
-    let text = message["text"].as_str().unwrap_or_default();
-    match text.split_once(" more event(s) in ") {
-        Some((n, _)) => n.rsplit(' ').next().unwrap().parse().unwrap(),
-        None => 1,
-    }
-}
+// The same Slack fake as `opsbell serve`'s flood test and the flood benchmark (whose webhook
+// bodies this test does not need: it queues events directly).
+#[path = "../../../crates/cli/tests/support/flood.rs"]
+#[allow(dead_code)]
+mod one_per_second;
+use one_per_second::OnePerSecond;
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator: run scripts/test.sh"]
@@ -89,16 +59,7 @@ async fn five_hundred_faults_at_once_become_a_few_posts_and_digests_with_every_j
     while started.elapsed() < Duration::from_secs(90) {
         let messages = receive_all(&world.sqs, &world.queue_url).await;
         if messages.is_empty() {
-            if handled >= 500
-                && slack
-                    .taken
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .map(jobs_in)
-                    .sum::<usize>()
-                    >= 500
-            {
+            if handled >= 500 && slack.jobs() >= 500 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -116,15 +77,9 @@ async fn five_hundred_faults_at_once_become_a_few_posts_and_digests_with_every_j
         handled += messages.len();
     }
     let visible = started.elapsed();
-    let taken = slack.taken.lock().unwrap().clone();
-    let counted: usize = taken.iter().map(jobs_in).sum();
-    let digests = taken
-        .iter()
-        .filter(|m| jobs_in(m) > 1 || m["text"].as_str().unwrap_or_default().contains("held back"))
-        .count();
+    let (counted, digests, messages) = (slack.jobs(), slack.digests(), slack.messages());
     println!(
-        "flood, AWS path: 500 jobs → {} Slack messages ({digests} digests), {} 429s, all visible after {visible:?}",
-        taken.len(),
+        "flood, AWS path: 500 jobs → {messages} Slack messages ({digests} digests), {} 429s, all visible after {visible:?}",
         slack.throttled.load(Ordering::SeqCst)
     );
     assert_eq!(counted, 500, "every job posted or counted once");
@@ -154,9 +109,8 @@ async fn five_hundred_faults_at_once_become_a_few_posts_and_digests_with_every_j
     // as users see it).
     assert_eq!(digests, windows.len());
     assert!(
-        taken.len() <= 6 * windows.len() + 5,
-        "{} messages for {} windows",
-        taken.len(),
+        messages <= 6 * windows.len() + 5,
+        "{messages} messages for {} windows",
         windows.len()
     );
 }
