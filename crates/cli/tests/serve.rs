@@ -170,7 +170,7 @@ async fn pending_deliveries_survive_sigkill_and_are_delivered_exactly_once() {
         );
     }
     // faulted, completed and stopped are routed to chat; wait until each was tried.
-    wait_for_requests(&slack, 3, Duration::from_secs(20)).await;
+    wait_for_requests(&slack, 3, Duration::from_secs(60)).await;
     drop(serve); // SIGKILL, with deliveries pending
 
     slack.reset().await;
@@ -539,7 +539,7 @@ async fn an_oncall_channel_runs_a_dry_run_escalation_in_serve() {
     let body = sample("faulted");
     assert_eq!(serve.post(&body, Some(&signature(&body))).await.0, 202);
     // The dry run narrates as a real escalation does: the plan, who is called, each step, the end.
-    let until = std::time::Instant::now() + Duration::from_secs(20);
+    let until = std::time::Instant::now() + Duration::from_secs(120);
     let cards = loop {
         let received = slack.received_requests().await.unwrap();
         let cards: Vec<String> = received
@@ -649,7 +649,8 @@ async fn a_flood_of_500_faults_is_paced_digested_and_counted_in_serve() {
     while let Some(status) = posts.join_next().await {
         assert_eq!(status.unwrap(), 202);
     }
-    let until = std::time::Instant::now() + Duration::from_secs(60);
+    // Bounded only against a hang: a loaded machine may take long.
+    let until = std::time::Instant::now() + Duration::from_secs(300);
     while slack.jobs() < 500 && std::time::Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -56,7 +56,9 @@ async fn five_hundred_faults_at_once_become_a_few_posts_and_digests_with_every_j
     let fanout = opsbell_core::build::fanout(&config, &world.deps);
     // The events queue's trigger: batches of 10, until the digests have come and gone.
     let mut handled = 0;
-    while started.elapsed() < Duration::from_secs(90) {
+    // Until every job was posted or counted: how long that takes is the benchmark's to measure
+    // (a loaded machine makes the emulator slow), so the bound here is only against a hang.
+    while started.elapsed() < Duration::from_secs(600) {
         let messages = receive_all(&world.sqs, &world.queue_url).await;
         if messages.is_empty() {
             if handled >= 500 && slack.jobs() >= 500 {
