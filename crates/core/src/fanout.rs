@@ -239,6 +239,19 @@ impl Fanout {
         let notifier = match self.destinations.get(name) {
             Some(Destination::Notifier(n)) => n,
             Some(Destination::Spaces(bot)) => {
+                // The bot's flood is counted once per event for the channel, before the
+                // spaces: a held event is recorded under the channel, and its digest goes to
+                // every space.
+                if let Some(digest) = self.held(name, event).await {
+                    let held = |_| async move {
+                        let detail = format!("in digest {}", digest?);
+                        Ok(Receipt {
+                            detail,
+                            attempts: 0,
+                        })
+                    };
+                    return self.claim_and_send(name, event, deadline, held).await;
+                }
                 return self.deliver_to_spaces(name, bot, event, deadline).await;
             }
             None => {
@@ -250,27 +263,12 @@ impl Fanout {
             }
         };
         self.claim_and_send(name, event, deadline, |post_by| async move {
-            // A digest is not counted again, and an escalation's few messages (who is called,
-            // who answered) must not wait for a window.
-            let counted = !matches!(event.source, Source::Digest | Source::Oncall);
-            if let Some(flood) = self.flood.as_ref().filter(|_| counted) {
-                let now = self.clock.now();
-                match flood.admit(self.records.as_ref(), name, event, now).await {
-                    Ok(flood::Admit::Send) => {}
-                    Ok(flood::Admit::Held(digest)) => {
-                        return Ok(Receipt {
-                            detail: format!("in digest {digest}"),
-                            attempts: 0,
-                        });
-                    }
-                    Err(detail) => {
-                        return Err(NotifyError::Retryable {
-                            detail,
-                            attempts: 0,
-                            retry_after: None,
-                        });
-                    }
-                }
+            if let Some(digest) = self.held(name, event).await {
+                let detail = format!("in digest {}", digest?);
+                return Ok(Receipt {
+                    detail,
+                    attempts: 0,
+                });
             }
             match self.pace.get(name) {
                 Some(pace) => pace.run(notifier.notify(event, post_by)).await,
@@ -278,6 +276,28 @@ impl Fanout {
             }
         })
         .await
+    }
+
+    /// Whether `event` waits for `channel`'s flood digest: `Some(Ok(digest key))` when held,
+    /// `Some(Err)` when the window could not be read or written (retry), `None` to post it. A
+    /// digest is not counted again, and an escalation's few messages (who is called, who
+    /// answered) never wait for a window.
+    async fn held(&self, channel: &str, event: &Event) -> Option<Result<String, NotifyError>> {
+        let counted = !matches!(event.source, Source::Digest | Source::Oncall);
+        let flood = self.flood.as_ref().filter(|_| counted)?;
+        let now = self.clock.now();
+        match flood
+            .admit(self.records.as_ref(), channel, event, now)
+            .await
+        {
+            Ok(flood::Admit::Send) => None,
+            Ok(flood::Admit::Held(digest)) => Some(Ok(digest)),
+            Err(detail) => Some(Err(NotifyError::Retryable {
+                detail,
+                attempts: 0,
+                retry_after: None,
+            })),
+        }
     }
 
     /// A channel's flood digest, due after its window: compose it from the window and post it

@@ -91,6 +91,12 @@ impl ChannelConfig for GoogleChatBotConfig {
         let message = pretty(&render(event, opts));
         format!("POST {api}/v1/{{every space of bot {bot:?}}}/messages\n{message}")
     }
+
+    /// A flood reaches every space: it is held back for digests per channel, before the
+    /// spaces (the Chat API allows one write a second per space).
+    fn floods(&self) -> bool {
+        true
+    }
 }
 
 /// `ErrorInfo` reasons that refuse the project or its credentials, never one space.

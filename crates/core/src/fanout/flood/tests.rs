@@ -300,3 +300,106 @@ async fn a_crash_at_any_window_write_loses_nothing_and_counts_nothing_twice() {
         );
     }
 }
+
+/// The Chat bot's flood is counted per channel, before its spaces: the first `burst` events go
+/// to every space, the rest wait, and the digest goes to every space.
+#[tokio::test]
+async fn the_chat_bots_flood_is_held_per_channel_and_its_digest_reaches_every_space() {
+    use crate::notify::chat_api::ServiceAccountKey;
+    use crate::notify::google_chat_bot::{GoogleChatBotConfig, GoogleChatBotNotifier};
+    use crate::ports::Records;
+    use wiremock::matchers::{method, path, path_regex};
+    use wiremock::{Mock, ResponseTemplate};
+
+    let kit = crate::notify::testkit::Kit::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "ya29.token", "expires_in": 3599, "token_type": "Bearer"})))
+        .mount(&kit.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/v1/spaces/[A-Z]+/messages$"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"name": "spaces/X/messages/1"})),
+        )
+        .mount(&kit.server)
+        .await;
+    let records = kit.records.clone();
+    for space in ["spaces/AAA", "spaces/BBB"] {
+        records
+            .put_record("SPACE#opsbell", space, &serde_json::json!({}), None)
+            .await
+            .unwrap();
+    }
+    let key = crate::testing::service_account_key(&format!("{}/token", kit.base));
+    let config = GoogleChatBotConfig {
+        service_account_key: ServiceAccountKey::parse(&key).unwrap(),
+        bot: "opsbell".into(),
+        api_base: kit.base.clone(),
+        concurrency: 8,
+    };
+    let bot = Arc::new(GoogleChatBotNotifier::new(
+        kit.ctx("ops-bot"),
+        config,
+        records.clone(),
+    ));
+    let queue = Arc::new(MemoryQueue::default());
+    let clock = Arc::new(ManualClock::at("2026-12-01T10:00:10Z".parse().unwrap()));
+    let policy = FloodPolicy {
+        burst: 2,
+        window: Duration::from_secs(60),
+        lines: 10,
+    };
+    let destinations = BTreeMap::from([("ops-bot".to_string(), Destination::Spaces(bot))]);
+    let fanout = Fanout::new(
+        destinations,
+        vec![Route::to("ops-bot", vec![])],
+        Arc::new(MemoryStore::default()),
+        records.clone(),
+        clock.clone(),
+    )
+    .with_flood(
+        BTreeMap::from([("ops-bot".to_string(), policy)]),
+        queue.clone(),
+    );
+    let deadline = || Instant::now() + Duration::from_secs(30);
+    let events: Vec<Event> = (0..5).map(|n| job(n, "Invoice")).collect();
+    for e in &events {
+        assert!(!fanout.deliver(e, deadline()).await.should_retry());
+    }
+    let posts = || async {
+        let requests = kit.server.received_requests().await.unwrap();
+        requests
+            .iter()
+            .filter(|r| r.url.path().starts_with("/v1/"))
+            .count()
+    };
+    assert_eq!(posts().await, 4, "two events, each to both spaces");
+    let held = fanout.deliver(&events[4], deadline()).await;
+    assert_eq!(
+        held.targets[0].1,
+        TargetOutcome::AlreadyDelivered,
+        "held, and recorded under the channel"
+    );
+    let digest = queue.later.lock().unwrap()[0].0.clone();
+    clock.advance(chrono::Duration::seconds(60));
+    assert!(!fanout.deliver(&digest, deadline()).await.should_retry());
+    assert_eq!(posts().await, 6, "the digest, to both spaces");
+    let last: serde_json::Value = serde_json::from_slice(
+        &kit.server
+            .received_requests()
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert!(
+        last.to_string()
+            .contains("3 more event(s) in 1m were held back (flood)"),
+        "{last}"
+    );
+}
