@@ -292,11 +292,7 @@ impl Fanout {
         {
             Ok(flood::Admit::Send) => None,
             Ok(flood::Admit::Held(digest)) => Some(Ok(digest)),
-            Err(detail) => Some(Err(NotifyError::Retryable {
-                detail,
-                attempts: 0,
-                retry_after: None,
-            })),
+            Err(detail) => Some(Err(NotifyError::later(detail))),
         }
     }
 

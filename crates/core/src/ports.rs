@@ -62,6 +62,16 @@ pub enum NotifyError {
 }
 
 impl NotifyError {
+    /// Not now, before anything was sent (a store that failed, a lease another delivery holds):
+    /// the message comes back later.
+    pub fn later(detail: impl Into<String>) -> NotifyError {
+        NotifyError::Retryable {
+            detail: detail.into(),
+            attempts: 0,
+            retry_after: None,
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         matches!(self, NotifyError::Retryable { .. })
     }

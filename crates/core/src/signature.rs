@@ -51,6 +51,19 @@ pub fn verify(
 }
 
 /// The header value Orchestrator would send for `body`; for tests and `opsbell sign`.
+/// The first `bytes` bytes of `text`'s SHA-256, in lowercase hex: the one way opsbell derives a
+/// stable id from text (Connect client tokens, Chat request ids, short incident ids, ticket
+/// markers, flood-window hashes).
+pub fn digest_hex(text: &str, bytes: usize) -> String {
+    use sha2::Digest;
+    let digest = Sha256::digest(text.as_bytes());
+    digest
+        .iter()
+        .take(bytes)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 pub fn sign(secret: &SecretString, body: &[u8]) -> String {
     let mut mac = mac(secret);
     mac.update(body);

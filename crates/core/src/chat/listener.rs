@@ -234,7 +234,7 @@ impl ChatListener<'_> {
             Err(why) => return Ok(Say::SilenceRefused { why: &why }.text(self.language)),
         };
         let s = crate::silence::add(self.records, request, by, now).await?;
-        let until = s.ends_at.format("%Y-%m-%d %H:%M UTC").to_string();
+        let until = short_time(s.ends_at);
         let what = crate::silence::what(&s);
         Ok(Say::Silenced {
             id: &s.id,

@@ -32,7 +32,6 @@ pub use ack::{ack, short_id};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use tracing::{error, info, warn};
 
 use crate::event::{Event, Source, State};
@@ -57,8 +56,7 @@ pub enum Outcome {
 
 /// `ClientToken` of a step: the same for every retry of it, different for every other step.
 pub fn client_token(incident: &str, step: usize) -> String {
-    let digest = Sha256::digest(format!("{incident}/{step}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::signature::digest_hex(&format!("{incident}/{step}"), 32)
 }
 
 pub struct Escalation<'a> {

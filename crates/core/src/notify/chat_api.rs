@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tracing::{debug, warn};
@@ -256,9 +255,8 @@ pub fn valid_space(space: &str) -> bool {
 /// The `requestId` of an event's message in one space: the same event in the same space is the
 /// same message, even when a crashed worker's delivery is repeated.
 pub fn request_id(event_key: &str, space: &str) -> String {
-    let digest = Sha256::digest(format!("{event_key}\n{space}").as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("opsbell-{}", &hex[..32])
+    let hex = crate::signature::digest_hex(&format!("{event_key}\n{space}"), 16);
+    format!("opsbell-{hex}")
 }
 
 #[cfg(test)]

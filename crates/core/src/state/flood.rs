@@ -46,9 +46,7 @@ pub const KEPT_MAX: usize = 10_000;
 impl FloodWindow {
     /// The short hash a window knows an event by.
     pub fn hash(key: &str) -> String {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(key.as_bytes());
-        digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+        crate::signature::digest_hex(key, 6)
     }
 
     fn key(channel: &str, start: DateTime<Utc>) -> Key {

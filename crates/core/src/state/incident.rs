@@ -8,9 +8,7 @@ use crate::ports::{Records, StoreError};
 
 /// The short, speakable id chat shows for incident `id` (`7f3a`): 4 hex digits of its hash.
 pub fn short_id(id: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(id.as_bytes());
-    digest.iter().take(2).map(|b| format!("{b:02x}")).collect()
+    crate::signature::digest_hex(id, 2)
 }
 
 /// Days an incident record is kept.

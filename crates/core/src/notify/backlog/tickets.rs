@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
@@ -56,25 +55,12 @@ pub(super) fn problem_of(event: &Event, per: TicketPer) -> String {
 /// The word every issue of `problem` at `channel` carries, for the search that finds it when its
 /// row is lost: `ob` and 16 hex digits (one token to Backlog's keyword search).
 pub(super) fn marker(channel: &str, problem: &str) -> String {
-    let digest = Sha256::digest(format!("{channel}\n{problem}").as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let hex = crate::signature::digest_hex(&format!("{channel}\n{problem}"), 8);
     format!("ob{hex}")
 }
 
 fn store(e: StoreError) -> NotifyError {
-    NotifyError::Retryable {
-        detail: format!("state table: {e}"),
-        attempts: 0,
-        retry_after: None,
-    }
-}
-
-fn busy(detail: &str) -> NotifyError {
-    NotifyError::Retryable {
-        detail: detail.into(),
-        attempts: 0,
-        retry_after: None,
-    }
+    NotifyError::later(format!("state table: {e}"))
 }
 
 fn receipt(detail: String, attempts: u32) -> Receipt {
@@ -183,7 +169,9 @@ impl Run<'_> {
                     status: TicketStatus::Opening { until },
                     ..
                 }) if *until > now => {
-                    return Err(busy("another delivery is opening this problem's issue"));
+                    return Err(NotifyError::later(
+                        "another delivery is opening this problem's issue",
+                    ));
                 }
                 _ => {}
             }
@@ -219,7 +207,7 @@ impl Run<'_> {
                 }
             };
         }
-        Err(busy(
+        Err(NotifyError::later(
             "this problem's issue kept changing; trying again later",
         ))
     }
@@ -303,9 +291,9 @@ impl Run<'_> {
             return nothing("no open issue");
         };
         match t.status {
-            TicketStatus::Opening { until } if until > now => {
-                Err(busy("another delivery is opening this problem's issue"))
-            }
+            TicketStatus::Opening { until } if until > now => Err(NotifyError::later(
+                "another delivery is opening this problem's issue",
+            )),
             TicketStatus::Open if !self.api.config.close_on_recovery => {
                 nothing("issue stays open (close_on_recovery is off)")
             }
