@@ -3,9 +3,14 @@
 #  (a) cold: one signed job.faulted through verify, parse, route, render and an HTTP POST to a
 #      local sink, as a whole process (`opsbell send --signature`), median of 20 runs;
 #  (b) warm: the same, N times in one process (`opsbell send --repeat N`), serial posts;
-#  (c) `opsbell serve` under wrk (durable ingest; scripts/bench-ingest.sh's setup);
+#  (c) `opsbell serve` under wrk (durable ingest; scripts/bench-ingest.sh's setup), then, under
+#      the same wrk run, a verify-only Node listener (http.createServer + crypto.createHmac,
+#      202; below), for the ingest ratio;
 # each with the peak RSS of opsbell's process. The sink is a keep-alive Python HTTP server
-# answering 200 "ok". Needs wrk for (c). Usage: scripts/bench.sh [warm-events] [wrk-seconds]
+# answering 200 "ok". Ratios: against the predecessor's figures measured here (README), and the
+# Node listener's from this run. The Lambda table and the cost table come from
+# scripts/bench-lambda.sh (BENCH_LAMBDA=0 skips it). Needs wrk for (c), node for the peer.
+# Usage: scripts/bench.sh [warm-events] [wrk-seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 warm=${1:-5000}
@@ -79,9 +84,63 @@ rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$work/ingest.txt")
 p99=$(awk '/ 99%/ {print $2}' "$work/ingest.txt")
 serve_rss=$(awk '/serve peak RSS/ {print $4}' "$work/ingest.txt")
 
+# The verify-only Node peer under the same wrk run: HMAC-SHA256 of the body against
+# X-UiPath-Signature, 202, nothing stored.
+node_rps=n/a
+if command -v node >/dev/null; then
+  node_port=$(free_port)
+  cat >"$work/listener.js" <<'JS'
+const http = require("http"), crypto = require("crypto");
+const [port, secret] = process.argv.slice(2);
+http.createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const body = Buffer.concat(chunks);
+    const want = crypto.createHmac("sha256", secret).update(body).digest();
+    const got = Buffer.from(req.headers["x-uipath-signature"] || "", "base64");
+    const ok = got.length === want.length && crypto.timingSafeEqual(got, want);
+    res.writeHead(ok ? 202 : 401).end();
+  });
+}).listen(Number(port), "127.0.0.1");
+JS
+  node "$work/listener.js" "$node_port" "$secret" &
+  pids+=($!)
+  for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$node_port/" && break; sleep 0.1; done
+  python3 - "$work/node-body.json" <<'PY2'
+import json, sys
+body = json.load(open("samplejson/uipath-webhook-job-faulted.json"))
+body["Job"]["Info"] = body["Job"]["Info"][:520]
+open(sys.argv[1], "w").write(json.dumps(body, separators=(",", ":")))
+PY2
+  node_sig=$($bin sign --secret "$secret" "$work/node-body.json")
+  code=$(curl -s -o /dev/null -w '%{http_code}' -XPOST "http://127.0.0.1:$node_port/webhook/orchestrator" \
+    -H "X-UiPath-Signature: $node_sig" --data-binary @"$work/node-body.json")
+  [ "$code" = 202 ] || { echo "the Node listener answered $code to a signed body" >&2; exit 1; }
+  cat >"$work/node.lua" <<LUA
+wrk.method = "POST"
+wrk.body = io.open("$work/node-body.json"):read("*a")
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-UiPath-Signature"] = "$node_sig"
+LUA
+  node_rps=$(wrk -t2 -c64 -d"${seconds}s" -s "$work/node.lua" "http://127.0.0.1:$node_port/webhook/orchestrator" |
+    awk '/Requests\/sec/ {printf "%.0f", $2}')
+fi
+
 echo
 echo "opsbell on $(nproc) cores; sink: keep-alive Python HTTP server; wrk: 64 connections, ${seconds}s"
 printf '%-48s %-26s %-12s %s\n' "measure" "opsbell" "peak RSS" "predecessor"
 printf '%-48s %-26s %-12s %s\n' "(a) cold: one signed job.faulted, whole process" "${cold_ms} ms (min ${cold_min})" "${cold_rss} MiB" "Python: ~77 ms, 26 MiB"
 printf '%-48s %-26s %-12s %s\n' "(b) warm: $warm events in one process" "${warm_rate} events/s" "${warm_rss} MiB" "Python: ~1,160 events/s"
-printf '%-48s %-26s %-12s %s\n' "(c) serve under wrk (durable ingest)" "${rps} req/s, p99 ${p99}" "${serve_rss} MiB" "Node verify-only: ~56,000 req/s"
+printf '%-48s %-26s %-12s %s\n' "(c) serve under wrk (durable ingest)" "${rps} req/s, p99 ${p99}" "${serve_rss} MiB" "Node verify-only, this run: ${node_rps} req/s"
+echo
+# The predecessor (Python) figures measured on this machine (README): 77 ms cold, 1,160 events/s.
+python3 - "$cold_ms" "$warm_rate" "$rps" "$node_rps" <<'PY2'
+import sys
+cold, warm, rps, node = sys.argv[1:5]
+print(f"ratios: cold {77 / float(cold):.1f}x the predecessor (aim >= 17x), warm {float(warm) / 1160:.1f}x (aim >= 10x), "
+      + (f"ingest {float(rps) / float(node):.2f}x Node (aim >= 2x)" if node != "n/a" else "ingest: no node"))
+PY2
+if [ "${BENCH_LAMBDA:-1}" != 0 ]; then
+  scripts/bench-lambda.sh
+fi

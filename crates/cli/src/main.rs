@@ -6,9 +6,19 @@ use std::process::ExitCode;
 use clap::Parser;
 use opsbell::{Cli, Command, check, oncall, send, serve, sign};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `serve` runs every part at once, on every core; the other commands do one thing, and a
+    // one-thread runtime spares their cold start its worker threads.
+    let mut runtime = match cli.command {
+        Command::Serve(_) => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
+    };
+    let runtime = runtime.enable_all().build().expect("a Tokio runtime");
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Check(args) => check::run(&args),

@@ -118,13 +118,7 @@ pub fn fanout(config: &Config, deps: &Deps) -> Fanout {
     )
     .with_time_intervals(config.time_intervals.clone())
     .with_silences(config.silences.clone())
-    .with_pacing(
-        config
-            .channels
-            .iter()
-            .filter_map(|(name, c)| Some((name.clone(), c.spacing()?)))
-            .collect(),
-    );
+    .with_pacing(config.spacing.clone());
     match &deps.queue {
         Some(queue) => fanout.with_flood(config.flood.clone(), queue.clone()),
         None => fanout,

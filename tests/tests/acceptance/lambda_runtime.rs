@@ -7,184 +7,17 @@
 
 use std::time::Duration;
 
+use crate::support::deployment::{STAGE, Stack, http_event};
 use crate::support::iam::IamProxy;
-use crate::support::runtime::{Answer, Function, RuntimeApi};
-use crate::support::template::{Resource, Template, glob};
+use crate::support::runtime::Answer;
+use crate::support::template::{Resource, glob};
 use crate::support::*;
-use aws_sdk_dynamodb::types::AttributeValue;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use opsbell_aws::dynamodb::DynamoStore;
-use opsbell_aws::testing::{emulator, unique};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const STAGE: &str = "ci";
 const CHAT_PROJECT: &str = "1234567890";
-
-/// The stack's resources, made in moto under unique names and bound to the template.
-struct Stack {
-    template: Template,
-    aws: aws_config::SdkConfig,
-    sqs: aws_sdk_sqs::Client,
-    dynamodb: aws_sdk_dynamodb::Client,
-    table: String,
-    events_queue: String,
-    check_queue: String,
-}
-
-impl Stack {
-    async fn new() -> Stack {
-        let aws = emulator().await;
-        let sqs = aws_sdk_sqs::Client::new(&aws);
-        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&aws)
-                .force_path_style(true)
-                .build(),
-        );
-        let table = unique("state");
-        DynamoStore::create_table(&dynamodb, &table).await.unwrap();
-        let mut queues = Vec::new();
-        for name in ["events-dlq", "events", "check-dlq", "check"] {
-            let url = sqs
-                .create_queue()
-                .queue_name(unique(name))
-                .send()
-                .await
-                .unwrap()
-                .queue_url
-                .unwrap();
-            queues.push(url);
-        }
-        let bucket = unique("oncall-files");
-        s3.create_bucket()
-            .bucket(&bucket)
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::ApNortheast1)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        s3.put_object()
-            .bucket(&bucket)
-            .key("phoneNumber.json")
-            .body(sample("lambda-connect-rotation-new-format.json").into())
-            .send()
-            .await
-            .unwrap();
-        let mut template = Template::load();
-        let topic = |name: &str| {
-            Resource::new(
-                &format!("arn:aws:sns:ap-northeast-1:123456789012:opsbell-{STAGE}-{name}"),
-                &[("TopicName", &format!("opsbell-{STAGE}-{name}"))],
-            )
-        };
-        template
-            .bind("StateTable", Resource::table(&table))
-            .bind("EventsDeadLetterQueue", Resource::queue(&queues[0]))
-            .bind("EventsQueue", Resource::queue(&queues[1]))
-            .bind("CheckDeadLetterQueue", Resource::queue(&queues[2]))
-            .bind("CheckQueue", Resource::queue(&queues[3]))
-            .bind("OncallFilesBucket", Resource::bucket(&bucket))
-            .bind("AlarmTopic", topic("alarms"))
-            .bind("OncallTopic", topic("oncall"))
-            .bind("OpsTopic", topic("ops"));
-        Stack {
-            template,
-            aws,
-            sqs,
-            dynamodb,
-            table,
-            events_queue: queues[1].clone(),
-            check_queue: queues[3].clone(),
-        }
-    }
-
-    /// Stores secret `name` under the stage's prefix, in SSM or in Secrets Manager.
-    async fn secret(&self, store: &str, name: &str, value: &str) -> String {
-        let full = format!("/opsbell/{STAGE}/{name}");
-        match store {
-            "ssm" => {
-                aws_sdk_ssm::Client::new(&self.aws)
-                    .put_parameter()
-                    .name(&full)
-                    .value(value)
-                    .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-                    .send()
-                    .await
-                    .unwrap();
-            }
-            _ => {
-                aws_sdk_secretsmanager::Client::new(&self.aws)
-                    .create_secret()
-                    .name(&full)
-                    .secret_string(value)
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-        // What a deploy config writes: the stage is filled in at cold start.
-        format!("{store}:/opsbell/${{stage}}/{name}")
-    }
-
-    /// Starts function `name` under its own role with `config`, its template environment and
-    /// `overrides` (what only a test must change, such as Google's key URL).
-    async fn start(
-        &self,
-        name: &str,
-        config: Value,
-        overrides: &[(&str, String)],
-        connect: Option<String>,
-    ) -> (RuntimeApi, Function, IamProxy) {
-        let proxy = IamProxy::start(self.template.role_policy(name), connect).await;
-        let runtime = RuntimeApi::start(name).await;
-        let mut env = self.template.environment(name);
-        env.push(("AWS_ENDPOINT_URL".into(), proxy.url.clone()));
-        for (k, v) in overrides {
-            env.push((k.to_string(), v.clone()));
-        }
-        let function = Function::spawn(name, &runtime, &config, &env);
-        (runtime, function, proxy)
-    }
-
-    async fn queued(&self, url: &str) -> Vec<Value> {
-        queued(&self.sqs, url).await
-    }
-
-    async fn records(&self, pk: &str) -> Vec<String> {
-        let out = self
-            .dynamodb
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
-            .send()
-            .await
-            .unwrap();
-        out.items()
-            .iter()
-            .map(|i| i["sk"].as_s().unwrap().clone())
-            .collect()
-    }
-}
-
-/// An API Gateway HTTP API (payload 2.0) event for `path` with `body`.
-fn http_event(route: &str, headers: Value, body: &[u8]) -> Value {
-    let mut e: Value =
-        serde_json::from_slice(&sample("apigateway-http-v2-event-iam-with-body.json")).unwrap();
-    e["rawPath"] = json!(route);
-    e["routeKey"] = json!(format!("POST {route}"));
-    e["requestContext"]["http"]["method"] = json!("POST");
-    e["requestContext"]["http"]["path"] = json!(route);
-    e["headers"] = headers;
-    e["body"] = json!(String::from_utf8(body.to_vec()).unwrap());
-    e["isBase64Encoded"] = json!(false);
-    e
-}
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -240,6 +73,20 @@ async fn webhook_ingest_takes_a_signed_webhook_under_its_role() {
     assert_eq!(queued.len(), 1, "one job, one queued event");
     assert_eq!(queued[0]["state"], "faulted");
     assert_calls(&proxy, &["ssm:GetParameter", "sqs:SendMessage"]);
+    // What the Lambda benchmark reads: INIT ended at the first `next`, one timed invocation,
+    // and each AWS request kept with its answer.
+    let init_end = runtime.first_next().expect("the function asked for an event");
+    assert!(init_end > function.spawned);
+    assert_eq!(runtime.durations().len(), 1);
+    assert!(function.peak_rss_kib().is_some_and(|kib| kib > 0));
+    let sends: Vec<Value> = (proxy.exchanges().iter())
+        .map(|e| e.summary())
+        .filter(|e| e["service"] == "sqs")
+        .collect();
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert_eq!(sends[0]["operation"], "SendMessageBatch");
+    assert_eq!(sends[0]["status"], 200);
+    assert!(sends[0]["request_bytes"].as_u64().unwrap() > 500, "{sends:?}");
     assert!(!function.log().contains(SECRET), "no secret in the log");
 }
 

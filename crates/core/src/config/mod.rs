@@ -51,6 +51,9 @@ pub struct Config {
     pub silences: Vec<crate::silence::Silence>,
     /// The channels under flood control and how (`flood` of each channel; chat by default).
     pub flood: BTreeMap<String, flood::FloodPolicy>,
+    /// The least gap between two posts of each paced channel (`spacing` of each channel; the
+    /// vendor's documented rate by default, `"0s"` for none).
+    pub spacing: BTreeMap<String, std::time::Duration>,
     /// Orchestrator tenants polled for job ends (`sources.orchestrator`, `scheduled.orchestrator`).
     pub orchestrators: Vec<OrchestratorSource>,
     /// KAMONOHASHI servers polled for job transitions (`sources.kamonohashi`).
@@ -203,6 +206,7 @@ impl Config {
             time_intervals: BTreeMap::new(),
             silences: Vec::new(),
             flood: BTreeMap::new(),
+            spacing: BTreeMap::new(),
             channels,
             orchestrators: Vec::new(),
             kamonohashi: Vec::new(),

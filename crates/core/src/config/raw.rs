@@ -119,6 +119,8 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
     let mut channels = legacy.channels;
     // Each channel's `flood` setting, read next to (not by) its adapter.
     let mut floods: BTreeMap<String, Value> = BTreeMap::new();
+    // … and its `spacing` (a gap between posts that overrides the vendor's documented rate).
+    let mut spacings: BTreeMap<String, Value> = BTreeMap::new();
 
     if let Some(raw) = root.channels {
         let raw: BTreeMap<String, Value> = p.parse("channels", raw).unwrap_or_default();
@@ -126,6 +128,9 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
             let path = format!("channels.{name}");
             if let Some(flood) = v.as_object_mut().and_then(|m| m.remove("flood")) {
                 floods.insert(name.clone(), flood);
+            }
+            if let Some(spacing) = v.as_object_mut().and_then(|m| m.remove("spacing")) {
+                spacings.insert(name.clone(), spacing);
             }
             if channels.contains_key(&name) {
                 p.push(
@@ -220,6 +225,29 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
             flood.insert(name.clone(), policy);
         }
     }
+    let mut spacing = BTreeMap::new();
+    for (name, channel) in &channels {
+        let gap = match spacings.remove(name) {
+            Some(Value::String(s)) => match crate::time::parse_span(&s) {
+                Ok(gap) => Some(gap),
+                Err(e) => {
+                    p.push(format!("channels.{name}.spacing"), e);
+                    None
+                }
+            },
+            Some(_) => {
+                p.push(
+                    format!("channels.{name}.spacing"),
+                    "a span such as \"1s\" or \"250ms\" (\"0s\": no pacing)",
+                );
+                None
+            }
+            None => channel.spacing(),
+        };
+        if let Some(gap) = gap.filter(|g| !g.is_zero()) {
+            spacing.insert(name.clone(), gap);
+        }
+    }
 
     let sources = root.sources.unwrap_or_default();
     for key in sources.unknown.keys() {
@@ -261,6 +289,7 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
         time_intervals,
         silences,
         flood,
+        spacing,
         orchestrators,
         kamonohashi,
     })

@@ -549,3 +549,26 @@ fn planned_silences_are_read_checked_and_described() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn each_vendor_is_paced_at_its_documented_rate_unless_the_channel_says_otherwise() {
+    let config = load(
+        r#"{"channels": {
+            "a": {"type": "slack", "webhook_url": "https://hooks.slack.com/services/T/B/x"},
+            "b": {"type": "slack", "webhook_url": "https://hooks.slack.com/services/T/B/y", "spacing": "250ms"},
+            "c": {"type": "slack", "webhook_url": "https://hooks.slack.com/services/T/B/z", "spacing": "0s"},
+            "d": {"type": "console"}
+        }}"#,
+    )
+    .unwrap();
+    let gaps: Vec<(&str, u128)> = (config.spacing.iter())
+        .map(|(n, g)| (n.as_str(), g.as_millis()))
+        .collect();
+    assert_eq!(gaps, [("a", 1000), ("b", 250)]);
+    let err = load(
+        r#"{"channels": {"a": {"type": "slack", "webhook_url": "https://hooks.slack.com/services/T/B/x", "spacing": 5}}}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("channels.a.spacing"), "{err}");
+}

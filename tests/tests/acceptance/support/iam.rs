@@ -29,12 +29,44 @@ pub struct Call {
     pub allowed: bool,
 }
 
+/// One request the proxy forwarded, with its answer: what the Lambda benchmark's cost table
+/// counts and sizes.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    pub service: String,
+    /// The API operation (`SendMessageBatch`, `PutItem`, `GetObject` …).
+    pub operation: String,
+    pub request: Bytes,
+    pub status: u16,
+    pub response: Bytes,
+    /// How long the upstream took to answer.
+    pub took: std::time::Duration,
+}
+
+impl Exchange {
+    /// `{service, operation, request_bytes, response_bytes, status}` and, for DynamoDB, the
+    /// request's JSON (sizes of items and keys are read from it), for the cost table.
+    pub fn summary(&self) -> Value {
+        let mut s = json!({
+            "service": self.service, "operation": self.operation, "status": self.status,
+            "request_bytes": self.request.len(), "response_bytes": self.response.len(),
+            "took_ms": self.took.as_secs_f64() * 1000.0,
+        });
+        if self.service == "dynamodb" {
+            s["request"] = serde_json::from_slice(&self.request).unwrap_or(Value::Null);
+            s["response"] = serde_json::from_slice(&self.response).unwrap_or(Value::Null);
+        }
+        s
+    }
+}
+
 struct Inner {
     policy: Policy,
     moto: String,
     connect: Option<String>,
     http: reqwest::Client,
     calls: Mutex<Vec<Call>>,
+    exchanges: Mutex<Vec<Exchange>>,
 }
 
 #[derive(Clone)]
@@ -54,6 +86,7 @@ impl IamProxy {
             connect,
             http: reqwest::Client::new(),
             calls: Mutex::new(Vec::new()),
+            exchanges: Mutex::new(Vec::new()),
         });
         let app = axum::Router::new()
             .fallback(handle)
@@ -66,6 +99,11 @@ impl IamProxy {
 
     pub fn calls(&self) -> Vec<Call> {
         self.inner.calls.lock().unwrap().clone()
+    }
+
+    /// Every forwarded request with its answer, in order.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.inner.exchanges.lock().unwrap().clone()
     }
 
     pub fn denied(&self) -> Vec<Call> {
@@ -111,6 +149,15 @@ async fn handle(
         _ => inner.moto.clone(),
     };
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    // The operation as the JSON protocols name it (`SendMessageBatch`); else the IAM action's.
+    let operation = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.rsplit('.').next())
+        .unwrap_or_else(|| action.rsplit(':').next().unwrap_or_default())
+        .to_string();
+    let sent = body.clone();
+    let started = std::time::Instant::now();
     let mut request = inner
         .http
         .request(method, format!("{upstream}{path}"))
@@ -130,6 +177,14 @@ async fn handle(
                 }
             }
             let bytes = answer.bytes().await.unwrap_or_default();
+            inner.exchanges.lock().unwrap().push(Exchange {
+                service,
+                operation,
+                request: sent,
+                status: status.as_u16(),
+                response: bytes.clone(),
+                took: started.elapsed(),
+            });
             (status, out, bytes).into_response()
         }
         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),

@@ -2,6 +2,7 @@
 //! Chatwork and Backlog, and the two Lambda handlers called with real API Gateway and SQS events.
 
 pub mod chaos;
+pub mod deployment;
 pub mod iam;
 pub mod runtime;
 pub mod template;

@@ -7,12 +7,15 @@
 //!   with `Lambda-Runtime-Aws-Request-Id`, `-Deadline-Ms`, `-Invoked-Function-Arn`, `-Trace-Id`;
 //! - `POST …/invocation/{id}/response` and `…/invocation/{id}/error` answer it (202);
 //! - `POST …/runtime/init/error` reports a failed cold start (202).
+//!
+//! It also times what Lambda bills: INIT (the spawn to the first `next`) and each invocation
+//! (the event handed out to its answer), for the Lambda benchmark.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -54,9 +57,13 @@ struct Invocation {
 struct Api {
     function: String,
     invocations: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
-    pending: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    pending: Mutex<HashMap<String, (oneshot::Sender<Answer>, Instant)>>,
     init_error: Mutex<Option<String>>,
     next_id: Mutex<u64>,
+    /// When the function first asked for an event: its INIT ended.
+    first_next: Mutex<Option<Instant>>,
+    /// Each answered invocation's duration, in order.
+    durations: Mutex<Vec<Duration>>,
 }
 
 pub struct RuntimeApi {
@@ -74,6 +81,8 @@ impl RuntimeApi {
             pending: Mutex::new(HashMap::new()),
             init_error: Mutex::new(None),
             next_id: Mutex::new(0),
+            first_next: Mutex::new(None),
+            durations: Mutex::new(Vec::new()),
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -88,6 +97,16 @@ impl RuntimeApi {
         let addr = listener.local_addr().unwrap().to_string();
         tokio::spawn(async move { axum::serve(listener, app).await });
         RuntimeApi { addr, api, invoke }
+    }
+
+    /// When the function first called `next` (the end of its INIT).
+    pub fn first_next(&self) -> Option<Instant> {
+        *self.api.first_next.lock().unwrap()
+    }
+
+    /// The durations of the invocations answered so far, from the event handed out to the answer.
+    pub fn durations(&self) -> Vec<Duration> {
+        self.api.durations.lock().unwrap().clone()
     }
 
     /// Invokes the function with `event` and a `timeout` deadline; waits for its answer.
@@ -129,6 +148,10 @@ impl RuntimeApi {
 }
 
 async fn next(State(api): State<Arc<Api>>) -> impl IntoResponse {
+    api.first_next
+        .lock()
+        .unwrap()
+        .get_or_insert_with(Instant::now);
     let invocation = api.invocations.lock().await.recv().await;
     let Some(invocation) = invocation else {
         return (StatusCode::GONE, HeaderMap::new(), String::new());
@@ -141,7 +164,7 @@ async fn next(State(api): State<Arc<Api>>) -> impl IntoResponse {
     api.pending
         .lock()
         .unwrap()
-        .insert(id.clone(), invocation.answer);
+        .insert(id.clone(), (invocation.answer, Instant::now()));
     let mut headers = HeaderMap::new();
     let arn = format!(
         "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}",
@@ -167,7 +190,8 @@ async fn next(State(api): State<Arc<Api>>) -> impl IntoResponse {
 
 fn finish(api: &Api, id: &str, answer: Answer) -> StatusCode {
     match api.pending.lock().unwrap().remove(id) {
-        Some(tx) => {
+        Some((tx, served)) => {
+            api.durations.lock().unwrap().push(served.elapsed());
             let _ = tx.send(answer);
             StatusCode::ACCEPTED
         }
@@ -207,6 +231,8 @@ async fn init_error(State(api): State<Arc<Api>>, body: Bytes) -> StatusCode {
 /// A function process; killed when dropped.
 pub struct Function {
     child: Child,
+    /// When the process was started.
+    pub spawned: Instant,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -263,9 +289,11 @@ impl Function {
         for (k, v) in env {
             command.env(k, v);
         }
+        let spawned = Instant::now();
         let child = command.spawn().unwrap();
         Function {
             child,
+            spawned,
             log,
             _dir: dir,
         }
@@ -273,6 +301,13 @@ impl Function {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The process's peak resident set (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
     }
 
     fn exited(&mut self) -> Option<std::process::ExitStatus> {

@@ -1,0 +1,54 @@
+# Sourced by scripts/test.sh and scripts/bench-lambda.sh: installs moto (local AWS) into .venv
+# when missing (and pyspnego, the NTLM acceptor the Windows-authentication tests run), starts it
+# on a free loopback port with DynamoDB item operations made atomic as on AWS, and stops it when
+# the calling script exits (its EXIT trap). Renders the CloudFormation template and builds the
+# five release Lambda binaries: the runtime-protocol tests and the Lambda benchmark run each
+# under its own role from the template. Exports AWS_ENDPOINT_URL with test credentials,
+# OPSBELL_LAMBDA_BIN_DIR and OPSBELL_PYTHON.
+MOTO_VERSION=5.2.5
+PYSPNEGO_VERSION=0.12.4
+VENV=$(realpath -m "${OPSBELL_VENV:-.venv}")
+
+if [ ! -x "$VENV/bin/moto_server" ]; then
+  echo "Installing moto $MOTO_VERSION into $VENV ..."
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "moto[dynamodb,sqs,s3,sns,ssm,secretsmanager]==$MOTO_VERSION" flask flask-cors
+fi
+if ! "$VENV/bin/python" -c "import spnego" 2>/dev/null; then
+  echo "Installing pyspnego $PYSPNEGO_VERSION (the NTLM acceptor) into $VENV ..."
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "pyspnego==$PYSPNEGO_VERSION"
+fi
+# The Windows-authentication tests start scripts/ntlm-acceptor.py with this interpreter.
+export OPSBELL_PYTHON="$VENV/bin/python"
+
+moto_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p target
+# moto_server, with DynamoDB item operations made atomic as on AWS (see the script's header).
+"$VENV/bin/python" scripts/moto-server.py -H 127.0.0.1 -p "$moto_port" >target/moto.log 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 100); do
+  if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$moto_port/moto-api/')" 2>/dev/null; then
+    break
+  fi
+  if ! kill -0 "$moto_pid" 2>/dev/null; then
+    echo "moto failed to start:" >&2
+    cat target/moto.log >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+
+scripts/render-template.sh
+functions=$(grep -o 'dist/[a-z-]*\.zip' serverless.yml | sed 's#dist/##; s#\.zip##')
+# shellcheck disable=SC2046
+cargo build --release --locked $(printf -- '-p %s ' $functions)
+export OPSBELL_LAMBDA_BIN_DIR="$PWD/target/release"
+
+export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
+export AWS_REGION=ap-northeast-1 AWS_DEFAULT_REGION=ap-northeast-1
+export AWS_EC2_METADATA_DISABLED=true
+echo "moto listening on $AWS_ENDPOINT_URL"
