@@ -21,7 +21,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use support::deployment::{STAGE, Stack, http_event};
-use support::iam::Exchange;
+use support::iam::{Exchange, IamProxy};
 use support::runtime::{Function, RuntimeApi};
 use support::{events_of, job_sample, sample, signature};
 use wiremock::matchers::{method, path};
@@ -29,7 +29,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// Invocations of the counting run (after its first, which is not counted).
-const COUNTED: usize = 5;
+const COUNTED: usize = 20;
 
 /// One function as the benchmark runs it.
 struct Case {
@@ -52,7 +52,11 @@ async fn main() {
     let stack = Stack::new().await;
     let sink = sink().await;
     let mut rows = Vec::new();
+    let only = std::env::var("BENCH_ONLY").ok();
     for case in cases(&stack, &sink).await {
+        if only.as_ref().is_some_and(|o| o != case.name) {
+            continue;
+        }
         let timing = time(&stack, &case, events).await;
         let calls = count(&stack, &case).await;
         eprintln!("{}: done", case.name);
@@ -125,18 +129,32 @@ async fn count(stack: &Stack, case: &Case) -> Value {
             case.connect.clone(),
         )
         .await;
-    while runtime.first_next().is_none() {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    let init_ms = loop {
+        if let Some(at) = runtime.first_next() {
+            break ms(at - function.spawned);
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    };
     let init = proxy.exchanges().len();
+    let init_aws: Duration = proxy.exchanges().iter().map(|e| e.took).sum();
+    // Each invocation's time outside its AWS requests (as the proxy timed them upstream).
+    let mut own = Vec::new();
+    let mut own_time = |runtime: &RuntimeApi, proxy: &IamProxy, from: usize| {
+        let aws: Duration = proxy.exchanges()[from..].iter().map(|e| e.took).sum();
+        let took = *runtime.durations().last().unwrap();
+        own.push(ms(took.saturating_sub(aws)));
+    };
     invoke(&runtime, &mut function, (case.event)(0)).await;
+    own_time(&runtime, &proxy, init);
     let first = proxy.exchanges().len();
     let logged = function.log().len();
     for i in 1..=COUNTED {
         if let Some((_, gap)) = case.paced {
             tokio::time::sleep(gap).await;
         }
+        let from = proxy.exchanges().len();
         invoke(&runtime, &mut function, (case.event)(1_000_000 + i)).await;
+        own_time(&runtime, &proxy, from);
     }
     let log_bytes = (function.log().len() - logged) / COUNTED;
     proxy.assert_nothing_denied();
@@ -148,6 +166,9 @@ async fn count(stack: &Stack, case: &Case) -> Value {
         "warm": list(&all[first..]),
         "warm_invocations": COUNTED,
         "log_bytes_per_invocation": log_bytes,
+        "own_init_ms": init_ms - ms(init_aws),
+        "own_first_ms": own[0],
+        "own_warm_ms": own[1..].iter().sum::<f64>() / COUNTED as f64,
     })
 }
 

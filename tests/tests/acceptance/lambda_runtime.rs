@@ -75,7 +75,9 @@ async fn webhook_ingest_takes_a_signed_webhook_under_its_role() {
     assert_calls(&proxy, &["ssm:GetParameter", "sqs:SendMessage"]);
     // What the Lambda benchmark reads: INIT ended at the first `next`, one timed invocation,
     // and each AWS request kept with its answer.
-    let init_end = runtime.first_next().expect("the function asked for an event");
+    let init_end = runtime
+        .first_next()
+        .expect("the function asked for an event");
     assert!(init_end > function.spawned);
     assert_eq!(runtime.durations().len(), 1);
     assert!(function.peak_rss_kib().is_some_and(|kib| kib > 0));
@@ -86,7 +88,10 @@ async fn webhook_ingest_takes_a_signed_webhook_under_its_role() {
     assert_eq!(sends.len(), 1, "{sends:?}");
     assert_eq!(sends[0]["operation"], "SendMessageBatch");
     assert_eq!(sends[0]["status"], 200);
-    assert!(sends[0]["request_bytes"].as_u64().unwrap() > 500, "{sends:?}");
+    assert!(
+        sends[0]["request_bytes"].as_u64().unwrap() > 500,
+        "{sends:?}"
+    );
     assert!(!function.log().contains(SECRET), "no secret in the log");
 }
 
