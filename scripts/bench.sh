@@ -6,8 +6,8 @@
 #  (c) `opsbell serve` under wrk (durable ingest; scripts/bench-ingest.sh's setup), then, under
 #      the same wrk run, a verify-only Node listener (http.createServer + crypto.createHmac,
 #      202; below), for the ingest ratio;
-# each with the peak RSS of opsbell's process. The sink is a keep-alive Python HTTP server
-# answering 200 "ok". Ratios: against the predecessor's figures measured here (README), and the
+# each with the peak RSS of opsbell's process. The sink is nginx (or, without it, a keep-alive
+# Python HTTP server) answering 200 "ok". Ratios: against the predecessor's figures measured here (README), and the
 # Node listener's from this run. The Lambda table and the cost table come from
 # scripts/bench-lambda.sh (BENCH_LAMBDA=0 skips it). Needs wrk for (c), node for the peer.
 # Usage: scripts/bench.sh [warm-events] [wrk-seconds]
@@ -24,6 +24,27 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$wo
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 sink_port=$(free_port)
+# The sink: nginx answering every POST `200 ok` when it is installed (Debian: nginx-light), so
+# (a) and (b) measure opsbell rather than the sink; otherwise a keep-alive Python server.
+if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then
+  sink="nginx"
+  mkdir -p "$work/nginx"
+  cat >"$work/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx/pid;
+error_log $work/nginx/error.log;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$sink_port; location / { return 200 "ok"; } }
+}
+NGINX
+  "$(command -v nginx || echo /usr/sbin/nginx)" -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+  pids+=($!)
+else
+  sink="keep-alive Python HTTP server"
 python3 - "$sink_port" >/dev/null 2>&1 <<'PY' &
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +65,7 @@ class Sink(BaseHTTPRequestHandler):
 ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
 PY
 pids+=($!)
+fi
 for _ in $(seq 1 50); do curl -sf -XPOST "http://127.0.0.1:$sink_port/x" >/dev/null && break; sleep 0.1; done
 
 secret=bench-secret
@@ -128,7 +150,7 @@ LUA
 fi
 
 echo
-echo "opsbell on $(nproc) cores; sink: keep-alive Python HTTP server; wrk: 64 connections, ${seconds}s"
+echo "opsbell on $(nproc) cores; sink: $sink; wrk: 64 connections, ${seconds}s"
 printf '%-48s %-26s %-12s %s\n' "measure" "opsbell" "peak RSS" "predecessor"
 printf '%-48s %-26s %-12s %s\n' "(a) cold: one signed job.faulted, whole process" "${cold_ms} ms (min ${cold_min})" "${cold_rss} MiB" "Python: ~77 ms, 26 MiB"
 printf '%-48s %-26s %-12s %s\n' "(b) warm: $warm events in one process" "${warm_rate} events/s" "${warm_rss} MiB" "Python: ~1,160 events/s"
