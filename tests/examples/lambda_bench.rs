@@ -18,9 +18,8 @@ mod support;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use support::deployment::{STAGE, Stack, http_event};
+use support::deployment::{STAGE, Stack, chat_headers, google_keys, http_event};
 use support::iam::{Exchange, IamProxy};
 use support::runtime::{Function, RuntimeApi};
 use support::{events_of, job_sample, sample, signature};
@@ -352,36 +351,10 @@ async fn cases(stack: &Stack, sink: &MockServer) -> Vec<Case> {
     };
 
     let listener = {
-        let google = MockServer::builder()
-            .disable_request_recording()
-            .start()
-            .await;
-        let jwks = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../crates/core/testdata/test-jwks.json"
-        ))
-        .unwrap();
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(200).set_body_raw(jwks, "application/json"))
-            .mount(&google)
-            .await;
+        let google = google_keys().await;
         let uri = google.uri();
         std::mem::forget(google);
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some("test-kid-1".into());
-        let now = chrono::Utc::now().timestamp();
-        let claims = json!({ "iss": "chat@system.gserviceaccount.com", "aud": "1234567890",
-                             "iat": now, "exp": now + 3600 });
-        let key = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../crates/core/testdata/test-rsa-key.pem"
-        ))
-        .unwrap();
-        let token =
-            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_rsa_pem(&key).unwrap())
-                .unwrap();
-        let headers = json!({ "content-type": "application/json",
-                              "authorization": format!("Bearer {token}") });
+        let headers = chat_headers();
         let mut message: Value =
             serde_json::from_slice(&sample("googlechat-event-message-room-docs.json")).unwrap();
         message["message"]["text"] = json!("@opsbell oncall");

@@ -7,17 +7,14 @@
 
 use std::time::Duration;
 
-use crate::support::deployment::{STAGE, Stack, http_event};
+use crate::support::deployment::{STAGE, Stack, chat_headers, google_keys, http_event};
 use crate::support::iam::IamProxy;
 use crate::support::runtime::Answer;
 use crate::support::template::{Resource, glob};
 use crate::support::*;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-const CHAT_PROJECT: &str = "1234567890";
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -279,16 +276,7 @@ async fn oncall_caller_takes_an_sns_alarm_under_its_role() {
 #[ignore = "needs the AWS emulator: run scripts/test.sh"]
 async fn chat_listener_takes_a_chat_event_under_its_role() {
     let stack = Stack::new().await;
-    let google = MockServer::start().await;
-    let jwks = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../crates/core/testdata/test-jwks.json"
-    ))
-    .unwrap();
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(jwks, "application/json"))
-        .mount(&google)
-        .await;
+    let google = google_keys().await;
     let (runtime, mut function, proxy) = stack
         .start(
             "chat-listener",
@@ -297,19 +285,7 @@ async fn chat_listener_takes_a_chat_event_under_its_role() {
             None,
         )
         .await;
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some("test-kid-1".into());
-    let now = chrono::Utc::now().timestamp();
-    let claims = json!({ "iss": "chat@system.gserviceaccount.com", "aud": CHAT_PROJECT, "iat": now, "exp": now + 300 });
-    let key = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../crates/core/testdata/test-rsa-key.pem"
-    ))
-    .unwrap();
-    let token =
-        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_rsa_pem(&key).unwrap()).unwrap();
-    let headers =
-        json!({ "content-type": "application/json", "authorization": format!("Bearer {token}") });
+    let headers = chat_headers();
     let added = sample("googlechat-event-added-to-space-room-docs.json");
     let answer = runtime
         .invoke(

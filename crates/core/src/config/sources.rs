@@ -133,7 +133,9 @@ fn schedules(targets: &[ScheduledTarget]) -> Vec<PollSchedule> {
             .expression
             .as_deref()
             .and_then(rate)
-            .or(t.interval_minutes.map(|m| Duration::from_secs(m * 60)))
+            .or(t
+                .interval_minutes
+                .map(|m| Duration::from_secs(m.saturating_mul(60))))
             .unwrap_or(DEFAULT_INTERVAL);
         let expression = t
             .expression
@@ -165,7 +167,7 @@ pub(crate) fn rate(expression: &str) -> Option<Duration> {
         "day" | "days" => 86_400,
         _ => return None,
     };
-    Some(Duration::from_secs(n * seconds))
+    Some(Duration::from_secs(n.checked_mul(seconds)?))
 }
 
 /// One source from its raw shape, the same for both shapes.
@@ -221,9 +223,9 @@ fn build(r: RawSource, path: &str, p: &mut Problems) -> OrchestratorSource {
         overlap: r
             .overlap_seconds
             .map_or(DEFAULT_OVERLAP, Duration::from_secs),
-        initial_lookback: r
-            .initial_lookback_minutes
-            .map_or(DEFAULT_LOOKBACK, |m| Duration::from_secs(m * 60)),
+        initial_lookback: r.initial_lookback_minutes.map_or(DEFAULT_LOOKBACK, |m| {
+            Duration::from_secs(m.saturating_mul(60))
+        }),
         interval,
         requests_per_minute: r.requests_per_minute.unwrap_or(DEFAULT_RPM).max(1),
         api_key: r.api_key.filter(|k| !k.is_empty()).map(Into::into),
@@ -258,7 +260,9 @@ fn upgrade(scheduled: &Value, targets: &[ScheduledTarget], p: &mut Problems) -> 
     };
     // The first poll looks back over the longest target's window at least.
     let minutes = targets.iter().filter_map(|t| t.interval_minutes).max();
-    let interval = minutes.map_or(DEFAULT_INTERVAL, |m| Duration::from_secs(m.max(1) * 60));
+    let interval = minutes.map_or(DEFAULT_INTERVAL, |m| {
+        Duration::from_secs(m.max(1).saturating_mul(60))
+    });
     let lookback = interval.max(DEFAULT_LOOKBACK);
     Some(RawSource {
         name: "orchestrator".into(),

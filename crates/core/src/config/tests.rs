@@ -572,3 +572,18 @@ fn each_vendor_is_paced_at_its_documented_rate_unless_the_channel_says_otherwise
     .to_string();
     assert!(err.contains("channels.a.spacing"), "{err}");
 }
+
+#[test]
+fn absurd_intervals_and_rates_are_loaded_or_refused_without_a_panic() {
+    // Found by the never-panic property test: a scheduled target's `interval` in minutes near
+    // u64::MAX overflowed its conversion to seconds.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&file("samplejson/predecessor-config.json")).unwrap();
+    for target in doc["scheduled"].as_object_mut().unwrap().values_mut() {
+        if target.get("interval").is_some() {
+            target["interval"] = serde_json::json!(u64::MAX / 3);
+        }
+    }
+    let _ = load(&doc.to_string());
+    assert_eq!(sources::rate(&format!("rate({} days)", u64::MAX / 2)), None);
+}

@@ -2,7 +2,10 @@
 //! unique names and bound to the rendered template, and each function started as Lambda starts
 //! it (the runtime-protocol tests, and the Lambda benchmark `examples/lambda_bench.rs`).
 
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::iam::IamProxy;
 use super::runtime::{Function, RuntimeApi};
@@ -189,4 +192,43 @@ pub fn http_event(route: &str, headers: Value, body: &[u8]) -> Value {
     e["body"] = json!(String::from_utf8(body.to_vec()).unwrap());
     e["isBase64Encoded"] = json!(false);
     e
+}
+
+/// The Google Chat project number the rendered template gives the listener.
+pub const CHAT_PROJECT: &str = "1234567890";
+
+/// Google's key endpoint (`CHAT_KEYS_URL`), serving the test key set.
+pub async fn google_keys() -> MockServer {
+    let google = MockServer::builder()
+        .disable_request_recording()
+        .start()
+        .await;
+    let jwks = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/core/testdata/test-jwks.json"
+    ))
+    .unwrap();
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(jwks, "application/json"))
+        .mount(&google)
+        .await;
+    google
+}
+
+/// The headers of a Chat event Google signed for [`CHAT_PROJECT`] (for an hour) with the test
+/// key that [`google_keys`] serves.
+pub fn chat_headers() -> Value {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("test-kid-1".into());
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({ "iss": "chat@system.gserviceaccount.com", "aud": CHAT_PROJECT,
+                         "iat": now, "exp": now + 3600 });
+    let key = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/core/testdata/test-rsa-key.pem"
+    ))
+    .unwrap();
+    let token =
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_rsa_pem(&key).unwrap()).unwrap();
+    json!({ "content-type": "application/json", "authorization": format!("Bearer {token}") })
 }
