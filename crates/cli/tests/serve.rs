@@ -546,8 +546,11 @@ async fn an_oncall_channel_runs_a_dry_run_escalation_in_serve() {
             .iter()
             .map(|r| String::from_utf8_lossy(&r.body).to_string())
             .collect();
-        if cards.iter().any(|c| c.contains("Nobody answered")) || std::time::Instant::now() > until
-        {
+        // Every card, not just the last: posts are paced, not ordered, so "Nobody answered"
+        // can arrive before a step's "No answer from …".
+        let done = cards.iter().any(|c| c.contains("Nobody answered"))
+            && cards.iter().any(|c| c.contains("No answer from …"));
+        if done || std::time::Instant::now() > until {
             break cards;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
