@@ -19,7 +19,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::deployment::{STAGE, Stack, chat_headers, google_keys, http_event};
+use support::deployment::{
+    STAGE, Stack, chat_headers, google_keys, http_event, orchestrator_with_token, schedule_tick,
+};
 use support::iam::{Exchange, IamProxy};
 use support::runtime::{Function, RuntimeApi};
 use support::{events_of, job_sample, sample, signature};
@@ -245,32 +247,17 @@ async fn cases(stack: &Stack, sink: &MockServer) -> Vec<Case> {
     };
 
     let poller = {
-        let orchestrator = MockServer::builder()
-            .disable_request_recording()
-            .start()
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/identity_/connect/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(
-                json!({"access_token": "orch-token", "expires_in": 3600, "token_type": "Bearer"}),
-            ))
-            .mount(&orchestrator)
-            .await;
+        let orchestrator = orchestrator_with_token().await;
         Mock::given(method("GET"))
             .and(path("/odata/Jobs"))
             .respond_with(NewJobEachCall(AtomicU64::new(0)))
             .mount(&orchestrator)
             .await;
-        let config = json!({ "sources": { "orchestrator": [{
-            "name": "cloud", "url": orchestrator.uri(), "folders": [1],
-            // Back-to-back ticks, not 5 minutes apart: no pacing of Orchestrator's API.
-            "requests_per_minute": 600_000,
-            "auth": { "type": "client_credentials",
-                      "token_url": format!("{}/identity_/connect/token", orchestrator.uri()),
-                      "client_id": "ext-app",
-                      "client_secret": stack.secret("secretsmanager", "bench-orchestrator-client-secret", "cc-secret").await,
-                      "scope": "OR.Jobs.Read" } }] },
-            "channels": { "console": { "type": "console" } } });
+        let mut config = stack
+            .poller_config(&orchestrator, "bench-orchestrator-client-secret")
+            .await;
+        // Back-to-back ticks, not 5 minutes apart: no pacing of Orchestrator's API.
+        config["sources"]["orchestrator"][0]["requests_per_minute"] = json!(600_000);
         // The mock lives as long as the process.
         std::mem::forget(orchestrator);
         Case {
@@ -279,12 +266,7 @@ async fn cases(stack: &Stack, sink: &MockServer) -> Vec<Case> {
             overrides: vec![],
             connect: None,
             paced: None,
-            event: Box::new(|_| {
-                json!({ "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-                    "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
-                    "time": chrono::Utc::now().to_rfc3339(), "region": "ap-northeast-1",
-                    "resources": ["arn:aws:events:ap-northeast-1:123456789012:rule/poll"], "detail": {} })
-            }),
+            event: Box::new(|_| schedule_tick()),
         }
     };
 

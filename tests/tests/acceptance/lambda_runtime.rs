@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use crate::support::deployment::{STAGE, Stack, chat_headers, google_keys, http_event};
+use crate::support::deployment::{
+    STAGE, Stack, chat_headers, google_keys, http_event, orchestrator_with_token, schedule_tick,
+};
 use crate::support::iam::IamProxy;
 use crate::support::runtime::Answer;
 use crate::support::template::{Resource, glob};
@@ -96,14 +98,7 @@ async fn webhook_ingest_takes_a_signed_webhook_under_its_role() {
 #[ignore = "needs the AWS emulator: run scripts/test.sh"]
 async fn job_poller_takes_a_schedule_tick_under_its_role() {
     let stack = Stack::new().await;
-    let orchestrator = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/identity_/connect/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": "orch-token", "expires_in": 3600, "token_type": "Bearer"}),
-        ))
-        .mount(&orchestrator)
-        .await;
+    let orchestrator = orchestrator_with_token().await;
     let ended = (chrono::Utc::now() - chrono::Duration::minutes(3)).to_rfc3339();
     Mock::given(method("GET"))
         .and(path("/odata/Jobs"))
@@ -115,23 +110,11 @@ async fn job_poller_takes_a_schedule_tick_under_its_role() {
         })))
         .mount(&orchestrator)
         .await;
-    let config = json!({
-        "sources": { "orchestrator": [{
-            "name": "cloud", "url": orchestrator.uri(), "folders": [1],
-            "auth": { "type": "client_credentials",
-                      "token_url": format!("{}/identity_/connect/token", orchestrator.uri()),
-                      "client_id": "ext-app",
-                      "client_secret": stack.secret("secretsmanager", "orchestrator-client-secret", "cc-secret").await,
-                      "scope": "OR.Jobs.Read" } }] },
-        "channels": { "console": { "type": "console" } }
-    });
+    let config = stack
+        .poller_config(&orchestrator, "orchestrator-client-secret")
+        .await;
     let (runtime, mut function, proxy) = stack.start("job-poller", config, &[], None).await;
-    let tick = json!({
-        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": "123456789012", "time": chrono::Utc::now().to_rfc3339(),
-        "region": "ap-northeast-1", "resources": ["arn:aws:events:ap-northeast-1:123456789012:rule/poll"],
-        "detail": {}
-    });
+    let tick = schedule_tick();
     let answer = runtime.invoke(&mut function, tick, TIMEOUT).await;
     let Answer::Response(report) = answer else {
         panic!("{answer:?}\n{}", function.log())

@@ -4,7 +4,7 @@
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use wiremock::matchers::method;
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::iam::IamProxy;
@@ -231,4 +231,45 @@ pub fn chat_headers() -> Value {
     let token =
         jsonwebtoken::encode(&header, &claims, &EncodingKey::from_rsa_pem(&key).unwrap()).unwrap();
     json!({ "content-type": "application/json", "authorization": format!("Bearer {token}") })
+}
+
+/// An Orchestrator fake that issues client-credentials tokens (`/identity_/connect/token`);
+/// the caller mounts its job list.
+pub async fn orchestrator_with_token() -> MockServer {
+    let orchestrator = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/identity_/connect/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "orch-token", "expires_in": 3600, "token_type": "Bearer"}),
+        ))
+        .mount(&orchestrator)
+        .await;
+    orchestrator
+}
+
+impl Stack {
+    /// The job-poller's config: one client-credentials source `cloud` (folder 1) at
+    /// `orchestrator`, its secret stored as `secret` in Secrets Manager; a console channel.
+    pub async fn poller_config(&self, orchestrator: &MockServer, secret: &str) -> Value {
+        json!({
+            "sources": { "orchestrator": [{
+                "name": "cloud", "url": orchestrator.uri(), "folders": [1],
+                "auth": { "type": "client_credentials",
+                          "token_url": format!("{}/identity_/connect/token", orchestrator.uri()),
+                          "client_id": "ext-app",
+                          "client_secret": self.secret("secretsmanager", secret, "cc-secret").await,
+                          "scope": "OR.Jobs.Read" } }] },
+            "channels": { "console": { "type": "console" } }
+        })
+    }
+}
+
+/// An EventBridge schedule tick, as the poller's rule sends it.
+pub fn schedule_tick() -> Value {
+    json!({
+        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "123456789012", "time": chrono::Utc::now().to_rfc3339(),
+        "region": "ap-northeast-1", "resources": ["arn:aws:events:ap-northeast-1:123456789012:rule/poll"],
+        "detail": {}
+    })
 }
