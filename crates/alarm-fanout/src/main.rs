@@ -12,11 +12,12 @@ use opsbell_core::build::{self, Deps};
 use opsbell_core::http::{RetryPolicy, client};
 use opsbell_core::ports::{Escalations, SystemClock};
 
-#[tokio::main]
+// One invocation at a time, its work async I/O: one thread, none spawned at INIT.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let table = required_env("STATE_TABLE")?;
-    let aws = opsbell_aws::sdk_config().await;
+    let aws = opsbell_aws::lambda_sdk_config().await;
     let config = opsbell_aws::secrets::load_config(&aws).await?;
     let store = Arc::new(DynamoStore::from_config(&aws, table));
     let escalations = std::env::var("ONCALL_QUEUE_URL").ok().map(|url| {

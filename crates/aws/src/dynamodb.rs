@@ -7,9 +7,10 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
 };
 use chrono::{DateTime, Utc};
 use opsbell_core::event::EventKey;
@@ -136,42 +137,46 @@ impl DynamoStore {
     }
 }
 
-#[async_trait]
-impl DeliveryLog for DynamoStore {
-    async fn claim_delivery(
+/// When a delivery may be taken: never tried, failed or refused, or its lease expired. Shared
+/// by a claim and a withholding, so both refuse the same rows.
+const CLAIMABLE: &str = "attribute_not_exists(pk) OR #state IN (:failed, :rejected) OR (#state = :pending AND lease_until < :now)";
+
+impl DynamoStore {
+    /// One conditional update of the delivery row: `set` when it is [`CLAIMABLE`]. `set` must
+    /// use `:now`, `:ttl`, `:zero` and `:one` and every one of `values` (DynamoDB refuses an
+    /// unused value). A refusal answers from the row the condition saw
+    /// (`ReturnValuesOnConditionCheckFailure`), not from a second, billed read.
+    async fn take(
         &self,
         key: &EventKey,
         target: &str,
         now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
+        set: &str,
+        values: Vec<(&str, AttributeValue)>,
     ) -> Result<Claim, StoreError> {
         let ttl = now + chrono::Duration::days(DELIVERY_TTL_DAYS);
-        let result = self
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::delivery_key(key, target)))
-            .condition_expression(
-                "attribute_not_exists(pk) OR #state IN (:failed, :rejected) OR (#state = :pending AND lease_until < :now)",
-            )
-            .update_expression(
-                "SET #state = :pending, lease_until = :lease, attempts = if_not_exists(attempts, :zero) + :one, \
-                 updated_at = :now, #ttl = :ttl",
-            )
+            .condition_expression(CLAIMABLE)
+            .update_expression(set)
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
             .expression_attribute_values(":failed", s(FAILED))
             .expression_attribute_values(":rejected", s(REJECTED))
             .expression_attribute_values(":pending", s(PENDING))
             .expression_attribute_values(":now", n(now.timestamp()))
-            .expression_attribute_values(":lease", n(lease_until.timestamp()))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":ttl", n(ttl.timestamp()))
             .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await;
-        match result {
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        for (name, value) in values {
+            update = update.expression_attribute_values(name, value);
+        }
+        match update.send().await {
             Ok(out) => {
                 let attempt = out
                     .attributes()
@@ -181,17 +186,40 @@ impl DeliveryLog for DynamoStore {
                     .unwrap_or(1);
                 Ok(Claim::Acquired { attempt })
             }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(match self.state_of(key, target).await?.as_deref() {
+            Err(e) => {
+                let Some(UpdateItemError::ConditionalCheckFailedException(refused)) =
+                    e.as_service_error()
+                else {
+                    return Err(err(e));
+                };
+                let seen = refused.item().and_then(|item| item.get("state"));
+                let state = match seen.and_then(|v| v.as_s().ok()) {
+                    Some(state) => Some(state.clone()),
+                    // An emulator that does not return the row: read it.
+                    None => self.state_of(key, target).await?,
+                };
+                Ok(match state.as_deref() {
                     Some(DELIVERED | WITHHELD) => Claim::AlreadyDelivered,
                     _ => Claim::Busy,
                 })
             }
-            Err(e) => Err(err(e)),
         }
+    }
+}
+
+#[async_trait]
+impl DeliveryLog for DynamoStore {
+    async fn claim_delivery(
+        &self,
+        key: &EventKey,
+        target: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        let set = "SET #state = :pending, lease_until = :lease, \
+                   attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now, #ttl = :ttl";
+        let lease = vec![(":lease", n(lease_until.timestamp()))];
+        self.take(key, target, now, set, lease).await
     }
 
     async fn finish_delivery(
@@ -203,7 +231,6 @@ impl DeliveryLog for DynamoStore {
     ) -> Result<(), StoreError> {
         let (state, field, text) = match outcome {
             DeliveryOutcome::Delivered { detail } => (DELIVERED, "detail", detail),
-            DeliveryOutcome::Withheld { reason } => (WITHHELD, "detail", reason),
             DeliveryOutcome::Failed {
                 error,
                 permanent: true,
@@ -223,14 +250,33 @@ impl DeliveryLog for DynamoStore {
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#field", field)
             .expression_attribute_values(":state", s(state))
-            .expression_attribute_values(
-                ":text",
-                s(if text.is_empty() { "-" } else { text.as_str() }),
-            )
+            .expression_attribute_values(":text", s(non_empty(text)))
             .expression_attribute_values(":now", n(now.timestamp()))
             .send()
             .await
             .map_err(err)?;
         Ok(())
     }
+
+    async fn withhold_delivery(
+        &self,
+        key: &EventKey,
+        target: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        let set = "SET #state = :withheld, detail = :reason, \
+                   attempts = if_not_exists(attempts, :zero) + :one, updated_at = :now, #ttl = :ttl \
+                   REMOVE lease_until";
+        let values = vec![
+            (":withheld", s(WITHHELD)),
+            (":reason", s(non_empty(reason))),
+        ];
+        self.take(key, target, now, set, values).await
+    }
+}
+
+/// A detail or reason as written: `-` for none, so the row always says something.
+fn non_empty(text: &str) -> &str {
+    if text.is_empty() { "-" } else { text }
 }

@@ -1,22 +1,29 @@
 //! Resolves `ssm:/path` (SSM Parameter Store, decrypted) and `secretsmanager:name` references in
 //! configuration at cold start. Errors name the reference, never a value.
 
+use std::sync::OnceLock;
+
 use async_trait::async_trait;
 use opsbell_core::config::{Config, ConfigError};
 use opsbell_core::ports::{Reference, Resolver};
 
 use crate::describe;
 
+/// The two secret stores' clients, each made when a reference first names it: making an SDK
+/// client costs about as much CPU as the rest of webhook-ingest's INIT (its endpoint rules), and
+/// most configurations name one store or none.
 pub struct AwsSecrets {
-    ssm: aws_sdk_ssm::Client,
-    secrets_manager: aws_sdk_secretsmanager::Client,
+    config: aws_config::SdkConfig,
+    ssm: OnceLock<aws_sdk_ssm::Client>,
+    secrets_manager: OnceLock<aws_sdk_secretsmanager::Client>,
 }
 
 impl AwsSecrets {
     pub fn from_config(config: &aws_config::SdkConfig) -> Self {
         AwsSecrets {
-            ssm: aws_sdk_ssm::Client::new(config),
-            secrets_manager: aws_sdk_secretsmanager::Client::new(config),
+            config: config.clone(),
+            ssm: OnceLock::new(),
+            secrets_manager: OnceLock::new(),
         }
     }
 }
@@ -26,8 +33,8 @@ impl Resolver for AwsSecrets {
     async fn resolve(&self, reference: &Reference) -> Result<String, String> {
         match reference {
             Reference::Ssm(name) => {
-                let out = self
-                    .ssm
+                let ssm = (self.ssm).get_or_init(|| aws_sdk_ssm::Client::new(&self.config));
+                let out = ssm
                     .get_parameter()
                     .name(name)
                     .with_decryption(true)
@@ -40,8 +47,9 @@ impl Resolver for AwsSecrets {
                     .ok_or_else(|| "parameter has no value".into())
             }
             Reference::SecretsManager(id) => {
-                let out = self
-                    .secrets_manager
+                let secrets_manager = (self.secrets_manager)
+                    .get_or_init(|| aws_sdk_secretsmanager::Client::new(&self.config));
+                let out = secrets_manager
                     .get_secret_value()
                     .secret_id(id)
                     .send()

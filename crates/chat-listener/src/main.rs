@@ -12,7 +12,8 @@ use opsbell_core::config::ConfigError;
 use opsbell_core::oncall::settings::OncallSettings;
 use opsbell_core::ports::Files;
 
-#[tokio::main]
+// One invocation at a time, its work async I/O: one thread, none spawned at INIT.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let env: Vec<(String, String)> = std::env::vars().collect();
@@ -20,7 +21,7 @@ async fn main() -> Result<(), Error> {
         .map_err(|problems| ConfigError { problems })?
         .ok_or("set CHAT_PROJECT_NUMBER or CHAT_ENDPOINT_URL")?;
     let table = required_env("STATE_TABLE")?;
-    let aws = opsbell_aws::sdk_config().await;
+    let aws = opsbell_aws::lambda_sdk_config().await;
     let records = DynamoStore::from_config(&aws, table);
     let verifier = ChatVerifier::new(
         chat.audience.clone(),

@@ -94,19 +94,46 @@ pub async fn delivery_log(store: &dyn DeliveryLog, subject: &str) -> (EventKey, 
     .await;
     assert_eq!(claim("chatwork", later).await, Claim::AlreadyDelivered);
 
-    assert_eq!(claim("backlog", now).await, Claim::Acquired { attempt: 1 });
-    finish(
-        "backlog",
-        DeliveryOutcome::Withheld {
-            reason: "muted by time interval nights".into(),
-        },
-    )
-    .await;
+    let withhold = |target: &'static str, at: DateTime<Utc>| {
+        let key = key.clone();
+        async move {
+            store
+                .withhold_delivery(&key, target, "muted by time interval nights", at)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        withhold("backlog", now).await,
+        Claim::Acquired { attempt: 1 },
+        "withheld in one write, with no claim before it"
+    );
     assert_eq!(
         claim("backlog", later).await,
         Claim::AlreadyDelivered,
         "a withheld delivery is done: never sent later"
     );
+    assert_eq!(withhold("backlog", later).await, Claim::AlreadyDelivered);
+    assert_eq!(
+        withhold("slack", later).await,
+        Claim::AlreadyDelivered,
+        "a delivered event is not withheld afterwards"
+    );
+    assert_eq!(
+        claim("google-chat", now).await,
+        Claim::Acquired { attempt: 1 }
+    );
+    assert_eq!(
+        withhold("google-chat", now).await,
+        Claim::Busy,
+        "a delivery in flight is not withheld under it"
+    );
+    assert_eq!(
+        withhold("google-chat", later).await,
+        Claim::Acquired { attempt: 2 },
+        "an expired lease is withheld over"
+    );
+    assert_eq!(claim("google-chat", later).await, Claim::AlreadyDelivered);
     (key, later)
 }
 

@@ -173,6 +173,13 @@ impl Fanout {
         }
         let now = self.clock.now();
         let mut decided = decide(&self.routes, &self.intervals, event, now);
+        if decided.is_empty() {
+            // Routed nowhere: nothing to hold back or record, so no store is read.
+            return Report {
+                key: event.key.clone(),
+                targets: Vec::new(),
+            };
+        }
         let silences = self.silences(now).await;
         for (name, withheld) in decided.iter_mut().filter(|(_, w)| w.is_none()) {
             if let Some(s) = crate::silence::holding(&silences, event, name, now) {
@@ -181,7 +188,7 @@ impl Fanout {
         }
         let outcomes = join_all(decided.iter().map(|(name, withheld)| async move {
             match withheld {
-                Some(reason) => self.withhold(name, event, deadline, reason).await,
+                Some(reason) => self.withhold(name, event, reason).await,
                 None => self.deliver_to(name, event, deadline).await,
             }
         }))
@@ -392,48 +399,29 @@ impl Fanout {
         let now = self.clock.now();
         let lease = deadline.saturating_duration_since(Instant::now()) + self.lease_slack;
         let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        match self.log.claim_delivery(key, target, now, lease_until).await {
-            Ok(Claim::Acquired { .. }) => Ok(()),
-            Ok(Claim::AlreadyDelivered) => Err(TargetOutcome::AlreadyDelivered),
-            Ok(Claim::Busy) => {
-                warn!(channel = target, %key, "Another worker is delivering this event; will retry.");
-                Err(TargetOutcome::Busy)
-            }
-            Err(e) => {
-                warn!(channel = target, %key, error = %e, "Delivery log unavailable; will retry.");
-                Err(TargetOutcome::Failed {
-                    error: e.to_string(),
-                    retryable: true,
-                })
-            }
-        }
+        let claim = self.log.claim_delivery(key, target, now, lease_until).await;
+        taken(target, key, claim)
     }
 
-    /// Records that `event` is not sent to `target`, and why (a mute interval, a silence).
+    /// Records that `event` is not sent to `target`, and why (a mute interval, a silence): one
+    /// conditional write, since nothing is posted between a claim and its outcome.
     pub(crate) async fn withhold(
         &self,
         target: &str,
         event: &Event,
-        deadline: Instant,
         reason: &str,
     ) -> TargetOutcome {
-        if let Err(outcome) = self.claim(target, event, deadline).await {
-            return outcome;
-        }
-        let outcome = DeliveryOutcome::Withheld {
-            reason: reason.to_string(),
-        };
-        match self.record(&event.key, target, &outcome, deadline).await {
+        let key = &event.key;
+        let now = self.clock.now();
+        let recorded = self.log.withhold_delivery(key, target, reason, now).await;
+        match taken(target, key, recorded) {
             Ok(()) => {
-                info!(channel = target, key = %event.key, reason, "Not sent.");
+                info!(channel = target, %key, reason, "Not sent.");
                 TargetOutcome::Withheld {
                     reason: reason.to_string(),
                 }
             }
-            Err(e) => TargetOutcome::Failed {
-                error: e.to_string(),
-                retryable: true,
-            },
+            Err(outcome) => outcome,
         }
     }
 
@@ -460,6 +448,29 @@ impl Fanout {
                 }
                 result => return result,
             }
+        }
+    }
+}
+
+/// Whether a claim (or a withholding) took the delivery; what to report instead when not.
+fn taken(
+    target: &str,
+    key: &EventKey,
+    claim: Result<Claim, crate::ports::StoreError>,
+) -> Result<(), TargetOutcome> {
+    match claim {
+        Ok(Claim::Acquired { .. }) => Ok(()),
+        Ok(Claim::AlreadyDelivered) => Err(TargetOutcome::AlreadyDelivered),
+        Ok(Claim::Busy) => {
+            warn!(channel = target, %key, "Another worker is delivering this event; will retry.");
+            Err(TargetOutcome::Busy)
+        }
+        Err(e) => {
+            warn!(channel = target, %key, error = %e, "Delivery log unavailable; will retry.");
+            Err(TargetOutcome::Failed {
+                error: e.to_string(),
+                retryable: true,
+            })
         }
     }
 }

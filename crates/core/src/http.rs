@@ -46,9 +46,10 @@ pub fn client_builder() -> reqwest::ClientBuilder {
 
 /// TLS as reqwest's own `rustls` setting makes it (the platform verifier over the system's
 /// roots), except that the roots are read at the first TLS handshake instead of when the client
-/// is built. Reading them is most of a cold start's set-up: on Debian, one bundle and 150 files
-/// of `/etc/ssl/certs` (about 4 ms of the 9 ms `opsbell send` took); a Lambda that posts nothing
-/// over TLS, or not yet, no longer pays for them in INIT.
+/// is built, and once per process for every client. Reading them is most of a cold start's
+/// set-up: on Debian, one bundle and 150 files of `/etc/ssl/certs` (about 4 ms of the 9 ms
+/// `opsbell send` took); a Lambda that posts nothing over TLS, or not yet, no longer pays for
+/// them in INIT, and the AWS SDK (over this client: `opsbell_aws::http`) shares them.
 mod tls {
     use std::sync::{Arc, OnceLock};
 
@@ -66,28 +67,26 @@ mod tls {
             .with_safe_default_protocol_versions()
             .expect("the provider supports TLS 1.2 and 1.3")
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(LazyVerifier {
-                provider,
-                inner: OnceLock::new(),
-            }))
+            .with_custom_certificate_verifier(Arc::new(LazyVerifier { provider }))
             .with_no_client_auth();
         // reqwest is built without HTTP/2.
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         config
     }
 
-    /// [`Verifier`], made on first use.
+    /// The process's one [`Verifier`]: every client (vendors, Windows authentication, the AWS
+    /// SDK's) checks certificates against the roots read once, at the first TLS handshake.
+    static VERIFIER: OnceLock<Result<Verifier, Error>> = OnceLock::new();
+
+    /// [`VERIFIER`], made on first use.
     #[derive(Debug)]
     struct LazyVerifier {
         provider: Arc<CryptoProvider>,
-        inner: OnceLock<Result<Verifier, Error>>,
     }
 
     impl LazyVerifier {
         fn get(&self) -> Result<&Verifier, Error> {
-            let made = self
-                .inner
-                .get_or_init(|| Verifier::new(self.provider.clone()));
+            let made = VERIFIER.get_or_init(|| Verifier::new(self.provider.clone()));
             made.as_ref().map_err(Clone::clone)
         }
     }

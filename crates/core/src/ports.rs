@@ -98,6 +98,18 @@ pub trait DeliveryLog: Send + Sync {
         outcome: &DeliveryOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Records that `key` is not sent to `target` (a mute interval, a silence), for `reason`,
+    /// unless a claim would be refused (delivered, withheld, or an unexpired lease). One atomic
+    /// write: nothing is posted, so no lease is needed between a claim and its outcome.
+    /// [`Claim::Acquired`] means recorded now.
+    async fn withhold_delivery(
+        &self,
+        key: &EventKey,
+        target: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, StoreError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,18 +124,8 @@ pub enum Claim {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryOutcome {
-    Delivered {
-        detail: String,
-    },
-    Failed {
-        error: String,
-        permanent: bool,
-    },
-    /// Deliberately not sent (a mute interval, a silence), and never sent later: done, like a
-    /// delivery, with the reason kept in the log.
-    Withheld {
-        reason: String,
-    },
+    Delivered { detail: String },
+    Failed { error: String, permanent: bool },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -33,16 +33,7 @@ impl DeliveryLog for MemoryStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<Claim, StoreError> {
-        let mut map = self.0.lock().unwrap();
-        let k = (key.to_string(), target.to_string());
-        let attempt = match map.get(&k).map(|(s, l, a)| (s.as_str(), *l, *a)) {
-            Some(("delivered" | "withheld", _, _)) => return Ok(Claim::AlreadyDelivered),
-            Some(("pending", lease, _)) if lease >= now => return Ok(Claim::Busy),
-            Some((_, _, attempts)) => attempts + 1,
-            None => 1,
-        };
-        map.insert(k, ("pending".into(), lease_until, attempt));
-        Ok(Claim::Acquired { attempt })
+        Ok(self.take(key, target, now, "pending", lease_until))
     }
 
     async fn finish_delivery(
@@ -54,7 +45,6 @@ impl DeliveryLog for MemoryStore {
     ) -> Result<(), StoreError> {
         let state = match outcome {
             DeliveryOutcome::Delivered { .. } => "delivered",
-            DeliveryOutcome::Withheld { .. } => "withheld",
             DeliveryOutcome::Failed {
                 permanent: true, ..
             } => "rejected",
@@ -65,6 +55,39 @@ impl DeliveryLog for MemoryStore {
         let attempts = map.get(&k).map_or(0, |r| r.2);
         map.insert(k, (state.into(), now, attempts));
         Ok(())
+    }
+
+    async fn withhold_delivery(
+        &self,
+        key: &EventKey,
+        target: &str,
+        _reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        Ok(self.take(key, target, now, "withheld", now))
+    }
+}
+
+impl MemoryStore {
+    /// A claim's test and its write as one step: `state` until `until` when claimable.
+    fn take(
+        &self,
+        key: &EventKey,
+        target: &str,
+        now: DateTime<Utc>,
+        state: &str,
+        until: DateTime<Utc>,
+    ) -> Claim {
+        let mut map = self.0.lock().unwrap();
+        let k = (key.to_string(), target.to_string());
+        let attempt = match map.get(&k).map(|(s, l, a)| (s.as_str(), *l, *a)) {
+            Some(("delivered" | "withheld", _, _)) => return Claim::AlreadyDelivered,
+            Some(("pending", lease, _)) if lease >= now => return Claim::Busy,
+            Some((_, _, attempts)) => attempts + 1,
+            None => 1,
+        };
+        map.insert(k, (state.into(), until, attempt));
+        Claim::Acquired { attempt }
     }
 }
 

@@ -2,7 +2,10 @@
 //! the events are committed, so an accepted webhook survives a crash right after its 202.
 //!
 //! Group commit: one writer thread takes every enqueue waiting at that moment and commits them in
-//! one transaction (one fsync), so durability does not cost the ingest path its throughput.
+//! one transaction (one fsync), so durability does not cost the ingest path its throughput. The
+//! dispatcher's removals of delivered events go through the same writer and ride in the same
+//! transactions: one connection writes the outbox, so neither waits on the other's lock (a
+//! second writer made SQLite's busy handler sleep whole milliseconds under load).
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -22,10 +25,15 @@ use crate::millis;
 const GROUP_MAX: usize = 1024;
 
 struct Write {
-    bodies: Vec<String>,
-    /// Due this long after the commit.
-    delay_ms: i64,
+    change: Change,
     done: oneshot::Sender<Result<(), String>>,
+}
+
+enum Change {
+    /// New events, due this long after the commit.
+    Enqueue { bodies: Vec<String>, delay_ms: i64 },
+    /// Events done with.
+    Complete { ids: Vec<i64> },
 }
 
 /// A queued event due for delivery.
@@ -60,10 +68,14 @@ impl SqliteOutbox {
                         }
                     }
                     let result = commit(&mut conn, &group).map_err(|e| e.to_string());
+                    let queued = (group.iter()).any(|w| matches!(w.change, Change::Enqueue { .. }));
                     for w in group {
                         let _ = w.done.send(result.clone());
                     }
-                    notify.notify_one();
+                    // Removals alone give the dispatcher nothing new to deliver.
+                    if queued {
+                        notify.notify_one();
+                    }
                 }
             })
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
@@ -104,19 +116,10 @@ impl SqliteOutbox {
         .await
     }
 
-    /// These events are done with (delivered, or nothing left to retry); one transaction.
+    /// These events are done with (delivered, or nothing left to retry); committed with the
+    /// writer's next group.
     pub async fn complete(&self, ids: Vec<i64>) -> Result<(), String> {
-        with_conn(&self.conn, move |c| {
-            let tx = c.transaction()?;
-            {
-                let mut delete = tx.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
-                for id in ids {
-                    delete.execute([id])?;
-                }
-            }
-            tx.commit()
-        })
-        .await
+        self.send(Change::Complete { ids }).await.map_err(|e| e.0)
     }
 
     /// Try again at `next_at`.
@@ -176,9 +179,19 @@ fn commit(conn: &mut Connection, group: &[Write]) -> rusqlite::Result<()> {
     {
         let mut insert = tx
             .prepare_cached("INSERT INTO outbox (body, next_at, created_at) VALUES (?1, ?2, ?3)")?;
+        let mut delete = tx.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
         for w in group {
-            for body in &w.bodies {
-                insert.execute(params![body, now + w.delay_ms, now])?;
+            match &w.change {
+                Change::Enqueue { bodies, delay_ms } => {
+                    for body in bodies {
+                        insert.execute(params![body, now + delay_ms, now])?;
+                    }
+                }
+                Change::Complete { ids } => {
+                    for id in ids {
+                        delete.execute([id])?;
+                    }
+                }
             }
         }
     }
@@ -209,6 +222,11 @@ impl SqliteOutbox {
             .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| QueueError(e.to_string()))?;
+        self.send(Change::Enqueue { bodies, delay_ms }).await
+    }
+
+    /// Hands `change` to the writer; returns once it is committed.
+    async fn send(&self, change: Change) -> Result<(), QueueError> {
         let (done, wait) = oneshot::channel();
         let sender = self
             .writer
@@ -217,11 +235,7 @@ impl SqliteOutbox {
             .clone();
         let sender = sender.ok_or_else(|| QueueError("outbox is closed".into()))?;
         sender
-            .send(Write {
-                bodies,
-                delay_ms,
-                done,
-            })
+            .send(Write { change, done })
             .map_err(|_| QueueError("outbox writer stopped".into()))?;
         wait.await
             .map_err(|_| QueueError("outbox writer stopped".into()))?

@@ -59,36 +59,8 @@ impl DeliveryLog for SqliteStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<Claim, StoreError> {
-        let (key, target) = (key.to_string(), target.to_string());
-        let (now, lease) = (millis(now), millis(lease_until));
-        let expires = now + DELIVERY_TTL_DAYS * 86_400_000;
-        with_conn(&self.conn, move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let current: Option<(String, Option<i64>, i64)> = tx
-                .query_row(
-                    "SELECT state, lease_until, attempts FROM deliveries WHERE event_key = ?1 AND target = ?2",
-                    params![key, target],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()?;
-            let attempts = match current {
-                Some((state, _, _)) if state == "delivered" || state == "withheld" => return Ok(Claim::AlreadyDelivered),
-                Some((state, Some(until), _)) if state == "pending" && until >= now => return Ok(Claim::Busy),
-                Some((_, _, attempts)) => attempts + 1,
-                None => 1,
-            };
-            tx.execute(
-                "INSERT INTO deliveries (event_key, target, state, lease_until, attempts, updated_at, expires_at)
-                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6)
-                 ON CONFLICT (event_key, target) DO UPDATE SET state = 'pending', lease_until = ?3,
-                   attempts = ?4, updated_at = ?5, expires_at = ?6",
-                params![key, target, lease, attempts, now, expires],
-            )?;
-            tx.commit()?;
-            Ok(Claim::Acquired { attempt: u32::try_from(attempts).unwrap_or(u32::MAX) })
-        })
-        .await
-        .map_err(StoreError)
+        let lease = Some(millis(lease_until));
+        self.take(key, target, now, ("pending", None), lease).await
     }
 
     async fn finish_delivery(
@@ -100,7 +72,6 @@ impl DeliveryLog for SqliteStore {
     ) -> Result<(), StoreError> {
         let (state, detail) = match outcome {
             DeliveryOutcome::Delivered { detail } => ("delivered", detail.clone()),
-            DeliveryOutcome::Withheld { reason } => ("withheld", reason.clone()),
             DeliveryOutcome::Failed {
                 error,
                 permanent: true,
@@ -120,6 +91,60 @@ impl DeliveryLog for SqliteStore {
         })
         .await
         .map(|_| ())
+        .map_err(StoreError)
+    }
+
+    async fn withhold_delivery(
+        &self,
+        key: &EventKey,
+        target: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        let withheld = ("withheld", Some(reason.to_string()));
+        self.take(key, target, now, withheld, None).await
+    }
+}
+
+impl SqliteStore {
+    /// A claim's test and its write in one transaction: the row becomes `state` (with its
+    /// detail) until `lease` unless it was delivered or withheld, or an unexpired lease holds it.
+    async fn take(
+        &self,
+        key: &EventKey,
+        target: &str,
+        now: DateTime<Utc>,
+        (state, detail): (&'static str, Option<String>),
+        lease: Option<i64>,
+    ) -> Result<Claim, StoreError> {
+        let (key, target, now) = (key.to_string(), target.to_string(), millis(now));
+        let expires = now + DELIVERY_TTL_DAYS * 86_400_000;
+        with_conn(&self.conn, move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let current: Option<(String, Option<i64>, i64)> = tx
+                .query_row(
+                    "SELECT state, lease_until, attempts FROM deliveries WHERE event_key = ?1 AND target = ?2",
+                    params![key, target],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let attempts = match current {
+                Some((state, _, _)) if state == "delivered" || state == "withheld" => return Ok(Claim::AlreadyDelivered),
+                Some((state, Some(until), _)) if state == "pending" && until >= now => return Ok(Claim::Busy),
+                Some((_, _, attempts)) => attempts + 1,
+                None => 1,
+            };
+            tx.execute(
+                "INSERT INTO deliveries (event_key, target, state, lease_until, attempts, detail, updated_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (event_key, target) DO UPDATE SET state = ?3, lease_until = ?4,
+                   attempts = ?5, detail = COALESCE(?6, detail), updated_at = ?7, expires_at = ?8",
+                params![key, target, state, lease, attempts, detail, now, expires],
+            )?;
+            tx.commit()?;
+            Ok(Claim::Acquired { attempt: u32::try_from(attempts).unwrap_or(u32::MAX) })
+        })
+        .await
         .map_err(StoreError)
     }
 }
@@ -266,8 +291,8 @@ mod tests {
 
         assert_eq!(
             store.purge_expired(now + Duration::days(15)).await.unwrap(),
-            4,
-            "the contract's four delivery rows"
+            5,
+            "the contract's five delivery rows"
         );
     }
 

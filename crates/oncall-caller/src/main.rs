@@ -18,12 +18,13 @@ use opsbell_core::oncall::settings::OncallSettings;
 use opsbell_core::ports::Dialer;
 use opsbell_core::ports::Files;
 
-#[tokio::main]
+// One invocation at a time, its work async I/O: one thread, none spawned at INIT.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let env: Vec<(String, String)> = std::env::vars().collect();
     let settings = OncallSettings::from_env(&env).map_err(|problems| ConfigError { problems })?;
-    let aws = opsbell_aws::sdk_config().await;
+    let aws = opsbell_aws::lambda_sdk_config().await;
     let files: Arc<dyn Files> = match (&settings.bucket, &settings.files_dir) {
         (Some(bucket), _) => Arc::new(S3Files::from_config(&aws, bucket)),
         (None, dir) => Arc::new(DirFiles(dir.clone().unwrap_or_default().into())),

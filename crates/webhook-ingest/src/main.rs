@@ -9,11 +9,12 @@ use opsbell_aws::sqs::SqsQueue;
 use opsbell_core::ingest::Ingest;
 use opsbell_core::ports::SystemClock;
 
-#[tokio::main]
+// One invocation at a time, its work async I/O: one thread, none spawned at INIT.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let queue_url = required_env("EVENTS_QUEUE_URL")?;
-    let aws = opsbell_aws::sdk_config().await;
+    let aws = opsbell_aws::lambda_sdk_config().await;
     let config = opsbell_aws::secrets::load_config(&aws).await?;
     let queue = SqsQueue::from_config(&aws, queue_url);
     let ingest = Ingest::new(&config, Arc::new(queue), Arc::new(SystemClock))?;
