@@ -167,18 +167,35 @@ def main():
         (f"alarm-fanout: invocation, {math.ceil(fanout['timing']['mean_ms'])} ms billed, its requests, logs",
          dollars_per_event(fanout, calls["alarm-fanout"], fanout["timing"]["mean_ms"])),
     ]
-    total = sum(x for _, x in lines)
+    # The same job seen again by the poller (it lists every job that ended since its watermark):
+    # it reads whether the job reached the fan-out (one eventually consistent Query, half a read
+    # unit) and queues it only when not. Queued again, the copy would cost its share of a
+    # SendMessageBatch (up to 10 a request), the queue's receive and delete, and a fan-out
+    # invocation whose claim is refused: what every job paid before the check.
+    lines.append(("the poll's copy of the job: one eventually consistent Query of its delivery records",
+                  0.5 * PRICES["dynamodb_rru"]))
+    repeat = fanout["calls"].get("repeat")
+    requeued = None
+    if repeat:
+        again = per_invocation(repeat, 1)
+        billed = fanout["calls"]["repeat_ms"]
+        requests = ", ".join(f"{k} ×{n:g}" for k, (n, _) in sorted(again.items()))
+        requeued = (f"1/10 SendMessageBatch, receive + delete, alarm-fanout {math.ceil(billed)} ms ({requests})",
+                    2.1 * PRICES["sqs_request"] + dollars_per_event(fanout, again, billed))
     print("\nWhat a million job events cost (a webhook to one Slack channel; ap-northeast-1 list prices, arm64, 128 MB)")
     print("| part | USD per million events |")
     print("| --- | --- |")
     for label, cost in lines:
         print(f"| {label} | {cost * 1e6:.3f} |")
-    print(f"| **total** | **{total * 1e6:.3f}** |")
+    print(f"| **total** | **{sum(x for _, x in lines) * 1e6:.3f}** |")
+    if requeued:
+        print(f"\nA copy queued again (the poll ran before the webhook's copy reached the fan-out): "
+              f"{requeued[0]}: {requeued[1] * 1e6:.3f} USD per million.")
     poller = rows["job-poller"]
     tick = dollars_per_event(poller, calls["job-poller"], poller["timing"]["mean_ms"])
     print(f"\njob-poller: {tick * 1e6:.3f} USD per million ticks; at rate(5 minutes), 8,640 ticks "
           f"a month: {tick * 8640:.4f} USD a month, each tick that finds a job included.")
-    json.dump({"per_million_events_usd": total * 1e6, "calls": calls}, open("/tmp/opsbell-lambda-cost.json", "w"))
+    json.dump({"per_million_events_usd": sum(x for _, x in lines) * 1e6, "calls": calls}, open("/tmp/opsbell-lambda-cost.json", "w"))
 
 
 main()

@@ -274,6 +274,23 @@ impl DeliveryLog for DynamoStore {
         ];
         self.take(key, target, now, set, values).await
     }
+
+    /// One eventually consistent Query of the event's partition, one item at most: half a read
+    /// unit.
+    async fn reached_fanout(&self, key: &EventKey) -> Result<bool, StoreError> {
+        let pk = state::delivery_key(key, "").pk;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .limit(1)
+            .send()
+            .await
+            .map_err(err)?;
+        Ok(out.count() > 0)
+    }
 }
 
 /// A detail or reason as written: `-` for none, so the row always says something.

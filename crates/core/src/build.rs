@@ -135,12 +135,19 @@ pub fn pollers(config: &Config, deps: &Deps, queue: Arc<dyn Queue>) -> Pollers {
     let kamonohashi = kamonohashi
         .map(|s| KamonohashiClient::new(s.clone(), deps.http.clone(), deps.policy))
         .collect();
-    Pollers::new(
+    let pollers = Pollers::new(
         orchestrators,
         kamonohashi,
         config.timezone,
         config.orchestrator.url.clone(),
         deps.records.clone(),
         queue,
-    )
+    );
+    // A route that tells webhook from poll (`via`, as a predecessor's `scheduled.<target>`
+    // becomes) sends a job's poll copy where its webhook copy did not go: then every copy counts.
+    let by_path = config.routes.iter().any(|r| !r.matchers.via.is_empty());
+    match by_path {
+        true => pollers,
+        false => pollers.with_delivery_log(deps.log.clone()),
+    }
 }

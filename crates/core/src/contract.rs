@@ -134,6 +134,17 @@ pub async fn delivery_log(store: &dyn DeliveryLog, subject: &str) -> (EventKey, 
         "an expired lease is withheld over"
     );
     assert_eq!(claim("google-chat", later).await, Claim::AlreadyDelivered);
+    assert!(store.reached_fanout(&key).await.unwrap());
+    let never = EventKey::new(
+        Source::Uipath,
+        "",
+        &format!("{subject}-never"),
+        State::Faulted,
+    );
+    assert!(
+        !store.reached_fanout(&never).await.unwrap(),
+        "an event no target has a record of has not reached the fan-out"
+    );
     (key, later)
 }
 

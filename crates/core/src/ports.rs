@@ -99,6 +99,12 @@ pub trait DeliveryLog: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
+    /// Whether any target of `key` has a delivery record (claimed, sent, withheld or failed):
+    /// the event reached the fan-out, whose queue retries it until done or dead-lettered. An
+    /// eventually consistent read: a record written a moment ago may be missed, which only
+    /// means one more copy for the claim to refuse.
+    async fn reached_fanout(&self, key: &EventKey) -> Result<bool, StoreError>;
+
     /// Records that `key` is not sent to `target` (a mute interval, a silence), for `reason`,
     /// unless a claim would be refused (delivered, withheld, or an unexpired lease). One atomic
     /// write: nothing is posted, so no lease is needed between a claim and its outcome.

@@ -66,6 +66,11 @@ impl DeliveryLog for MemoryStore {
     ) -> Result<Claim, StoreError> {
         Ok(self.take(key, target, now, "withheld", now))
     }
+
+    async fn reached_fanout(&self, key: &EventKey) -> Result<bool, StoreError> {
+        let map = self.0.lock().unwrap();
+        Ok(map.keys().any(|(k, _)| *k == key.to_string()))
+    }
 }
 
 impl MemoryStore {

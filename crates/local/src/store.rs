@@ -104,6 +104,19 @@ impl DeliveryLog for SqliteStore {
         let withheld = ("withheld", Some(reason.to_string()));
         self.take(key, target, now, withheld, None).await
     }
+
+    async fn reached_fanout(&self, key: &EventKey) -> Result<bool, StoreError> {
+        let key = key.to_string();
+        with_conn(&self.conn, move |c| {
+            c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE event_key = ?1)",
+                [key],
+                |r| r.get(0),
+            )
+        })
+        .await
+        .map_err(StoreError)
+    }
 }
 
 impl SqliteStore {

@@ -53,6 +53,46 @@ async fn a_job_seen_by_webhook_and_by_poll_is_delivered_once_per_target() {
     assert_no_secret_logged();
 }
 
+/// As deployed (`build::pollers`, no `via` route), the poller reads the delivery log: the job
+/// the webhook brought reached the fan-out, so its poll copy is not queued at all, and a job
+/// whose webhook was lost still is.
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn a_job_the_webhook_brought_is_not_queued_again_by_the_poll() {
+    let h = Harness::start().await;
+    mount_ok(&h).await;
+    let body = job_sample("faulted");
+    assert_eq!(
+        h.post(Format::HttpV2, &body, Some(&signature(&body)))
+            .await
+            .0,
+        202
+    );
+    assert!(
+        h.fan_out(h.receive().await)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+
+    let (_orchestrator, pollers, store) = orchestrator_with_the_faulted_job(&h).await;
+    let pollers = pollers.with_delivery_log(store.clone());
+    let reply = run_poller(&pollers, json!({ "sources": ["prod"] })).await;
+    assert_eq!(reply["polled"][0]["jobs"], 1, "the poll saw the job");
+    assert!(
+        queued_events(&h.sqs, &h.queue_url).await.is_empty(),
+        "and did not queue it again"
+    );
+    assert_each_target_received(&h, 1).await;
+
+    // The same poll against an empty delivery log: the webhook was lost, the poll queues it.
+    let h = Harness::start().await;
+    let (_orchestrator, pollers, store) = orchestrator_with_the_faulted_job(&h).await;
+    let pollers = pollers.with_delivery_log(store);
+    run_poller(&pollers, json!({ "sources": ["prod"] })).await;
+    assert_eq!(queued_events(&h.sqs, &h.queue_url).await.len(), 1);
+}
+
 /// A fake Orchestrator whose OData view holds the faulted sample's job, and pollers for it that
 /// queue to the harness's SQS queue and keep watermarks in its table.
 async fn orchestrator_with_the_faulted_job(h: &Harness) -> (MockServer, Pollers, Arc<DynamoStore>) {

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use tokio::time::Instant;
+use tracing::warn;
 
 pub use crate::client::PollJob;
 use crate::client::kamonohashi::{KamonohashiClient, KamonohashiError};
 use crate::client::orchestrator::{OrchestratorClient, OrchestratorError};
-use crate::ports::{Queue, QueueError, Records, StoreError};
+use crate::ports::{DeliveryLog, Queue, QueueError, Records, StoreError};
 use crate::source::uipath::UipathContext;
 use crate::state::PollTime;
 
@@ -76,6 +77,52 @@ impl Queue for RestrictedQueue<'_> {
     }
 }
 
+/// Queues only the polled events that have not reached the fan-out yet. Every job the webhook
+/// reported comes back in the next poll under the same key; queued again, it cost a message, a
+/// fan-out invocation and a refused claim (about a quarter of a job's AWS bill). One
+/// eventually consistent read per job replaces them. A job whose webhook was lost has no
+/// delivery record and is queued as before; a store that cannot be read queues everything.
+pub struct UnseenQueue<'a> {
+    pub inner: &'a dyn Queue,
+    pub log: &'a dyn DeliveryLog,
+}
+
+/// Delivery records read at once.
+const SEEN_READS: usize = 8;
+
+#[async_trait::async_trait]
+impl Queue for UnseenQueue<'_> {
+    async fn enqueue(&self, events: &[crate::event::Event]) -> Result<(), QueueError> {
+        let mut reached = Vec::with_capacity(events.len());
+        for some in events.chunks(SEEN_READS) {
+            reached.extend(join_all(some.iter().map(|e| self.log.reached_fanout(&e.key))).await);
+        }
+        let mut unseen = Vec::with_capacity(events.len());
+        for (event, reached) in events.iter().zip(reached) {
+            match reached {
+                Ok(true) => {}
+                Ok(false) => unseen.push(event.clone()),
+                Err(e) => {
+                    warn!(key = %event.key, error = %e, "Delivery log unreadable; queueing the polled job anyway.");
+                    unseen.push(event.clone());
+                }
+            }
+        }
+        match unseen.is_empty() {
+            true => Ok(()),
+            false => self.inner.enqueue(&unseen).await,
+        }
+    }
+
+    async fn enqueue_later(
+        &self,
+        events: &[crate::event::Event],
+        delay: std::time::Duration,
+    ) -> Result<(), QueueError> {
+        self.inner.enqueue_later(events, delay).await
+    }
+}
+
 impl PollReport {
     /// A source's poll fails only when every folder (tenant) failed; otherwise the report lists
     /// the failed ones and the others' work stands.
@@ -101,6 +148,8 @@ pub struct Pollers {
     ui_url: Option<String>,
     records: Arc<dyn Records>,
     queue: Arc<dyn Queue>,
+    /// Where polled Orchestrator jobs the webhook already brought are recognised.
+    log: Option<Arc<dyn DeliveryLog>>,
 }
 
 impl Pollers {
@@ -119,7 +168,16 @@ impl Pollers {
             ui_url,
             records,
             queue,
+            log: None,
         }
+    }
+
+    /// Queue only the Orchestrator jobs that have not reached the fan-out (see
+    /// [`UnseenQueue`]); a poll restricted to some channels still queues every job. Only for a
+    /// configuration whose routes send a job's poll copy where its webhook copy goes (no `via`).
+    pub fn with_delivery_log(mut self, log: Arc<dyn DeliveryLog>) -> Self {
+        self.log = Some(log);
+        self
     }
 
     /// Every poll to run, each with its interval: see [`crate::client::jobs`].
@@ -186,9 +244,14 @@ impl Pollers {
                 inner: self.queue.as_ref(),
                 channels,
             };
-            let queue: &dyn Queue = match restricted.channels.is_empty() {
-                true => self.queue.as_ref(),
-                false => &restricted,
+            let unseen = (self.log.as_deref()).map(|log| UnseenQueue {
+                inner: self.queue.as_ref(),
+                log,
+            });
+            let queue: &dyn Queue = match (restricted.channels.is_empty(), &unseen) {
+                (true, Some(unseen)) => unseen,
+                (true, None) => self.queue.as_ref(),
+                (false, _) => &restricted,
             };
             orchestrator::poll(client, &scope, &ctx, records, queue, now, deadline).await
         });
@@ -242,3 +305,6 @@ impl Pollers {
         lags
     }
 }
+
+#[cfg(test)]
+mod tests;
