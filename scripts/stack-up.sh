@@ -41,6 +41,23 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
+# A second moto that checks every request's SigV4 signature (moto's IAM access control, on after
+# the 3 requests that make its user, policy and key). The SDK's requests go through opsbell's
+# own HTTP client (crates/aws/src/http.rs): a header it changed after signing would be refused
+# by AWS, and only a verifier tells. OPSBELL_SIGNED_MOTO_* are for crates/aws/tests/moto.rs.
+signed_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+INITIAL_NO_AUTH_ACTION_COUNT=3 "$VENV/bin/python" scripts/moto-server.py -H 127.0.0.1 -p "$signed_port" >target/moto-signed.log 2>&1 &
+signed_pid=$!
+trap 'kill "$moto_pid" "$signed_pid" 2>/dev/null || true; wait "$moto_pid" "$signed_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$signed_port/moto-api/')" 2>/dev/null; then
+    break
+  fi
+  sleep 0.2
+done
+read -r OPSBELL_SIGNED_MOTO_KEY OPSBELL_SIGNED_MOTO_SECRET < <("$VENV/bin/python" scripts/moto-signed-user.py "$signed_port")
+export OPSBELL_SIGNED_MOTO_URL="http://127.0.0.1:$signed_port" OPSBELL_SIGNED_MOTO_KEY OPSBELL_SIGNED_MOTO_SECRET
+
 scripts/render-template.sh
 functions=$(grep -o 'dist/[a-z-]*\.zip' serverless.yml | sed 's#dist/##; s#\.zip##')
 # shellcheck disable=SC2046

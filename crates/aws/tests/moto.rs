@@ -222,3 +222,62 @@ async fn secret_references_resolve_through_ssm_and_secrets_manager_and_are_never
     assert!(logs.contains("Secret resolved."), "{logs}");
     assert!(!logs.contains("s3cr3t"), "a secret was logged: {logs}");
 }
+
+/// Every SDK request goes through opsbell's HTTP client (`opsbell_aws::http`), after it was
+/// signed. A moto with IAM access control (scripts/stack-up.sh) recomputes each request's SigV4
+/// signature with botocore's signer and refuses a mismatch, as AWS would: the DynamoDB, SQS and
+/// SSM calls the functions make pass, and a wrong secret is refused, so the check is on.
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn every_request_carries_a_signature_aws_accepts() {
+    use aws_sdk_dynamodb::config::{Credentials, Region};
+    use opsbell_core::ports::{Reference, Resolver};
+
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/test.sh"))
+    };
+    let (url, key) = (
+        var("OPSBELL_SIGNED_MOTO_URL"),
+        var("OPSBELL_SIGNED_MOTO_KEY"),
+    );
+    let config = |secret: String| {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(opsbell_aws::http::sdk_http_client())
+            .endpoint_url(&url)
+            .region(Region::new("ap-northeast-1"))
+            .credentials_provider(Credentials::new(&key, secret, None, None, "test"))
+            .load()
+    };
+    let forged = config("not-the-secret".into()).await;
+    let refused = aws_sdk_sqs::Client::new(&forged).list_queues().send().await;
+    assert!(refused.is_err(), "a wrong signature is refused");
+
+    let config = config(var("OPSBELL_SIGNED_MOTO_SECRET")).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique("opsbell-signed");
+    DynamoStore::create_table(&dynamodb, &table).await.unwrap();
+    let store = DynamoStore::new(dynamodb, &table);
+    opsbell_core::contract::delivery_log(&store, "signed").await;
+
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let name = unique("opsbell-signed");
+    let url = sqs.create_queue().queue_name(&name).send().await.unwrap();
+    let queue = SqsQueue::new(sqs, url.queue_url().unwrap());
+    queue
+        .enqueue(&[event("signed-a"), event("signed-b")])
+        .await
+        .unwrap();
+
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    let parameter = format!("/{}", unique("opsbell-signed"));
+    ssm.put_parameter()
+        .name(&parameter)
+        .value("s3cret")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let secrets = opsbell_aws::secrets::AwsSecrets::from_config(&config);
+    let value = secrets.resolve(&Reference::Ssm(parameter)).await.unwrap();
+    assert_eq!(value, "s3cret");
+}
