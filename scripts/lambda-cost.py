@@ -168,7 +168,7 @@ def main():
          dollars_per_event(fanout, calls["alarm-fanout"], fanout["timing"]["mean_ms"])),
     ]
     # The same job seen again by the poller (it lists every job that ended since its watermark):
-    # it reads whether the job reached the fan-out (one eventually consistent Query, half a read
+    # it reads whether the job was delivered everywhere (one eventually consistent Query, half a read
     # unit) and queues it only when not. Queued again, the copy would cost its share of a
     # SendMessageBatch (up to 10 a request), the queue's receive and delete, and a fan-out
     # invocation whose claim is refused: what every job paid before the check.
@@ -189,7 +189,7 @@ def main():
         print(f"| {label} | {cost * 1e6:.3f} |")
     print(f"| **total** | **{sum(x for _, x in lines) * 1e6:.3f}** |")
     if requeued:
-        print(f"\nA copy queued again (the poll ran before the webhook's copy reached the fan-out): "
+        print(f"\nA copy queued again (the poll ran before the webhook's copy was delivered everywhere, or a delivery failed): "
               f"{requeued[0]}: {requeued[1] * 1e6:.3f} USD per million.")
     poller = rows["job-poller"]
     tick = dollars_per_event(poller, calls["job-poller"], poller["timing"]["mean_ms"])

@@ -134,7 +134,10 @@ pub async fn delivery_log(store: &dyn DeliveryLog, subject: &str) -> (EventKey, 
         "an expired lease is withheld over"
     );
     assert_eq!(claim("google-chat", later).await, Claim::AlreadyDelivered);
-    assert!(store.reached_fanout(&key).await.unwrap());
+    assert!(
+        store.delivered_everywhere(&key).await.unwrap(),
+        "delivered or withheld at every target"
+    );
     let never = EventKey::new(
         Source::Uipath,
         "",
@@ -142,8 +145,44 @@ pub async fn delivery_log(store: &dyn DeliveryLog, subject: &str) -> (EventKey, 
         State::Faulted,
     );
     assert!(
-        !store.reached_fanout(&never).await.unwrap(),
-        "an event no target has a record of has not reached the fan-out"
+        !store.delivered_everywhere(&never).await.unwrap(),
+        "an event no target has a record of is not delivered"
+    );
+    let other = EventKey::new(Source::Uipath, "", &format!("{subject}-b"), State::Faulted);
+    let lease = later + Duration::minutes(5);
+    store
+        .claim_delivery(&other, "slack", later, lease)
+        .await
+        .unwrap();
+    let delivered = DeliveryOutcome::Delivered {
+        detail: "ok".into(),
+    };
+    let finish = |target: &'static str, outcome: DeliveryOutcome| {
+        let other = other.clone();
+        async move {
+            store
+                .finish_delivery(&other, target, &outcome, later)
+                .await
+                .unwrap()
+        }
+    };
+    finish("slack", delivered).await;
+    store
+        .claim_delivery(&other, "teams", later, lease)
+        .await
+        .unwrap();
+    assert!(
+        !store.delivered_everywhere(&other).await.unwrap(),
+        "a delivery still in flight is not done"
+    );
+    let failed = DeliveryOutcome::Failed {
+        error: "HTTP 503".into(),
+        permanent: false,
+    };
+    finish("teams", failed).await;
+    assert!(
+        !store.delivered_everywhere(&other).await.unwrap(),
+        "a failed delivery has work left: a later copy tries again"
     );
     (key, later)
 }

@@ -99,11 +99,11 @@ pub trait DeliveryLog: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// Whether any target of `key` has a delivery record (claimed, sent, withheld or failed):
-    /// the event reached the fan-out, whose queue retries it until done or dead-lettered. An
-    /// eventually consistent read: a record written a moment ago may be missed, which only
-    /// means one more copy for the claim to refuse.
-    async fn reached_fanout(&self, key: &EventKey) -> Result<bool, StoreError>;
+    /// Whether `key` has delivery records and every one is done: delivered, or withheld on
+    /// purpose. One still claimed, failed or refused is not done, so a later copy of the event
+    /// still has work to do (another try). An eventually consistent read: a record written a
+    /// moment ago may be missed, which only means one more copy for the claim to refuse.
+    async fn delivered_everywhere(&self, key: &EventKey) -> Result<bool, StoreError>;
 
     /// Records that `key` is not sent to `target` (a mute interval, a silence), for `reason`,
     /// unless a claim would be refused (delivered, withheld, or an unexpired lease). One atomic

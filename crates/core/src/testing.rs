@@ -67,9 +67,19 @@ impl DeliveryLog for MemoryStore {
         Ok(self.take(key, target, now, "withheld", now))
     }
 
-    async fn reached_fanout(&self, key: &EventKey) -> Result<bool, StoreError> {
+    async fn delivered_everywhere(&self, key: &EventKey) -> Result<bool, StoreError> {
         let map = self.0.lock().unwrap();
-        Ok(map.keys().any(|(k, _)| *k == key.to_string()))
+        let key = key.to_string();
+        let mut states = map
+            .iter()
+            .filter(|((k, _), _)| *k == key)
+            .map(|(_, r)| r.0.as_str());
+        let first = states.next();
+        Ok(first.is_some()
+            && first
+                .into_iter()
+                .chain(states)
+                .all(|s| s == "delivered" || s == "withheld"))
     }
 }
 

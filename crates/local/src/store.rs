@@ -105,11 +105,12 @@ impl DeliveryLog for SqliteStore {
         self.take(key, target, now, withheld, None).await
     }
 
-    async fn reached_fanout(&self, key: &EventKey) -> Result<bool, StoreError> {
+    async fn delivered_everywhere(&self, key: &EventKey) -> Result<bool, StoreError> {
         let key = key.to_string();
         with_conn(&self.conn, move |c| {
             c.query_row(
-                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE event_key = ?1)",
+                "SELECT COUNT(*) > 0 AND COUNT(*) = SUM(state IN ('delivered', 'withheld'))
+                 FROM deliveries WHERE event_key = ?1",
                 [key],
                 |r| r.get(0),
             )
@@ -304,8 +305,8 @@ mod tests {
 
         assert_eq!(
             store.purge_expired(now + Duration::days(15)).await.unwrap(),
-            5,
-            "the contract's five delivery rows"
+            7,
+            "the contract's seven delivery rows"
         );
     }
 

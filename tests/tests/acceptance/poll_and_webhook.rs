@@ -54,8 +54,8 @@ async fn a_job_seen_by_webhook_and_by_poll_is_delivered_once_per_target() {
 }
 
 /// As deployed (`build::pollers`, no `via` route), the poller reads the delivery log: the job
-/// the webhook brought reached the fan-out, so its poll copy is not queued at all, and a job
-/// whose webhook was lost still is.
+/// the webhook brought was delivered at every target, so its poll copy is not queued at all,
+/// and a job whose webhook was lost still is.
 #[tokio::test]
 #[ignore = "needs the AWS emulator: run scripts/test.sh"]
 async fn a_job_the_webhook_brought_is_not_queued_again_by_the_poll() {

@@ -77,11 +77,13 @@ impl Queue for RestrictedQueue<'_> {
     }
 }
 
-/// Queues only the polled events that have not reached the fan-out yet. Every job the webhook
-/// reported comes back in the next poll under the same key; queued again, it cost a message, a
-/// fan-out invocation and a refused claim (about a quarter of a job's AWS bill). One
-/// eventually consistent read per job replaces them. A job whose webhook was lost has no
-/// delivery record and is queued as before; a store that cannot be read queues everything.
+/// Queues only the polled events not yet delivered everywhere. Every job the webhook reported
+/// comes back in the next poll under the same key; queued again, it cost a message, a fan-out
+/// invocation and a refused claim (about a quarter of a job's AWS bill). One eventually
+/// consistent read per job replaces them. A job whose webhook was lost has no delivery record,
+/// and one with a delivery still claimed, failed or refused has work left: both are queued as
+/// before, so the poll stays the second chance it was. A store that cannot be read queues
+/// everything.
 pub struct UnseenQueue<'a> {
     pub inner: &'a dyn Queue,
     pub log: &'a dyn DeliveryLog,
@@ -95,7 +97,8 @@ impl Queue for UnseenQueue<'_> {
     async fn enqueue(&self, events: &[crate::event::Event]) -> Result<(), QueueError> {
         let mut reached = Vec::with_capacity(events.len());
         for some in events.chunks(SEEN_READS) {
-            reached.extend(join_all(some.iter().map(|e| self.log.reached_fanout(&e.key))).await);
+            reached
+                .extend(join_all(some.iter().map(|e| self.log.delivered_everywhere(&e.key))).await);
         }
         let mut unseen = Vec::with_capacity(events.len());
         for (event, reached) in events.iter().zip(reached) {
@@ -172,8 +175,7 @@ impl Pollers {
         }
     }
 
-    /// Queue only the Orchestrator jobs that have not reached the fan-out (see
-    /// [`UnseenQueue`]); a poll restricted to some channels still queues every job. Only for a
+    /// Queue only the Orchestrator jobs not yet delivered everywhere (see [`UnseenQueue`]); a poll restricted to some channels still queues every job. Only for a
     /// configuration whose routes send a job's poll copy where its webhook copy goes (no `via`).
     pub fn with_delivery_log(mut self, log: Arc<dyn DeliveryLog>) -> Self {
         self.log = Some(log);

@@ -4,6 +4,7 @@ use chrono::Utc;
 
 use super::*;
 use crate::event::{Event, Source, State};
+use crate::ports::DeliveryOutcome;
 use crate::testing::{MemoryQueue, MemoryStore};
 
 fn job(id: &str) -> Event {
@@ -11,20 +12,46 @@ fn job(id: &str) -> Event {
 }
 
 #[tokio::test]
-async fn a_polled_job_the_webhook_brought_is_not_queued_again() {
+async fn a_polled_job_the_webhook_delivered_everywhere_is_not_queued_again() {
     let (log, queue) = (MemoryStore::default(), MemoryQueue::default());
-    let (seen, lost) = (job("seen-by-webhook"), job("webhook-lost"));
+    let (delivered, failed, lost) = (job("delivered"), job("failed"), job("webhook-lost"));
     let now = Utc::now();
     let lease = now + chrono::Duration::minutes(1);
-    log.claim_delivery(&seen.key, "slack", now, lease)
-        .await
-        .unwrap();
+    for (event, outcome) in [
+        (
+            &delivered,
+            DeliveryOutcome::Delivered {
+                detail: "ok".into(),
+            },
+        ),
+        (
+            &failed,
+            DeliveryOutcome::Failed {
+                error: "HTTP 503".into(),
+                permanent: false,
+            },
+        ),
+    ] {
+        log.claim_delivery(&event.key, "slack", now, lease)
+            .await
+            .unwrap();
+        log.finish_delivery(&event.key, "slack", &outcome, now)
+            .await
+            .unwrap();
+    }
     let unseen = UnseenQueue {
         inner: &queue,
         log: &log,
     };
-    unseen.enqueue(&[seen, lost.clone()]).await.unwrap();
-    assert_eq!(queue.take(), vec![lost], "only the job no webhook brought");
+    unseen
+        .enqueue(&[delivered, failed.clone(), lost.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        queue.take(),
+        vec![failed, lost],
+        "the failed one gets its second chance; the lost one its first"
+    );
     unseen.enqueue(&[]).await.unwrap();
     assert!(queue.take().is_empty());
 }
