@@ -20,20 +20,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 #[ignore = "needs the AWS emulator: run scripts/test.sh"]
 async fn a_job_seen_by_webhook_and_by_poll_is_delivered_once_per_target() {
     let h = Harness::start().await;
-    mount_ok(&h).await;
-    let body = job_sample("faulted");
-    assert_eq!(
-        h.post(Format::HttpV2, &body, Some(&signature(&body)))
-            .await
-            .0,
-        202
-    );
-    assert!(
-        h.fan_out(h.receive().await)
-            .await
-            .batch_item_failures
-            .is_empty()
-    );
+    delivered_by_webhook(&h).await;
 
     let (orchestrator, pollers, store) = orchestrator_with_the_faulted_job(&h).await;
     let reply = run_poller(&pollers, json!({ "sources": ["prod"] })).await;
@@ -60,20 +47,7 @@ async fn a_job_seen_by_webhook_and_by_poll_is_delivered_once_per_target() {
 #[ignore = "needs the AWS emulator: run scripts/test.sh"]
 async fn a_job_the_webhook_brought_is_not_queued_again_by_the_poll() {
     let h = Harness::start().await;
-    mount_ok(&h).await;
-    let body = job_sample("faulted");
-    assert_eq!(
-        h.post(Format::HttpV2, &body, Some(&signature(&body)))
-            .await
-            .0,
-        202
-    );
-    assert!(
-        h.fan_out(h.receive().await)
-            .await
-            .batch_item_failures
-            .is_empty()
-    );
+    delivered_by_webhook(&h).await;
 
     let (_orchestrator, pollers, store) = orchestrator_with_the_faulted_job(&h).await;
     let pollers = pollers.with_delivery_log(store.clone());
@@ -91,6 +65,24 @@ async fn a_job_the_webhook_brought_is_not_queued_again_by_the_poll() {
     let pollers = pollers.with_delivery_log(store);
     run_poller(&pollers, json!({ "sources": ["prod"] })).await;
     assert_eq!(queued_events(&h.sqs, &h.queue_url).await.len(), 1);
+}
+
+/// The faulted sample, posted to webhook-ingest and fanned out to every target.
+async fn delivered_by_webhook(h: &Harness) {
+    mount_ok(h).await;
+    let body = job_sample("faulted");
+    assert_eq!(
+        h.post(Format::HttpV2, &body, Some(&signature(&body)))
+            .await
+            .0,
+        202
+    );
+    assert!(
+        h.fan_out(h.receive().await)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
 }
 
 /// A fake Orchestrator whose OData view holds the faulted sample's job, and pollers for it that
