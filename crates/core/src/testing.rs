@@ -70,16 +70,14 @@ impl DeliveryLog for MemoryStore {
     async fn delivered_everywhere(&self, key: &EventKey) -> Result<bool, StoreError> {
         let map = self.0.lock().unwrap();
         let key = key.to_string();
-        let mut states = map
-            .iter()
+        let states: Vec<&str> = (map.iter())
             .filter(|((k, _), _)| *k == key)
-            .map(|(_, r)| r.0.as_str());
-        let first = states.next();
-        Ok(first.is_some()
-            && first
-                .into_iter()
-                .chain(states)
-                .all(|s| s == "delivered" || s == "withheld"))
+            .map(|(_, r)| r.0.as_str())
+            .collect();
+        Ok(!states.is_empty()
+            && states
+                .iter()
+                .all(|s| matches!(*s, "delivered" | "withheld")))
     }
 }
 
