@@ -7,10 +7,16 @@
 #      the same wrk run, a verify-only Node listener (http.createServer + crypto.createHmac,
 #      202; below), for the ingest ratio;
 # each with the peak RSS of opsbell's process. The sink is nginx (or, without it, a keep-alive
-# Python HTTP server) answering 200 "ok". Ratios: against the predecessor's figures measured here (README), and the
-# Node listener's from this run. The Lambda table and the cost table come from
-# scripts/bench-lambda.sh (BENCH_LAMBDA=0 skips it). Needs wrk for (c), node for the peer.
-# Usage: scripts/bench.sh [warm-events] [wrk-seconds]
+# Python HTTP server) answering 200 "ok". Beside them, what bounds each aim on this machine: for
+# (b) the serial round trip to the sink with no work at all (wrk, one connection), for (c) a
+# server that does nothing (nginx `return 202`) under the same wrk run.
+# Ratios: against the predecessor run in this same benchmark when PEER_DIR is a checkout of
+# miyaichi/uipath-job-status-listener-on-aws (scripts/peer-predecessor.py: its own Slack webhook
+# handler on Python 3; PEER_PYTHON, or a venv made in target/peer-venv with its requirements),
+# otherwise against the predecessor's figures in the README; and the Node listener's from this
+# run. The Lambda table and the cost table come from scripts/bench-lambda.sh (BENCH_LAMBDA=0
+# skips it). Needs wrk for (c), node for the Node peer.
+# Usage: [PEER_DIR=…] scripts/bench.sh [warm-events] [wrk-seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 warm=${1:-5000}
@@ -24,6 +30,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$wo
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 sink_port=$(free_port)
+idle_port=$(free_port)
 # The sink: nginx answering every POST `200 ok` when it is installed (Debian: nginx-light), so
 # (a) and (b) measure opsbell rather than the sink; otherwise a keep-alive Python server.
 if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then
@@ -39,6 +46,7 @@ http {
   client_body_temp_path $work/nginx;
   keepalive_requests 1000000;
   server { listen 127.0.0.1:$sink_port; location / { return 200 "ok"; } }
+  server { listen 127.0.0.1:$idle_port; location / { return 202 ""; } }
 }
 NGINX
   "$(command -v nginx || echo /usr/sbin/nginx)" -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
@@ -118,6 +126,40 @@ if [ -n "${cold_hf_ms:-}" ]; then
   cold_ms=$cold_hf_ms cold_min=$cold_hf_min cold_how="hyperfine -N, median of 60; opsbell --version: $floor_ms ms"
 fi
 
+# What bounds (b): serial POSTs of the same body to the sink on one kept-alive connection by wrk,
+# which does nothing else. No serial sender on this machine exceeds this rate.
+serial_floor=n/a
+if [ "$sink" = nginx ]; then
+  cat >"$work/sink.lua" <<LUA
+wrk.method = "POST"
+wrk.body = io.open("$body"):read("*a")
+wrk.headers["Content-Type"] = "application/json"
+LUA
+  serial_floor=$(wrk -t1 -c1 -d3s -s "$work/sink.lua" "http://127.0.0.1:$sink_port/services/T/B/x" |
+    awk '/Requests\/sec/ {printf "%.0f", $2}')
+fi
+
+# The predecessor in this run: its own webhook handler (Python 2.7 code, run on Python 3 with the
+# edits scripts/peer-predecessor.py lists), same sink, same signed body.
+peer_cold=n/a peer_warm=n/a
+if [ -n "${PEER_DIR:-}" ]; then
+  peer_python=${PEER_PYTHON:-}
+  if [ -z "$peer_python" ]; then
+    [ -x target/peer-venv/bin/python ] || {
+      python3 -m venv target/peer-venv
+      target/peer-venv/bin/pip install -q requests requests_ntlm pytz
+    }
+    peer_python=target/peer-venv/bin/python
+  fi
+  peer=("$peer_python" scripts/peer-predecessor.py "$PEER_DIR" "http://127.0.0.1:$sink_port/services/T/B/x" "$secret" "$body" "$sig")
+  "${peer[@]}" 1  # fails loudly if the predecessor does not post
+  if command -v hyperfine >/dev/null; then
+    hyperfine -N --warmup 2 --runs 15 --export-json "$work/peer-cold.json" "${peer[*]} 1" >/dev/null
+    peer_cold=$(python3 -c 'import json, statistics, sys; t = json.load(open(sys.argv[1]))["results"][0]["times"]; print(round(statistics.median(t) * 1000))' "$work/peer-cold.json")
+  fi
+  peer_warm=$("${peer[@]}" 2000 | awk '{print $1}')
+fi
+
 # (c) serve under wrk: scripts/bench-ingest.sh, 64 connections.
 scripts/bench-ingest.sh "$seconds" 64 >"$work/ingest.txt"
 rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$work/ingest.txt")
@@ -166,21 +208,38 @@ LUA
   node_rps=$(wrk -t2 -c64 -d"${seconds}s" -s "$work/node.lua" "http://127.0.0.1:$node_port/webhook/orchestrator" |
     awk '/Requests\/sec/ {printf "%.0f", $2}')
 fi
+# What bounds (c): a server that does nothing (nginx `return 202`, not reading the signature)
+# under the same wrk run; the load generator shares the 2 cores.
+idle_rps=n/a
+if [ "$sink" = nginx ] && [ -f "$work/node.lua" ]; then
+  idle_rps=$(wrk -t2 -c64 -d"${seconds}s" -s "$work/node.lua" "http://127.0.0.1:$idle_port/webhook/orchestrator" |
+    awk '/Requests\/sec/ {printf "%.0f", $2}')
+fi
 
 echo
 echo "opsbell on $(nproc) cores; sink: $sink; wrk: 64 connections, ${seconds}s"
-printf '%-48s %-26s %-12s %s\n' "measure" "opsbell" "peak RSS" "predecessor"
-printf '%-48s %-26s %-12s %s\n' "(a) cold: one signed job.faulted, whole process" "${cold_ms} ms (min ${cold_min})" "${cold_rss} MiB" "Python: ~77 ms, 26 MiB"
+printf '%-48s %-26s %-12s %s\n' "measure" "opsbell" "peak RSS" "predecessor / peer"
+if [ "$peer_cold" != n/a ]; then pred_a="predecessor, this run: ${peer_cold} ms"; else pred_a="Python (README): ~77 ms, 26 MiB"; fi
+if [ "$peer_warm" != n/a ]; then pred_b="predecessor, this run: ${peer_warm} events/s"; else pred_b="Python (README): ~1,160 events/s"; fi
+printf '%-48s %-26s %-12s %s\n' "(a) cold: one signed job.faulted, whole process" "${cold_ms} ms (min ${cold_min})" "${cold_rss} MiB" "$pred_a"
 printf '    (a) timed by %s\n' "$cold_how"
-printf '%-48s %-26s %-12s %s\n' "(b) warm: $warm events in one process" "${warm_rate} events/s" "${warm_rss} MiB" "Python: ~1,160 events/s"
+printf '%-48s %-26s %-12s %s\n' "(b) warm: $warm events in one process" "${warm_rate} events/s" "${warm_rss} MiB" "$pred_b"
+printf '    (b) bound: serial POSTs to the sink by wrk doing nothing else: %s/s\n' "$serial_floor"
 printf '%-48s %-26s %-12s %s\n' "(c) serve under wrk (durable ingest)" "${rps} req/s, p99 ${p99}" "${serve_rss} MiB" "Node verify-only, this run: ${node_rps} req/s"
+printf '    (c) bound: a server that does nothing (nginx return 202), same wrk: %s req/s\n' "$idle_rps"
 echo
-# The predecessor (Python) figures measured on this machine (README): 77 ms cold, 1,160 events/s.
-python3 - "$cold_ms" "$warm_rate" "$rps" "$node_rps" <<'PY2'
+python3 - "$cold_ms" "$warm_rate" "$rps" "$node_rps" "$peer_cold" "$peer_warm" "$serial_floor" "$idle_rps" <<'PY2'
 import sys
-cold, warm, rps, node = sys.argv[1:5]
-print(f"ratios: cold {77 / float(cold):.1f}x the predecessor (aim >= 17x), warm {float(warm) / 1160:.1f}x (aim >= 10x), "
+cold, warm, rps, node, peer_cold, peer_warm, floor, idle = sys.argv[1:9]
+# The predecessor's figures in the README (measured here before) when it was not run now.
+pc, pw = (float(peer_cold), "this run") if peer_cold != "n/a" else (77.0, "README")
+pwv, pws = (float(peer_warm), "this run") if peer_warm != "n/a" else (1160.0, "README")
+print(f"ratios: cold {pc / float(cold):.1f}x the predecessor ({pw}; aim >= 17x), "
+      f"warm {float(warm) / pwv:.1f}x ({pws}; aim >= 10x), "
       + (f"ingest {float(rps) / float(node):.2f}x Node (aim >= 2x)" if node != "n/a" else "ingest: no node"))
+if floor != "n/a":
+    print(f"bounds: the serial floor is {float(floor) / pwv:.1f}x the predecessor's warm rate; "
+          + (f"doing nothing is {float(idle) / float(node):.2f}x Node" if idle != "n/a" and node != "n/a" else ""))
 PY2
 if [ "${BENCH_LAMBDA:-1}" != 0 ]; then
   scripts/bench-lambda.sh
