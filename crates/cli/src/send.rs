@@ -17,6 +17,7 @@ use opsbell_core::route::targets;
 use opsbell_core::signature::verify;
 use opsbell_core::source::Inbound;
 use opsbell_core::source::cloudwatch::parse_sns;
+use opsbell_core::source::sns::first_sns;
 use opsbell_core::source::uipath::{UipathContext, parse_webhook};
 use tokio::time::{Duration, Instant};
 
@@ -92,9 +93,7 @@ async fn once(
         received_at: Utc::now(),
     };
     // An SNS Lambda event (CloudWatch alarms), or an Orchestrator webhook body.
-    let sns = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.pointer("/Records/0/Sns").cloned());
+    let sns = first_sns(body);
     let parsed = match &sns {
         Some(sns) => parse_sns(sns, Utc::now()),
         None => parse_webhook(body, &ctx),

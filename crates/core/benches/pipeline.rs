@@ -82,7 +82,9 @@ fn pipeline(c: &mut Criterion) {
             for event in &events {
                 for name in targets(&config.routes, event) {
                     bytes += match name {
-                        "slack" => slack::render(event, opts).to_string().len(),
+                        "slack" => serde_json::to_string(&slack::render(event, opts))
+                            .unwrap()
+                            .len(),
                         "chat" => google_chat::render(event, opts).to_string().len(),
                         "chatwork" => chatwork::render(event, opts).len(),
                         _ => backlog::render(event, opts).description.len(),

@@ -70,6 +70,6 @@ pub trait ChannelConfig: Sized {
 }
 
 /// JSON, indented, for previews.
-pub(crate) fn pretty(v: &Value) -> String {
+pub(crate) fn pretty(v: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }

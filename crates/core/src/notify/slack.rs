@@ -58,12 +58,15 @@ impl ChannelConfig for SlackConfig {
 pub struct SlackNotifier {
     ctx: AdapterContext,
     webhook_url: SecretString,
+    /// The URL parsed once, not per post (it is the credential: never logged, no `Debug`).
+    parsed: Option<reqwest::Url>,
 }
 
 impl SlackNotifier {
     pub fn new(ctx: AdapterContext, config: SlackConfig) -> Self {
         SlackNotifier {
             ctx,
+            parsed: reqwest::Url::parse(config.webhook_url.expose_secret()).ok(),
             webhook_url: config.webhook_url,
         }
     }
@@ -73,9 +76,13 @@ impl SlackNotifier {
 impl Notifier for SlackNotifier {
     async fn notify(&self, event: &Event, deadline: Instant) -> Result<Receipt, NotifyError> {
         let payload = render(event, self.ctx.render);
-        let url = self.webhook_url.expose_secret();
         let sent = send_with_retry(&self.ctx.name, &self.ctx.policy, deadline, || {
-            self.ctx.http.post(url).json(&payload)
+            let request = match &self.parsed {
+                Some(url) => self.ctx.http.post(url.clone()),
+                // Unparseable: reqwest refuses it as before, and the error leaves the URL out.
+                None => self.ctx.http.post(self.webhook_url.expose_secret()),
+            };
+            request.json(&payload)
         })
         .await?;
         Ok(Receipt {

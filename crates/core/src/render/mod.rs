@@ -7,6 +7,9 @@ pub mod google_chat;
 pub mod slack;
 mod text;
 
+use std::sync::LazyLock;
+
+use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
@@ -120,8 +123,11 @@ pub fn slack_id(m: &str, first: &[char]) -> bool {
 
 /// `2018-11-26 23:14:26 JST`.
 pub fn format_time(t: &DateTime<Utc>, tz: Tz) -> String {
+    // The format string is parsed once per process, not per time shown.
+    static ITEMS: LazyLock<Vec<Item<'static>>> =
+        LazyLock::new(|| StrftimeItems::new("%Y-%m-%d %H:%M:%S %Z").collect());
     t.with_timezone(&tz)
-        .format("%Y-%m-%d %H:%M:%S %Z")
+        .format_with_items(ITEMS.iter())
         .to_string()
 }
 

@@ -39,7 +39,9 @@ fn every_renderer_for_every_sample_in_both_languages() {
                 language: lang,
                 timezone: chrono_tz::Asia::Tokyo,
             };
-            let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap();
+            fn pretty(v: &impl serde::Serialize) -> String {
+                serde_json::to_string_pretty(v).unwrap()
+            }
             insta::assert_snapshot!(
                 format!("slack-{name}-{code}"),
                 pretty(&slack::render(&event, opts))
@@ -69,7 +71,7 @@ fn truncation_keeps_messages_inside_vendor_limits() {
         language: Language::En,
         timezone: chrono_tz::UTC,
     };
-    let slack = slack::render(&event, opts);
+    let slack = serde_json::to_value(slack::render(&event, opts)).unwrap();
     let info_block = &slack["attachments"][0]["blocks"][2]["text"]["text"];
     assert!(info_block.as_str().unwrap().chars().count() <= slack::SECTION_TEXT_MAX);
     let chat = serde_json::to_vec(&google_chat::render(&event, opts)).unwrap();
@@ -94,7 +96,7 @@ fn mentions_are_real_mentions_in_every_part_that_shows_them() {
         language: Language::En,
         timezone: chrono_tz::Asia::Tokyo,
     };
-    let slack = slack::render(&event, opts);
+    let slack = serde_json::to_value(slack::render(&event, opts)).unwrap();
     let who = "<@U0123ABCD> <!subteam^S0456EFGH> <!here> @yamada @123456789 @users/987654321 ";
     let title = "🔴 Billing &lt;Daily&gt; &amp; more faulted";
     assert_eq!(slack["text"], format!("{who}{title}"));
@@ -126,7 +128,7 @@ fn a_headline_and_details_from_the_source_are_shown() {
         language: Language::Ja,
         timezone: chrono_tz::Asia::Tokyo,
     };
-    let slack = slack::render(&event, opts);
+    let slack = serde_json::to_value(slack::render(&event, opts)).unwrap();
     assert_eq!(slack["text"], "🔴 テナントAのジョブ(12)は完了カモ");
     let fields = slack["attachments"][0]["blocks"][1]["fields"]
         .as_array()

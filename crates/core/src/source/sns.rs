@@ -37,10 +37,45 @@ pub struct SnsMessage {
     pub timestamp: Option<String>,
 }
 
+/// The first record's `Sns` when `body` is a Lambda SNS event, else `None`. Reads only
+/// `Records[].Sns`: the rest of the body is skipped, not built.
+pub fn first_sns(body: &[u8]) -> Option<serde_json::Value> {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(rename = "Records")]
+        records: Vec<Record>,
+    }
+    #[derive(Deserialize)]
+    struct Record {
+        #[serde(rename = "Sns")]
+        sns: serde_json::Value,
+    }
+    let probe: Probe = serde_json::from_slice(body).ok()?;
+    probe.records.into_iter().next().map(|r| r.sns)
+}
+
 impl SnsMessage {
     /// The topic's name: the last part of its ARN (empty when there is none).
     pub fn topic(&self) -> &str {
         let arn = self.topic_arn.as_deref().unwrap_or_default();
         arn.rsplit(':').next().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_sns_event_has_an_sns_record() {
+        let sns = br#"{"Records": [{"Sns": {"TopicArn": "arn:aws:sns:r:1:b-topic"}}]}"#;
+        assert_eq!(
+            first_sns(sns),
+            Some(serde_json::json!({"TopicArn": "arn:aws:sns:r:1:b-topic"}))
+        );
+        let webhook = include_bytes!("../../../../samplejson/uipath-webhook-job-faulted.json");
+        assert_eq!(first_sns(webhook), None);
+        assert_eq!(first_sns(br#"{"Records": [{"body": "{}"}]}"#), None);
+        assert_eq!(first_sns(b"not json"), None);
     }
 }
