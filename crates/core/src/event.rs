@@ -278,6 +278,10 @@ impl Event {
 /// Cuts `s` to at most `max` characters, on a character boundary, saying that it did.
 pub fn truncate(s: &str, max: usize) -> String {
     const MARK: &str = "\n…(truncated)";
+    // No more bytes than `max` is no more characters: nothing to count.
+    if s.len() <= max {
+        return s.to_string();
+    }
     match s
         .char_indices()
         .nth(max.saturating_sub(MARK.chars().count()))

@@ -1,6 +1,8 @@
 //! Slack incoming-webhook message: fallback `text` plus an attachment coloured by state whose
 //! `blocks` carry the details. <https://api.slack.com/messaging/webhooks>
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use super::{Label, MentionStyle, RenderOptions, View, mentions};
@@ -94,10 +96,11 @@ pub fn render(event: &Event, opts: RenderOptions) -> Message {
         });
     }
     if let Some(info) = &event.info {
-        let info = truncate(
-            &info.replace("\r\n", "\n").replace("```", "'''"),
-            SECTION_TEXT_MAX - 8,
-        );
+        let info = match info.contains(['\r', '`']) {
+            true => Cow::Owned(info.replace("\r\n", "\n").replace("```", "'''")),
+            false => Cow::Borrowed(info.as_str()),
+        };
+        let info = truncate(&info, SECTION_TEXT_MAX - 8);
         blocks.push(Block::Text {
             text: mrkdwn(format!("```{}```", escape(&info))),
             kind: section,
@@ -143,7 +146,14 @@ fn color(event: &Event) -> &'static str {
 
 /// Slack mrkdwn control characters. <https://api.slack.com/reference/surfaces/formatting#escaping>
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
