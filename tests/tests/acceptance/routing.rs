@@ -47,7 +47,11 @@ async fn bodies(server: &MockServer) -> Vec<Value> {
 
 /// Exactly what the Slack adapter sends for `e` under `config`.
 fn slack_body(config: &Config, e: &Event) -> Value {
-    opsbell_core::render::slack::render(e, config.render_options())
+    serde_json::to_value(opsbell_core::render::slack::render(
+        e,
+        config.render_options(),
+    ))
+    .unwrap()
 }
 
 /// A route by folder sends the Finance folder's job to the Finance channel only.

@@ -35,7 +35,10 @@ async fn assert_exact_posts(h: &Harness, events: &[Event]) {
         .filter(|e| matches!(e.state, State::Faulted | State::Stopped))
         .collect();
 
-    let expected: Vec<Value> = sorted_json(chat.iter().map(|e| slack::render(e, opts)));
+    let expected: Vec<Value> = sorted_json(
+        chat.iter()
+            .map(|e| serde_json::to_value(slack::render(e, opts)).unwrap()),
+    );
     assert_eq!(json_bodies(&h.slack).await, expected, "Slack");
     let expected: Vec<Value> = sorted_json(chat.iter().map(|e| google_chat::render(e, opts)));
     assert_eq!(json_bodies(&h.gchat).await, expected, "Google Chat");
