@@ -61,6 +61,7 @@ impl World {
             .expect("AWS_ENDPOINT_URL is http://ip:port");
         let proxy = Proxy::start(target).await;
         let proxied = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(opsbell_aws::http::sdk_http_client())
             .endpoint_url(proxy.url())
             .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
             .timeout_config(
