@@ -84,36 +84,35 @@ impl Queue for RestrictedQueue<'_> {
 /// and one with a delivery still claimed, failed or refused has work left: both are queued as
 /// before, so the poll stays the second chance it was. A store that cannot be read queues
 /// everything.
-pub struct UnseenQueue<'a> {
+pub struct UndeliveredQueue<'a> {
     pub inner: &'a dyn Queue,
     pub log: &'a dyn DeliveryLog,
 }
 
 /// Delivery records read at once.
-const SEEN_READS: usize = 8;
+const LOG_READS: usize = 8;
 
 #[async_trait::async_trait]
-impl Queue for UnseenQueue<'_> {
+impl Queue for UndeliveredQueue<'_> {
     async fn enqueue(&self, events: &[crate::event::Event]) -> Result<(), QueueError> {
-        let mut reached = Vec::with_capacity(events.len());
-        for some in events.chunks(SEEN_READS) {
-            reached
-                .extend(join_all(some.iter().map(|e| self.log.delivered_everywhere(&e.key))).await);
+        let mut done = Vec::with_capacity(events.len());
+        for some in events.chunks(LOG_READS) {
+            done.extend(join_all(some.iter().map(|e| self.log.delivered_everywhere(&e.key))).await);
         }
-        let mut unseen = Vec::with_capacity(events.len());
-        for (event, reached) in events.iter().zip(reached) {
-            match reached {
+        let mut left = Vec::with_capacity(events.len());
+        for (event, done) in events.iter().zip(done) {
+            match done {
                 Ok(true) => {}
-                Ok(false) => unseen.push(event.clone()),
+                Ok(false) => left.push(event.clone()),
                 Err(e) => {
                     warn!(key = %event.key, error = %e, "Delivery log unreadable; queueing the polled job anyway.");
-                    unseen.push(event.clone());
+                    left.push(event.clone());
                 }
             }
         }
-        match unseen.is_empty() {
+        match left.is_empty() {
             true => Ok(()),
-            false => self.inner.enqueue(&unseen).await,
+            false => self.inner.enqueue(&left).await,
         }
     }
 
@@ -175,8 +174,9 @@ impl Pollers {
         }
     }
 
-    /// Queue only the Orchestrator jobs not yet delivered everywhere (see [`UnseenQueue`]); a poll restricted to some channels still queues every job. Only for a
-    /// configuration whose routes send a job's poll copy where its webhook copy goes (no `via`).
+    /// Queue only the Orchestrator jobs not yet delivered everywhere (see [`UndeliveredQueue`]);
+    /// a poll restricted to some channels still queues every job. Only for a configuration
+    /// whose routes send a job's poll copy where its webhook copy goes (no `via`).
     pub fn with_delivery_log(mut self, log: Arc<dyn DeliveryLog>) -> Self {
         self.log = Some(log);
         self
@@ -246,12 +246,12 @@ impl Pollers {
                 inner: self.queue.as_ref(),
                 channels,
             };
-            let unseen = (self.log.as_deref()).map(|log| UnseenQueue {
+            let undelivered = (self.log.as_deref()).map(|log| UndeliveredQueue {
                 inner: self.queue.as_ref(),
                 log,
             });
-            let queue: &dyn Queue = match (restricted.channels.is_empty(), &unseen) {
-                (true, Some(unseen)) => unseen,
+            let queue: &dyn Queue = match (restricted.channels.is_empty(), &undelivered) {
+                (true, Some(undelivered)) => undelivered,
                 (true, None) => self.queue.as_ref(),
                 (false, _) => &restricted,
             };

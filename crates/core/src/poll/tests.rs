@@ -39,7 +39,7 @@ async fn a_polled_job_the_webhook_delivered_everywhere_is_not_queued_again() {
             .await
             .unwrap();
     }
-    let unseen = UnseenQueue {
+    let unseen = UndeliveredQueue {
         inner: &queue,
         log: &log,
     };
