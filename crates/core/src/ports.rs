@@ -32,6 +32,25 @@ pub trait Notifier: Send + Sync {
     async fn notify(&self, event: &Event, deadline: Instant) -> Result<Receipt, NotifyError>;
 }
 
+/// A destination made of many places (the Google Chat bot's spaces), each its own delivery.
+#[async_trait]
+pub trait Spaces: Send + Sync {
+    /// The places registered now, by name.
+    async fn spaces(&self) -> Result<Vec<String>, StoreError>;
+    /// Posts `event` to `space`. A refusal of that space is [`NotifyError::Permanent`] with
+    /// its status (403, 404), for the fan-out to judge against the other spaces' answers.
+    async fn post(
+        &self,
+        space: &str,
+        event: &Event,
+        deadline: Instant,
+    ) -> Result<Receipt, NotifyError>;
+    /// Removes `space` from the registry (it refused while others took the event).
+    async fn forget(&self, space: &str);
+    /// Spaces posted to at once per event.
+    fn concurrency(&self) -> usize;
+}
+
 /// What a destination answered, for the delivery log (a message id, an issue key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {

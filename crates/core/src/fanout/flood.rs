@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use tracing::error;
 
 pub use crate::config::flood::FloodPolicy;
 use crate::event::{Event, Source, State};
@@ -87,13 +88,15 @@ impl Flood {
     }
 
     /// Counts `event` into `channel`'s window at `now`: send it, or hold it for the digest
-    /// (whose delayed message is queued before the first hold is recorded).
+    /// (whose delayed message is queued before the first hold is recorded). With `count_new`
+    /// false, an event the window does not know yet is sent without being counted.
     pub async fn admit(
         &self,
         records: &dyn crate::ports::Records,
         channel: &str,
         event: &Event,
         now: DateTime<Utc>,
+        count_new: bool,
     ) -> Result<Admit, String> {
         let Some(policy) = self.policies.get(channel) else {
             return Ok(Admit::Send);
@@ -107,15 +110,14 @@ impl Flood {
                 .await
                 .map_err(store)?;
             let mut w = read.as_ref().map(|r| r.row.clone()).unwrap_or_default();
-            if w.closed {
-                return Ok(Admit::Send);
-            }
+            // An event the window knows gets the answer it got, even after the digest went
+            // out: a held event stays held, never posted as well as digested.
             let hash = FloodWindow::hash(event.key.as_str());
-            if w.sent.contains(&hash) {
-                return Ok(Admit::Send);
-            }
             if w.kept.contains(&hash) {
                 return Ok(Admit::Held(digest_event(channel, start).key.to_string()));
+            }
+            if w.closed || w.sent.contains(&hash) || !count_new {
+                return Ok(Admit::Send);
             }
             w.count += 1;
             let held = w.count > policy.burst;
@@ -174,7 +176,10 @@ impl Flood {
             let read: Option<Stored<FloodWindow>> = FloodWindow::load(records, channel, start)
                 .await
                 .map_err(store)?;
-            let Some(read) = read else { return Ok(None) };
+            let Some(read) = read else {
+                error!(%channel, key = %digest.key, "The flood window's record is gone (expired, or deleted); its held events cannot be listed. Posting that, so they are not lost unseen.");
+                return Ok(Some(expired(digest)));
+            };
             if read.row.closed {
                 break read.row;
             }
@@ -210,6 +215,22 @@ fn counted(map: &BTreeMap<String, u32>) -> String {
     }
 }
 
+/// The digest of a window whose record is gone: it says so, and where its events are.
+fn expired(digest: &Event) -> Event {
+    let mut e = digest.clone();
+    e.headline = Some(format!(
+        "Events were held back (flood) in the window from {}, but its record is gone",
+        digest
+            .occurred_at
+            .to_rfc3339_opts(SecondsFormat::Secs, true)
+    ));
+    e.info = Some(format!(
+        "Each held event is recorded in the delivery log as \"in digest {}\".",
+        digest.key
+    ));
+    e
+}
+
 /// The digest itself: a headline, the counts, the first lines, "and M more".
 fn message(digest: &Event, w: &FloodWindow, policy: &FloodPolicy) -> Event {
     let worst = [State::Faulted, State::Alarm, State::Stopped]
@@ -236,6 +257,33 @@ fn message(digest: &Event, w: &FloodWindow, policy: &FloodPolicy) -> Event {
     }
     e.info = Some(info.join("\n"));
     e
+}
+
+impl super::Fanout {
+    /// Stage 5, flood: whether `event` waits for `channel`'s digest. `Some(Ok)` when held (the
+    /// receipt the delivery log keeps: `in digest <key>`), `Some(Err)` when the window could
+    /// not be read or written (retry), `None` to post it. A digest is not counted again, and an
+    /// escalation's few messages (who is called, who answered) never wait for a window. With
+    /// `count_new` false, only an event the window already knows can be held.
+    pub(super) async fn held(
+        &self,
+        channel: &str,
+        event: &Event,
+        count_new: bool,
+    ) -> Option<Result<crate::ports::Receipt, crate::ports::NotifyError>> {
+        let counted = !matches!(event.source, Source::Digest | Source::Oncall);
+        let flood = self.flood.as_ref().filter(|_| counted)?;
+        let now = self.clock.now();
+        let records = self.records.as_ref();
+        match flood.admit(records, channel, event, now, count_new).await {
+            Ok(Admit::Send) => None,
+            Ok(Admit::Held(digest)) => Some(Ok(crate::ports::Receipt {
+                detail: format!("in digest {digest}"),
+                attempts: 0,
+            })),
+            Err(detail) => Some(Err(crate::ports::NotifyError::later(detail))),
+        }
+    }
 }
 
 #[cfg(test)]

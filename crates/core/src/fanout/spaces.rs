@@ -1,115 +1,121 @@
-//! The Google Chat bot's targets: every registered space, each its own delivery.
+//! The send stage of a destination made of spaces (the Google Chat bot): every registered
+//! space is its own delivery (`<channel>#<space>`: claim → post → record), at most
+//! `concurrency` at a time, so a retry posts only to the spaces that did not take it.
+//!
+//! A refusal never empties the registry by itself. Spaces that answered 403 or 404 are
+//! forgotten only when another space took the same event in the same run, which shows the app
+//! itself works; when every space tried refused (a removed app, a wrong `api_base`, a project
+//! refused), nothing is forgotten: an ERROR, a retry, then the DLQ. A bot in no space is a
+//! failure too, never "delivered to 0 of 0".
 
 use futures::{StreamExt, stream};
 use tokio::time::Instant;
-use tracing::warn;
+use tracing::{error, warn};
 
 use super::{Fanout, TargetOutcome};
 use crate::event::Event;
-use crate::notify::google_chat_bot::GoogleChatBotNotifier;
-use crate::ports::NotifyError;
+use crate::ports::{NotifyError, Receipt, Spaces};
 
 impl Fanout {
-    /// Every registered space of `bot`, at most `bot.concurrency` at a time, each with its own
-    /// delivery-log entry (`<channel>#<space>`), so a retry posts only to the spaces that failed.
-    pub(super) async fn deliver_to_spaces(
+    pub(super) async fn send_to_spaces(
         &self,
         name: &str,
-        bot: &GoogleChatBotNotifier,
+        bot: &dyn Spaces,
         event: &Event,
         deadline: Instant,
-    ) -> TargetOutcome {
+    ) -> Result<Receipt, NotifyError> {
         let key = &event.key;
-        let spaces = match bot.spaces().await {
-            Ok(spaces) => spaces,
-            Err(e) => {
-                warn!(channel = name, %key, error = %e, "Space registry unavailable; will retry.");
-                return TargetOutcome::Failed {
-                    error: e.to_string(),
-                    retryable: true,
-                };
-            }
-        };
+        let spaces = bot.spaces().await.map_err(|e| {
+            warn!(channel = name, %key, error = %e, "Space registry unavailable; will retry.");
+            NotifyError::later(format!("space registry: {e}"))
+        })?;
         if spaces.is_empty() {
-            warn!(channel = name, %key, "The Chat bot is in no space yet; add it to a space to hear alerts.");
+            error!(channel = name, %key, "The Chat bot is in no space, so nobody hears this; add it to a space. The event will be retried, then dead-lettered.");
+            return Err(NotifyError::later("the bot is in no space"));
         }
-        // Spaces that answered an unclear 403: a removed app only if another space took the
-        // event (see `google_chat_bot`).
-        let refused = std::sync::Mutex::new(Vec::new());
-        let posts = spaces.into_iter().map(|space| {
-            let refused = &refused;
-            async move {
-                let target = format!("{name}#{space}");
-                let name_of_space = &space;
-                let post = |post_by| async move {
-                    let space = name_of_space;
-                    let result = bot.post(space, event, post_by).await;
-                    if let Err(NotifyError::Permanent { status: 403, .. }) = result {
-                        refused.lock().unwrap().push(space.clone());
-                    }
-                    result
-                };
-                let outcome = self.claim_and_send(&target, event, deadline, post).await;
-                (space, outcome)
-            }
+        let posts = spaces.into_iter().map(|space| async move {
+            let target = format!("{name}#{space}");
+            let outcome = match self.claim(&target, event, deadline).await {
+                Err(outcome) => outcome,
+                Ok(_) => {
+                    let result = bot.post(&space, event, deadline).await;
+                    let refused = matches!(
+                        result,
+                        Err(NotifyError::Permanent {
+                            status: 403 | 404,
+                            ..
+                        })
+                    );
+                    let outcome = self.record(&target, event, result, deadline).await;
+                    return (space, outcome, refused);
+                }
+            };
+            (space, outcome, false)
         });
-        let mut outcomes: Vec<(String, TargetOutcome)> = stream::iter(posts)
+        let mut outcomes: Vec<(String, TargetOutcome, bool)> = stream::iter(posts)
             .buffer_unordered(bot.concurrency())
             .collect()
             .await;
-        let refused = refused.into_inner().unwrap_or_default();
-        let any_posted = outcomes
-            .iter()
-            .any(|(_, o)| matches!(o, TargetOutcome::Delivered { .. }));
-        for space in bot.settle(&refused, any_posted).await {
-            if let Some((_, o)) = outcomes.iter_mut().find(|(s, _)| *s == space) {
-                *o = TargetOutcome::Forgotten {
-                    detail: format!("HTTP 403: the bot was removed from {space}; forgotten"),
-                };
-            }
+        let any_posted =
+            (outcomes.iter()).any(|(_, o, _)| matches!(o, TargetOutcome::Delivered { .. }));
+        let refused = outcomes.iter().filter(|(_, _, r)| *r).count();
+        if refused > 0 && !any_posted {
+            error!(
+                channel = name,
+                spaces = refused,
+                "Every space the bot tried refused it (HTTP 403/404); none is forgotten and the event will be retried. Check the Chat API, the app's configuration and `api_base`."
+            );
         }
-        let outcomes: Vec<TargetOutcome> = outcomes.into_iter().map(|(_, o)| o).collect();
-        summarize_spaces(&outcomes)
+        for (space, outcome, was_refused) in outcomes.iter_mut() {
+            if !*was_refused {
+                continue;
+            }
+            *outcome = match any_posted {
+                true => {
+                    warn!(space = %space, channel = name, "The space refused the bot while others took the event; forgetting it.");
+                    bot.forget(space).await;
+                    TargetOutcome::Forgotten {
+                        detail: format!("{space} refused the bot; forgotten"),
+                    }
+                }
+                false => TargetOutcome::later(format!("{space} refused the bot")),
+            };
+        }
+        let outcomes: Vec<TargetOutcome> = outcomes.into_iter().map(|(_, o, _)| o).collect();
+        summarize(&outcomes)
     }
 }
 
-/// One outcome for a bot: retried when any space failed or is busy; otherwise delivered, with
+/// The bot's one result: retried when any space failed or is busy; otherwise delivered, with
 /// how many spaces heard it (forgotten spaces are not failures).
-fn summarize_spaces(outcomes: &[TargetOutcome]) -> TargetOutcome {
+fn summarize(outcomes: &[TargetOutcome]) -> Result<Receipt, NotifyError> {
     let count = |f: fn(&TargetOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
     let posted = count(|o| matches!(o, TargetOutcome::Delivered { .. }));
     let before = count(|o| matches!(o, TargetOutcome::AlreadyDelivered));
+    let total = outcomes.len();
     let retry: Vec<&TargetOutcome> = outcomes.iter().filter(|o| o.is_unfinished()).collect();
-    let attempts = outcomes
-        .iter()
+    if let Some(first) = retry.first() {
+        let error = match first {
+            TargetOutcome::Failed { error, .. } => error.clone(),
+            _ => "busy".into(),
+        };
+        return Err(NotifyError::later(format!(
+            "{} of {total} space(s) to retry; first: {error}",
+            retry.len()
+        )));
+    }
+    let attempts = (outcomes.iter())
         .map(|o| match o {
             TargetOutcome::Delivered { attempts, .. } => *attempts,
             _ => 0,
         })
         .max()
         .unwrap_or(0);
-    let total = outcomes.len();
-    if let Some(first) = retry.first() {
-        let error = match first {
-            TargetOutcome::Failed { error, .. } => error.clone(),
-            _ => "busy".into(),
-        };
-        return TargetOutcome::Failed {
-            error: format!(
-                "{} of {total} space(s) to retry; first: {error}",
-                retry.len()
-            ),
-            retryable: true,
-        };
-    }
-    if total > 0 && before == total {
-        return TargetOutcome::AlreadyDelivered;
-    }
-    TargetOutcome::Delivered {
+    Ok(Receipt {
         attempts,
         detail: format!(
             "{posted} of {total} space(s) posted now, {before} before, {} not posted",
             total - posted - before
         ),
-    }
+    })
 }

@@ -1,15 +1,15 @@
 //! The Google Chat bot as a target: every space it was added to (the registry the chat-listener
 //! keeps), each space one delivery.
 //!
-//! A refusal must not wipe the registry. Google answers 404 for a deleted space, and 403
-//! `PERMISSION_DENIED` both when the app was removed from one space and when the project itself
-//! is refused (Chat API disabled, app not configured, wrong scope), so:
-//! - 404 forgets the space, unless it says the Chat app itself is not found (not configured);
-//! - a 403 naming a project-level reason (`google.rpc.ErrorInfo.reason`, below) is a failure of
-//!   the whole bot: ERROR, retried, then the DLQ; nothing is forgotten;
-//! - any other 403 forgets the space only when another space took the same event in the same
-//!   run, which shows the app itself works. A 403 from every space tried is a failure like the
-//!   one above. <https://cloud.google.com/apis/design/errors#error_info>
+//! A refusal must not wipe the registry. Google answers 404 for a deleted space (and for every
+//! space when `api_base` is wrong), and 403 `PERMISSION_DENIED` both when the app was removed
+//! from one space and when the project itself is refused (Chat API disabled, app not
+//! configured, wrong scope), so:
+//! - a 403 or 404 naming a project-level reason (`google.rpc.ErrorInfo.reason`, below, or "app
+//!   not found") is a failure of the whole bot: ERROR, retried, then the DLQ;
+//! - any other 403 or 404 forgets the space only when another space took the same event in the
+//!   same run, which shows the app itself works (`fanout/spaces.rs`). Refusals from every space
+//!   tried forget nothing. <https://cloud.google.com/apis/design/errors#error_info>
 //!   <https://developers.google.com/workspace/chat/api/reference/rest/v1/spaces.messages/create>
 
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use tracing::{error, warn};
 use super::chat_api::{CHAT_API, ChatApi, ServiceAccountKey, request_id};
 use super::{AdapterContext, ChannelConfig, pretty};
 use crate::event::Event;
-use crate::ports::{NotifyError, Receipt, Records, StoreError};
+use crate::ports::{NotifyError, Receipt, Records, Spaces, StoreError};
 use crate::problem::Problems;
 use crate::render::RenderOptions;
 use crate::render::google_chat::render;
@@ -164,21 +164,18 @@ impl GoogleChatBotNotifier {
             concurrency: config.concurrency.max(1),
         }
     }
+}
 
-    /// Spaces posted to at once per event.
-    pub fn concurrency(&self) -> usize {
-        self.concurrency
-    }
-
-    /// The registered spaces, by name.
-    pub async fn spaces(&self) -> Result<Vec<String>, StoreError> {
+#[async_trait::async_trait]
+impl Spaces for GoogleChatBotNotifier {
+    async fn spaces(&self) -> Result<Vec<String>, StoreError> {
         Space::names(self.records.as_ref(), &self.bot).await
     }
 
-    /// Posts `event` to `space`; forgets the space when Google says it is gone. A refusal of
-    /// the project is retryable (it posted nothing, and fixing the project fixes it); an unclear
-    /// 403 stays a permanent refusal for the fan-out to settle with [`GoogleChatBotNotifier::settle`].
-    pub async fn post(
+    /// Posts `event` to `space`. A refusal of the project is retryable (it posted nothing, and
+    /// fixing the project fixes it); a 403 or 404 of the space stays a permanent refusal, for
+    /// the fan-out to judge against the other spaces (`fanout/spaces.rs`).
+    async fn post(
         &self,
         space: &str,
         event: &Event,
@@ -186,66 +183,42 @@ impl GoogleChatBotNotifier {
     ) -> Result<Receipt, NotifyError> {
         let message = render(event, self.api.context().render);
         let id = request_id(&event.key.to_string(), space);
-        match self
+        let result = self
             .api
             .create_message(space, &message, &id, deadline)
-            .await
-        {
-            Err(NotifyError::Permanent {
-                status,
-                detail,
+            .await;
+        let Err(NotifyError::Permanent {
+            status,
+            detail,
+            attempts,
+        }) = result
+        else {
+            return result;
+        };
+        if let Some(Refusal::Project(reason)) = Refusal::of(status, &detail) {
+            error!(space, bot = %self.bot, status, %reason,
+                "Google refuses the Chat app itself; the spaces are kept. Check the Chat API and the app's configuration in its Cloud project.");
+            return Err(NotifyError::Retryable {
+                detail: format!("HTTP {status} ({reason}): {detail}"),
                 attempts,
-            }) => Err(match Refusal::of(status, &detail) {
-                Some(Refusal::SpaceGone) => {
-                    warn!(space, bot = %self.bot, status, "The space is gone; forgetting it.");
-                    self.forget(space).await;
-                    NotifyError::Gone {
-                        detail: format!("HTTP {status}: {space} is gone; forgotten"),
-                        attempts,
-                    }
-                }
-                Some(Refusal::Project(reason)) => {
-                    error!(space, bot = %self.bot, status, %reason,
-                        "Google refuses the Chat app itself; the spaces are kept. Check the Chat API and the app's configuration in its Cloud project.");
-                    NotifyError::Retryable {
-                        detail: format!("HTTP {status} ({reason}): {detail}"),
-                        attempts,
-                        retry_after: None,
-                    }
-                }
-                _ => NotifyError::Permanent {
-                    status,
-                    detail,
-                    attempts,
-                },
-            }),
-            result => result,
+                retry_after: None,
+            });
         }
-    }
-
-    /// Settles the unclear 403s of one run: when another space took the event (`any_posted`),
-    /// the app works and those spaces removed it, so they are forgotten (returned); otherwise
-    /// nothing is forgotten and the refusal stays a failure.
-    pub async fn settle(&self, refused: &[String], any_posted: bool) -> Vec<String> {
-        if refused.is_empty() {
-            return Vec::new();
-        }
-        if !any_posted {
-            error!(bot = %self.bot, spaces = refused.len(),
-                "Every space the bot tried refused it (HTTP 403); the registry is kept and the event will be retried. Check the Chat API and the app's configuration.");
-            return Vec::new();
-        }
-        for space in refused {
-            warn!(space, bot = %self.bot, "The bot was removed from this space (HTTP 403 while others accept it); forgetting it.");
-            self.forget(space).await;
-        }
-        refused.to_vec()
+        Err(NotifyError::Permanent {
+            status,
+            detail,
+            attempts,
+        })
     }
 
     async fn forget(&self, space: &str) {
         if let Err(e) = Space::forget(self.records.as_ref(), &self.bot, space).await {
             warn!(space, error = %e, "Could not forget the space; it stays registered.");
         }
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
     }
 }
 

@@ -1,5 +1,6 @@
 //! A channel's flood window: how many events it took in one window, and what it held back for
-//! the window's digest. One row per channel and window, changed only by compare-and-swap.
+//! the window's digest. One row per channel and window, changed only by compare-and-swap; kept
+//! [`WINDOW_TTL_DAYS`].
 
 use std::collections::BTreeMap;
 
@@ -39,6 +40,10 @@ pub struct FloodWindow {
     pub kept: Vec<String>,
 }
 
+/// A window outlives the dead-letter queue's 14 days, so a digest redriven from it late still
+/// finds what it held.
+pub const WINDOW_TTL_DAYS: i64 = 16;
+
 /// Held events whose hashes a window keeps (about 13 bytes each); past it, a retried event
 /// may be counted twice.
 pub const KEPT_MAX: usize = 10_000;
@@ -72,7 +77,7 @@ impl FloodWindow {
         start: DateTime<Utc>,
         read: Option<&Stored<FloodWindow>>,
     ) -> Result<Option<Stored<FloodWindow>>, StoreError> {
-        let expires = start + Duration::days(2);
+        let expires = start + Duration::days(WINDOW_TTL_DAYS);
         swap(
             records,
             &Self::key(channel, start),

@@ -16,7 +16,7 @@
 //! | `Silence`          | `SILENCE#ALL`                         | silence id          | end + 7 d |
 //!
 //! (`Silence` lives with its feature, [`crate::silence`]: it holds route matchers, a layer up.)
-//! | [`FloodWindow`]    | `FLOOD#<channel>`                     | window start        | 2 d     |
+//! | [`FloodWindow`]    | `FLOOD#<channel>`                     | window start        | 16 d    |
 //!
 //! Rows more than one writer may change at once (an incident: a check and an `ack`; a ticket:
 //! two deliveries of one problem) are read with their stored body ([`Stored`]) and written back
@@ -37,7 +37,7 @@ mod recent;
 mod ticket;
 
 pub use chat::{DEFAULT_BOT_NAME, Space};
-pub use flood::{DIGEST_NAMES, FloodWindow, KEPT_MAX, OTHERS};
+pub use flood::{DIGEST_NAMES, FloodWindow, KEPT_MAX, OTHERS, WINDOW_TTL_DAYS};
 pub use incident::{Call, INCIDENT_TTL_DAYS, Incident, Status, short_id};
 pub use poll::{JOB_STATE_TTL_DAYS, JobState, PollTime, WatchDayState, Watermark};
 pub use recent::{DELIVERY_WINDOW, INCIDENT_WINDOW, RecentDelivery, RecentIncident};

@@ -94,12 +94,12 @@ async fn a_flood_becomes_five_posts_and_one_digest_that_counts_the_rest() {
     let flood = fanout.flood.as_ref().unwrap();
     let now = clock.now();
     let sent = flood
-        .admit(records.as_ref(), "ops", &events[0], now)
+        .admit(records.as_ref(), "ops", &events[0], now, true)
         .await
         .unwrap();
     assert_eq!(sent, Admit::Send);
     let held = flood
-        .admit(records.as_ref(), "ops", &events[9], now)
+        .admit(records.as_ref(), "ops", &events[9], now, true)
         .await
         .unwrap();
     assert_eq!(held, Admit::Held(digest.key.to_string()));

@@ -8,7 +8,7 @@ use wiremock::{Mock, Request, ResponseTemplate};
 use super::*;
 use crate::notify::google_chat_bot::{GoogleChatBotConfig, GoogleChatBotNotifier};
 use crate::notify::testkit::Kit;
-use crate::ports::Records;
+use crate::ports::{Records, Spaces};
 use crate::render::google_chat::render;
 use crate::testing::service_account_key;
 
@@ -208,7 +208,7 @@ fn space_names_and_request_ids() {
 }
 
 #[tokio::test]
-async fn a_space_that_is_gone_is_forgotten() {
+async fn a_space_that_answers_404_is_left_for_the_fanout_to_judge() {
     let kit = Kit::start().await;
     mount_token(&kit, TOKEN, 1).await;
     Mock::given(method("POST"))
@@ -235,6 +235,13 @@ async fn a_space_that_is_gone_is_forgotten() {
         .post("spaces/GONE", &kit.event, kit.deadline())
         .await
         .unwrap_err();
-    assert!(matches!(err, NotifyError::Gone { .. }), "{err}");
-    assert_eq!(bot.spaces().await.unwrap(), ["spaces/KEPT"]);
+    assert!(
+        matches!(err, NotifyError::Permanent { status: 404, .. }),
+        "{err}"
+    );
+    assert_eq!(
+        bot.spaces().await.unwrap(),
+        ["spaces/GONE", "spaces/KEPT"],
+        "the adapter forgets nothing by itself"
+    );
 }
