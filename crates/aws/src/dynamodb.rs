@@ -277,7 +277,11 @@ impl DeliveryLog for DynamoStore {
 
     /// One eventually consistent Query of the event's partition (a row per target, their
     /// states only): half a read unit for up to 4 KB.
-    async fn delivered_everywhere(&self, key: &EventKey) -> Result<bool, StoreError> {
+    async fn delivered_everywhere(
+        &self,
+        key: &EventKey,
+        targets: &[String],
+    ) -> Result<bool, StoreError> {
         let pk = state::delivery_key(key, "").pk;
         let out = self
             .client
@@ -285,18 +289,21 @@ impl DeliveryLog for DynamoStore {
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", s(pk))
-            .projection_expression("#state")
+            .projection_expression("sk, #state")
             .expression_attribute_names("#state", "state")
             .send()
             .await
             .map_err(err)?;
-        let done = |item: &HashMap<String, AttributeValue>| {
-            let state = item.get("state").and_then(|v| v.as_s().ok());
-            matches!(state.map(String::as_str), Some(DELIVERED | WITHHELD))
+        let text = |item: &HashMap<String, AttributeValue>, name: &str| {
+            item.get(name).and_then(|v| v.as_s().ok()).cloned()
         };
-        let items = out.items();
+        let done: Vec<String> = (out.items().iter())
+            .filter(|item| matches!(text(item, "state").as_deref(), Some(DELIVERED | WITHHELD)))
+            .filter_map(|item| text(item, "sk"))
+            .collect();
         // More than a page of targets is more than any configuration has: not judged here.
-        Ok(!items.is_empty() && out.last_evaluated_key().is_none() && items.iter().all(done))
+        let complete = out.last_evaluated_key().is_none();
+        Ok(complete && !targets.is_empty() && targets.iter().all(|t| done.contains(t)))
     }
 }
 

@@ -91,6 +91,7 @@ async fn once(
     let ctx = UipathContext {
         orchestrator_url: config.orchestrator.url.clone(),
         received_at: Utc::now(),
+        tenant: None,
     };
     // An SNS Lambda event (CloudWatch alarms), or an Orchestrator webhook body.
     let sns = first_sns(body);

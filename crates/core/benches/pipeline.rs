@@ -43,6 +43,7 @@ fn pipeline(c: &mut Criterion) {
     let ctx = UipathContext {
         orchestrator_url: config.orchestrator.url.clone(),
         received_at: Utc::now(),
+        tenant: None,
     };
     let Ok(Inbound::Events(events)) = parse_webhook(&body, &ctx) else {
         panic!("the sample parses")

@@ -38,6 +38,7 @@ fn main() {
     let ctx = UipathContext {
         orchestrator_url: Some("https://cloud.uipath.com/acme/Default".into()),
         received_at: Utc::now(),
+        tenant: None,
     };
     let mut best = f64::MAX;
     for round in 0..10 {

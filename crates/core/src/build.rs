@@ -125,6 +125,15 @@ pub fn fanout(config: &Config, deps: &Deps) -> Fanout {
     }
 }
 
+/// The channels `config` routes an event to now (mutes included: they are recorded too).
+pub fn targets(config: &Config, clock: Arc<dyn crate::ports::Clock>) -> crate::poll::Targets {
+    let (routes, intervals) = (config.routes.clone(), config.time_intervals.clone());
+    Arc::new(move |event| {
+        let decided = crate::route::decide(&routes, &intervals, event, clock.now());
+        decided.into_iter().map(|(n, _)| n.to_string()).collect()
+    })
+}
+
 /// Every polled source of `config`, queueing what they find on `queue`.
 pub fn pollers(config: &Config, deps: &Deps, queue: Arc<dyn Queue>) -> Pollers {
     let orchestrators = config.orchestrators.iter();
@@ -148,6 +157,6 @@ pub fn pollers(config: &Config, deps: &Deps, queue: Arc<dyn Queue>) -> Pollers {
     let by_path = config.routes.iter().any(|r| !r.matchers.via.is_empty());
     match by_path {
         true => pollers,
-        false => pollers.with_delivery_log(deps.log.clone()),
+        false => pollers.with_delivery_log(deps.log.clone(), targets(config, deps.clock.clone())),
     }
 }

@@ -134,9 +134,19 @@ pub async fn delivery_log(store: &dyn DeliveryLog, subject: &str) -> (EventKey, 
         "an expired lease is withheld over"
     );
     assert_eq!(claim("google-chat", later).await, Claim::AlreadyDelivered);
+    let all = ["slack", "chatwork", "backlog", "google-chat"].map(String::from);
     assert!(
-        store.delivered_everywhere(&key).await.unwrap(),
+        store.delivered_everywhere(&key, &all).await.unwrap(),
         "delivered or withheld at every target"
+    );
+    let one_more = ["slack", "chatwork", "teams"].map(String::from);
+    assert!(
+        !store.delivered_everywhere(&key, &one_more).await.unwrap(),
+        "a target the copy is routed to but has no record of is not done"
+    );
+    assert!(
+        !store.delivered_everywhere(&key, &[]).await.unwrap(),
+        "routed nowhere is not \"delivered\": the fan-out says so"
     );
     let never = EventKey::new(
         Source::Uipath,
@@ -145,7 +155,7 @@ pub async fn delivery_log(store: &dyn DeliveryLog, subject: &str) -> (EventKey, 
         State::Faulted,
     );
     assert!(
-        !store.delivered_everywhere(&never).await.unwrap(),
+        !store.delivered_everywhere(&never, &all).await.unwrap(),
         "an event no target has a record of is not delivered"
     );
     let other = EventKey::new(Source::Uipath, "", &format!("{subject}-b"), State::Faulted);
@@ -172,7 +182,10 @@ pub async fn delivery_log(store: &dyn DeliveryLog, subject: &str) -> (EventKey, 
         .await
         .unwrap();
     assert!(
-        !store.delivered_everywhere(&other).await.unwrap(),
+        !store
+            .delivered_everywhere(&other, &["slack".into(), "teams".into()])
+            .await
+            .unwrap(),
         "a delivery still in flight is not done"
     );
     let failed = DeliveryOutcome::Failed {
@@ -181,7 +194,10 @@ pub async fn delivery_log(store: &dyn DeliveryLog, subject: &str) -> (EventKey, 
     };
     finish("teams", failed).await;
     assert!(
-        !store.delivered_everywhere(&other).await.unwrap(),
+        !store
+            .delivered_everywhere(&other, &["slack".into(), "teams".into()])
+            .await
+            .unwrap(),
         "a failed delivery has work left: a later copy tries again"
     );
     (key, later)

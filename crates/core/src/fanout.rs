@@ -138,13 +138,6 @@ impl Fanout {
         self.destinations.keys().map(String::as_str)
     }
 
-    /// The channels `event` would be routed to now (muted ones included: they are recorded).
-    pub fn targets(&self, event: &Event) -> Vec<String> {
-        let now = self.clock.now();
-        let decided = crate::route::decide(&self.routes, &self.intervals, event, now);
-        decided.into_iter().map(|(n, _)| n.to_string()).collect()
-    }
-
     pub async fn deliver(&self, event: &Event, deadline: Instant) -> Report {
         if event.source == Source::Digest {
             return self.deliver_digest(event, deadline).await;

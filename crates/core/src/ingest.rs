@@ -75,6 +75,7 @@ impl Ingest {
         let ctx = UipathContext {
             orchestrator_url: self.orchestrator_url.clone(),
             received_at: self.clock.now(),
+            tenant: None,
         };
         let events = match parse_webhook(body, &ctx) {
             Ok(Inbound::Events(events)) => events,

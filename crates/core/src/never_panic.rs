@@ -22,6 +22,7 @@ fn ctx() -> UipathContext {
     UipathContext {
         orchestrator_url: Some("https://cloud.uipath.com/a/b".into()),
         received_at: DateTime::UNIX_EPOCH,
+        tenant: None,
     }
 }
 

@@ -118,11 +118,17 @@ pub trait DeliveryLog: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// Whether `key` has delivery records and every one is done: delivered, or withheld on
-    /// purpose. One still claimed, failed or refused is not done, so a later copy of the event
-    /// still has work to do (another try). An eventually consistent read: a record written a
-    /// moment ago may be missed, which only means one more copy for the claim to refuse.
-    async fn delivered_everywhere(&self, key: &EventKey) -> Result<bool, StoreError>;
+    /// Whether `key` is done at every one of `targets` (the channels a copy of the event is
+    /// routed to): each has a record, delivered or withheld on purpose. A target without a
+    /// record, or one still claimed, failed or refused, is not done, so a later copy of the
+    /// event still has work to do there; no targets is never done. An eventually consistent
+    /// read: a record written a moment ago may be missed, which only means one more copy for
+    /// the claim to refuse.
+    async fn delivered_everywhere(
+        &self,
+        key: &EventKey,
+        targets: &[String],
+    ) -> Result<bool, StoreError>;
 
     /// Records that `key` is not sent to `target` (a mute interval, a silence), for `reason`,
     /// unless a claim would be refused (delivered, withheld, or an unexpired lease). One atomic

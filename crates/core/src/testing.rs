@@ -67,17 +67,17 @@ impl DeliveryLog for MemoryStore {
         Ok(self.take(key, target, now, "withheld", now))
     }
 
-    async fn delivered_everywhere(&self, key: &EventKey) -> Result<bool, StoreError> {
+    async fn delivered_everywhere(
+        &self,
+        key: &EventKey,
+        targets: &[String],
+    ) -> Result<bool, StoreError> {
         let map = self.0.lock().unwrap();
-        let key = key.to_string();
-        let states: Vec<&str> = (map.iter())
-            .filter(|((k, _), _)| *k == key)
-            .map(|(_, r)| r.0.as_str())
-            .collect();
-        Ok(!states.is_empty()
-            && states
-                .iter()
-                .all(|s| matches!(*s, "delivered" | "withheld")))
+        let done = |t: &String| {
+            let state = map.get(&(key.to_string(), t.clone())).map(|r| r.0.as_str());
+            matches!(state, Some("delivered" | "withheld"))
+        };
+        Ok(!targets.is_empty() && targets.iter().all(done))
     }
 }
 

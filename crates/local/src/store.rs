@@ -105,18 +105,23 @@ impl DeliveryLog for SqliteStore {
         self.take(key, target, now, withheld, None).await
     }
 
-    async fn delivered_everywhere(&self, key: &EventKey) -> Result<bool, StoreError> {
+    async fn delivered_everywhere(
+        &self,
+        key: &EventKey,
+        targets: &[String],
+    ) -> Result<bool, StoreError> {
         let key = key.to_string();
-        with_conn(&self.conn, move |c| {
-            c.query_row(
-                "SELECT COUNT(*) > 0 AND COUNT(*) = SUM(state IN ('delivered', 'withheld'))
-                 FROM deliveries WHERE event_key = ?1",
-                [key],
-                |r| r.get(0),
-            )
+        let done: Vec<String> = with_conn(&self.conn, move |c| {
+            let mut done = c.prepare_cached(
+                "SELECT target FROM deliveries
+                 WHERE event_key = ?1 AND state IN ('delivered', 'withheld')",
+            )?;
+            let rows = done.query_map([key], |r| r.get(0))?;
+            rows.collect()
         })
         .await
-        .map_err(StoreError)
+        .map_err(StoreError)?;
+        Ok(!targets.is_empty() && targets.iter().all(|t| done.contains(t)))
     }
 }
 

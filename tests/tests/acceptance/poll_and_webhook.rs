@@ -13,7 +13,7 @@ use opsbell_core::http::RetryPolicy;
 use opsbell_core::poll::Pollers;
 use opsbell_core::ports::Records;
 use serde_json::json;
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[tokio::test]
@@ -50,7 +50,7 @@ async fn a_job_the_webhook_brought_is_not_queued_again_by_the_poll() {
     delivered_by_webhook(&h).await;
 
     let (_orchestrator, pollers, store) = orchestrator_with_the_faulted_job(&h).await;
-    let pollers = pollers.with_delivery_log(store.clone());
+    let pollers = pollers.with_delivery_log(store.clone(), targets(&h));
     let reply = run_poller(&pollers, json!({ "sources": ["prod"] })).await;
     assert_eq!(reply["polled"][0]["jobs"], 1, "the poll saw the job");
     assert!(
@@ -62,9 +62,14 @@ async fn a_job_the_webhook_brought_is_not_queued_again_by_the_poll() {
     // The same poll against an empty delivery log: the webhook was lost, the poll queues it.
     let h = Harness::start().await;
     let (_orchestrator, pollers, store) = orchestrator_with_the_faulted_job(&h).await;
-    let pollers = pollers.with_delivery_log(store);
+    let pollers = pollers.with_delivery_log(store, targets(&h));
     run_poller(&pollers, json!({ "sources": ["prod"] })).await;
     assert_eq!(queued_events(&h.sqs, &h.queue_url).await.len(), 1);
+}
+
+/// The channels the harness's configuration routes an event to.
+fn targets(h: &Harness) -> opsbell_core::poll::Targets {
+    opsbell_core::build::targets(&h.config, Arc::new(opsbell_core::ports::SystemClock))
 }
 
 /// The faulted sample, posted to webhook-ingest and fanned out to every target.
@@ -88,7 +93,8 @@ async fn delivered_by_webhook(h: &Harness) {
 /// A fake Orchestrator whose OData view holds the faulted sample's job, and pollers for it that
 /// queue to the harness's SQS queue and keep watermarks in its table.
 async fn orchestrator_with_the_faulted_job(h: &Harness) -> (MockServer, Pollers, Arc<DynamoStore>) {
-    // Orchestrator's OData view of the same job: ReleaseName instead of Release, no Robot.
+    // Orchestrator's OData view of the same job, with `$expand=Release`: ReleaseName carries the
+    // environment, Release.ProcessKey is the webhook's process; no Robot.
     let orchestrator = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/Account/Authenticate"))
@@ -100,6 +106,7 @@ async fn orchestrator_with_the_faulted_job(h: &Harness) -> (MockServer, Pollers,
         .and(path("/odata/Jobs"))
         .and(header("authorization", "Bearer orch-token"))
         .and(header("x-uipath-organizationunitid", "1"))
+        .and(query_param("$expand", "Release"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "@odata.context": "https://orch.test/odata/$metadata#Jobs",
             "@odata.count": 1,
@@ -107,7 +114,9 @@ async fn orchestrator_with_the_faulted_job(h: &Harness) -> (MockServer, Pollers,
                 "Id": 148671, "Key": "9cc6c2e4-237d-42f6-8cb8-43010652fb22", "State": "Faulted",
                 "StartTime": "2018-11-26T14:14:25.637Z", "EndTime": "2018-11-26T14:14:26.2529616Z",
                 "ReleaseName": "FailingJob_Production", "HostMachineName": "PC-DOC",
-                "Info": "This workflow always fails", "InputArguments": "{}", "OutputArguments": null
+                "Info": "This workflow always fails", "InputArguments": "{}", "OutputArguments": null,
+                "Release": {"Id": 5, "Key": "b5a7a9f0-8c8e-4a59-a6a2-4a2b7c0f7d11", "ProcessKey": "FailingJob",
+                            "Name": "FailingJob_Production"}
             }]
         })))
         .expect(1)
@@ -314,6 +323,7 @@ fn orchestrator_source(url: &str, folders: Vec<i64>) -> OrchestratorSource {
         interval: Duration::from_secs(300),
         requests_per_minute: 90,
         api_key: None,
+        tenant_id: None,
         schedules: Vec::new(),
     }
 }

@@ -136,6 +136,9 @@ impl OrchestratorClient {
         }
         let query = [
             ("$filter", filter.as_str()),
+            // The process is `Release.ProcessKey`, as webhooks name it (not `ReleaseName`,
+            // which carries the environment: `Invoice_Production`).
+            ("$expand", "Release"),
             ("$orderby", "EndTime asc,Id asc"),
             ("$top", &self.source.page_size.to_string()),
             ("$count", "true"),

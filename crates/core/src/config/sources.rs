@@ -31,6 +31,10 @@ struct RawSource {
     requests_per_minute: Option<u32>,
     #[serde(default)]
     api_key: Option<String>,
+    /// The tenant's id, as webhooks carry it (`TenantId`): polled jobs carry it too, so a
+    /// route or silence by `tenants` hears them whichever path brought them.
+    #[serde(default)]
+    tenant_id: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -229,6 +233,7 @@ fn build(r: RawSource, path: &str, p: &mut Problems) -> OrchestratorSource {
         interval,
         requests_per_minute: r.requests_per_minute.unwrap_or(DEFAULT_RPM).max(1),
         api_key: r.api_key.filter(|k| !k.is_empty()).map(Into::into),
+        tenant_id: r.tenant_id,
         schedules: Vec::new(),
     }
 }
@@ -275,5 +280,6 @@ fn upgrade(scheduled: &Value, targets: &[ScheduledTarget], p: &mut Problems) -> 
         interval_seconds: Some(interval.as_secs()),
         requests_per_minute: None,
         api_key: Some(o.api_key),
+        tenant_id: None,
     })
 }

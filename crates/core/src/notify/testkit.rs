@@ -38,6 +38,7 @@ impl Kit {
         let ctx = UipathContext {
             orchestrator_url: None,
             received_at: DateTime::UNIX_EPOCH,
+            tenant: None,
         };
         let Inbound::Events(mut events) = parse_webhook(&body, &ctx).unwrap() else {
             panic!()

@@ -87,7 +87,12 @@ impl Queue for RestrictedQueue<'_> {
 pub struct UndeliveredQueue<'a> {
     pub inner: &'a dyn Queue,
     pub log: &'a dyn DeliveryLog,
+    /// The channels a polled copy is routed to: each must be done for it to be skipped.
+    pub targets: &'a Targets,
 }
+
+/// The channels an event is routed to now ([`crate::build::targets`]).
+pub type Targets = Arc<dyn Fn(&crate::event::Event) -> Vec<String> + Send + Sync>;
 
 /// Delivery records read at once.
 const LOG_READS: usize = 8;
@@ -97,7 +102,11 @@ impl Queue for UndeliveredQueue<'_> {
     async fn enqueue(&self, events: &[crate::event::Event]) -> Result<(), QueueError> {
         let mut done = Vec::with_capacity(events.len());
         for some in events.chunks(LOG_READS) {
-            done.extend(join_all(some.iter().map(|e| self.log.delivered_everywhere(&e.key))).await);
+            let reads = some.iter().map(|e| async {
+                let targets = (self.targets)(e);
+                self.log.delivered_everywhere(&e.key, &targets).await
+            });
+            done.extend(join_all(reads).await);
         }
         let mut left = Vec::with_capacity(events.len());
         for (event, done) in events.iter().zip(done) {
@@ -150,8 +159,9 @@ pub struct Pollers {
     ui_url: Option<String>,
     records: Arc<dyn Records>,
     queue: Arc<dyn Queue>,
-    /// Where polled Orchestrator jobs the webhook already brought are recognised.
-    log: Option<Arc<dyn DeliveryLog>>,
+    /// Where polled Orchestrator jobs the webhook already brought are recognised, and the
+    /// channels each is routed to.
+    log: Option<(Arc<dyn DeliveryLog>, Targets)>,
 }
 
 impl Pollers {
@@ -177,8 +187,8 @@ impl Pollers {
     /// Queue only the Orchestrator jobs not yet delivered everywhere (see [`UndeliveredQueue`]);
     /// a poll restricted to some channels still queues every job. Only for a configuration
     /// whose routes send a job's poll copy where its webhook copy goes (no `via`).
-    pub fn with_delivery_log(mut self, log: Arc<dyn DeliveryLog>) -> Self {
-        self.log = Some(log);
+    pub fn with_delivery_log(mut self, log: Arc<dyn DeliveryLog>, targets: Targets) -> Self {
+        self.log = Some((log, targets));
         self
     }
 
@@ -240,15 +250,17 @@ impl Pollers {
             let ctx = UipathContext {
                 orchestrator_url: url,
                 received_at: now,
+                tenant: client.source().tenant_id.map(|t| t.to_string()),
             };
             let scope = PollJob::scope(&client.source().name, &channels);
             let restricted = RestrictedQueue {
                 inner: self.queue.as_ref(),
                 channels,
             };
-            let undelivered = (self.log.as_deref()).map(|log| UndeliveredQueue {
+            let undelivered = (self.log.as_ref()).map(|(log, targets)| UndeliveredQueue {
                 inner: self.queue.as_ref(),
-                log,
+                log: log.as_ref(),
+                targets,
             });
             let queue: &dyn Queue = match (restricted.channels.is_empty(), &undelivered) {
                 (true, Some(undelivered)) => undelivered,

@@ -39,9 +39,11 @@ async fn a_polled_job_the_webhook_delivered_everywhere_is_not_queued_again() {
             .await
             .unwrap();
     }
+    let targets: Targets = Arc::new(|_| vec!["slack".to_string()]);
     let unseen = UndeliveredQueue {
         inner: &queue,
         log: &log,
+        targets: &targets,
     };
     unseen
         .enqueue(&[delivered, failed.clone(), lost.clone()])
@@ -54,4 +56,30 @@ async fn a_polled_job_the_webhook_delivered_everywhere_is_not_queued_again() {
     );
     unseen.enqueue(&[]).await.unwrap();
     assert!(queue.take().is_empty());
+}
+
+#[tokio::test]
+async fn a_polled_copy_routed_to_a_target_without_a_record_is_queued() {
+    let (log, queue) = (MemoryStore::default(), MemoryQueue::default());
+    let seen = job("seen-by-slack-only");
+    let now = Utc::now();
+    let lease = now + chrono::Duration::minutes(1);
+    log.claim_delivery(&seen.key, "slack", now, lease)
+        .await
+        .unwrap();
+    let delivered = DeliveryOutcome::Delivered {
+        detail: "ok".into(),
+    };
+    log.finish_delivery(&seen.key, "slack", &delivered, now)
+        .await
+        .unwrap();
+    // The poll's copy also goes to the tenant's Chatwork room, which the webhook's never did.
+    let targets: Targets = Arc::new(|_| vec!["slack".to_string(), "chatwork".to_string()]);
+    let unseen = UndeliveredQueue {
+        inner: &queue,
+        log: &log,
+        targets: &targets,
+    };
+    unseen.enqueue(std::slice::from_ref(&seen)).await.unwrap();
+    assert_eq!(queue.take(), vec![seen]);
 }

@@ -19,6 +19,7 @@ fn sample_event(name: &str) -> Event {
     let ctx = UipathContext {
         orchestrator_url: Some("https://cloud.uipath.com/acme/DefaultTenant".into()),
         received_at: DateTime::UNIX_EPOCH,
+        tenant: None,
     };
     let Inbound::Events(mut events) = parse_webhook(&body, &ctx).unwrap() else {
         panic!()

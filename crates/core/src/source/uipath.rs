@@ -18,6 +18,8 @@ pub struct UipathContext {
     pub orchestrator_url: Option<String>,
     /// When the request arrived; used only when the payload has no `Timestamp`.
     pub received_at: DateTime<Utc>,
+    /// The tenant a job belongs to when its payload does not say (a polled job).
+    pub tenant: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +73,8 @@ pub struct Job {
     pub host_machine_name: Option<String>,
     #[serde(default)]
     pub organization_unit_id: Option<i64>,
+    #[serde(default)]
+    pub tenant_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -212,7 +216,7 @@ pub fn job_event(
         key: EventKey::new(Source::Uipath, "", &subject, state),
         source: Source::Uipath,
         state,
-        tenant: None,
+        tenant: (job.tenant_id.map(|t| t.to_string())).or_else(|| ctx.tenant.clone()),
         folder: job.organization_unit_id.map(|f| f.to_string()),
         job_id: job.id.map(|id| id.to_string()),
         job_key: job.key.clone(),
@@ -266,6 +270,7 @@ mod tests {
         UipathContext {
             orchestrator_url: Some("https://cloud.uipath.com/acme/Default".into()),
             received_at: DateTime::UNIX_EPOCH,
+            tenant: None,
         }
     }
 

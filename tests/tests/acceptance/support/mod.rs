@@ -70,6 +70,7 @@ pub fn events_of(body: &[u8]) -> Vec<Event> {
     let ctx = UipathContext {
         orchestrator_url: Some(ORCHESTRATOR.into()),
         received_at: DateTime::UNIX_EPOCH,
+        tenant: None,
     };
     match parse_webhook(body, &ctx).unwrap() {
         Inbound::Events(events) => events,

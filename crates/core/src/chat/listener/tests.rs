@@ -212,6 +212,7 @@ async fn status_lists_recent_deliveries_and_escalations() {
     let ctx = crate::source::uipath::UipathContext {
         orchestrator_url: None,
         received_at: now,
+        tenant: None,
     };
     let crate::source::Inbound::Events(events) =
         crate::source::uipath::parse_webhook(&std::fs::read(path).unwrap(), &ctx).unwrap()

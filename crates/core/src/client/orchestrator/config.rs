@@ -25,6 +25,8 @@ pub struct OrchestratorSource {
     pub requests_per_minute: u32,
     /// Sent as the `api_key` query parameter on every request, as the predecessor did.
     pub api_key: Option<SecretString>,
+    /// The tenant's id as webhooks carry it (`TenantId`), given to every polled job.
+    pub tenant_id: Option<i64>,
     /// Channels polled for on their own schedule (the predecessor's `scheduled.<target>`), each
     /// with its own watermarks. Empty: one poll every `interval`, for every route.
     pub schedules: Vec<PollSchedule>,

@@ -32,6 +32,7 @@ fn client(server: &MockServer) -> OrchestratorClient {
         interval: Duration::from_secs(300),
         requests_per_minute: 6000,
         api_key: None,
+        tenant_id: None,
         schedules: Vec::new(),
     };
     let policy = RetryPolicy {

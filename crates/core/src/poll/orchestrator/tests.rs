@@ -177,6 +177,7 @@ fn client(server: &MockServer, page_size: u32) -> OrchestratorClient {
         interval: Duration::from_secs(300),
         requests_per_minute: 60_000,
         api_key: None,
+        tenant_id: None,
         schedules: Vec::new(),
     };
     let policy = RetryPolicy {
@@ -190,6 +191,7 @@ fn ctx() -> UipathContext {
     UipathContext {
         orchestrator_url: None,
         received_at: Utc::now(),
+        tenant: None,
     }
 }
 
@@ -491,4 +493,46 @@ async fn random_schedules_deliver_every_job_exactly_once() {
             .collect();
         assert_eq!(delivered, expected, "seed {seed}");
     }
+}
+
+/// Everything a route, a silence or a ticket reads is the same whichever path brought the job:
+/// the poll's copy has the tenant (from the source's `tenant_id`) and the process key (from
+/// the expanded `Release`), not the release name.
+#[test]
+fn the_polls_copy_of_a_job_equals_the_webhooks_in_every_routed_field() {
+    let body = include_bytes!("../../../../../samplejson/uipath-webhook-job-faulted.json");
+    let ctx = UipathContext {
+        tenant: Some("1".into()),
+        ..ctx()
+    };
+    let crate::source::Inbound::Events(hooked) =
+        crate::source::uipath::parse_webhook(body, &ctx).unwrap()
+    else {
+        panic!("a job event")
+    };
+    let odata: crate::source::uipath::Job = serde_json::from_value(serde_json::json!({
+        "Id": 148671, "Key": "9cc6c2e4-237d-42f6-8cb8-43010652fb22", "State": "Faulted",
+        "StartTime": "2018-11-26T14:14:25.637Z", "EndTime": "2018-11-26T14:14:26.2529616Z",
+        "ReleaseName": "FailingJob_Production", "HostMachineName": "PC-DOC",
+        "Info": "This workflow always fails", "InputArguments": "{}", "OutputArguments": null,
+        "Release": {"Id": 358, "Key": "8fad9c36-237b-49a6-a939-47963fb8099a", "ProcessKey": "FailingJob",
+                    "Name": "FailingJob_Production"}
+    }))
+    .unwrap();
+    let polled = normalize(&[odata], 1, &ctx);
+    let (w, p) = (&hooked[0], &polled[0]);
+    let routed = |e: &crate::event::Event| {
+        (
+            e.key.clone(),
+            e.state,
+            e.source,
+            e.tenant.clone(),
+            e.process.clone(),
+            e.folder.clone(),
+            e.machine.clone(),
+        )
+    };
+    assert_eq!(routed(w), routed(p));
+    assert_eq!(p.tenant.as_deref(), Some("1"));
+    assert_eq!(p.process, "FailingJob");
 }
