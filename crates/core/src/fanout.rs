@@ -151,11 +151,14 @@ impl Fanout {
                 targets: Vec::new(),
             };
         }
-        let silences = self.silences(now).await;
-        let runs = targets
-            .iter()
-            .map(|target| self.run(target, event, &silences, now, deadline));
-        let outcomes = join_all(runs).await;
+        let outcomes = match self.silences(now).await {
+            Ok(silences) => {
+                let runs = (targets.iter())
+                    .map(|target| self.run(target, event, &silences, now, deadline));
+                join_all(runs).await
+            }
+            Err(e) => targets.iter().map(|_| TargetOutcome::later(&e)).collect(),
+        };
         let names = targets.iter().map(|t| t.name.to_string());
         let report = Report {
             key: event.key.clone(),

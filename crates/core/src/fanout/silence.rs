@@ -9,9 +9,10 @@ use crate::event::Event;
 use crate::silence::Silence;
 
 impl Fanout {
-    /// The silences in force at `now`. Unreadable, they hold nothing back: a delivery the
-    /// silence would have withheld is sent rather than risked.
-    pub(super) async fn silences(&self, now: DateTime<Utc>) -> Vec<Silence> {
+    /// The silences in force at `now`. Unreadable, the event waits (a retry, then the DLQ):
+    /// posted anyway, it would wake someone who silenced it for a maintenance window, and the
+    /// delivery log lives in the same store, so a claim would most likely fail too.
+    pub(super) async fn silences(&self, now: DateTime<Utc>) -> Result<Vec<Silence>, String> {
         let mut active: Vec<Silence> = (self.planned.iter())
             .filter(|s| s.is_active(now))
             .cloned()
@@ -19,10 +20,11 @@ impl Fanout {
         match Silence::all(self.records.as_ref(), now).await {
             Ok(all) => active.extend(all.into_iter().filter(|s| s.is_active(now))),
             Err(e) => {
-                warn!(error = %e, "Could not read the silences; delivering as if there were none.");
+                warn!(error = %e, "Could not read the silences; the event will be retried.");
+                return Err(format!("silences unreadable: {e}"));
             }
         }
-        active
+        Ok(active)
     }
 }
 

@@ -1,0 +1,188 @@
+//! A seeded scenario: jobs that reach opsbell by webhook (once, twice, or never) and by poll,
+//! alarms and their SNS redeliveries, silences for the whole run or part of it, and the
+//! fault rates. The webhook and poll copies are made by opsbell's own parsers from the
+//! payloads Orchestrator sends, so a difference between the two paths shows up here.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use opsbell_core::event::{Event, Source, State};
+use opsbell_core::poll::orchestrator::normalize;
+use opsbell_core::source::Inbound;
+use opsbell_core::source::uipath::{Job, UipathContext, parse_webhook};
+
+pub const PROCESSES: [&str; 3] = ["Invoice", "Billing", "Payroll"];
+
+/// One copy of an event reaching the queue at `at` after the start.
+pub struct Arrival {
+    pub at: Duration,
+    pub event: Event,
+}
+
+/// A silence: `process=<process> channel=<channel>`, from `from` to `until` after the start.
+pub struct SilenceSpec {
+    pub process: String,
+    pub channel: String,
+    pub from: Duration,
+    pub until: Duration,
+}
+
+pub struct Scenario {
+    pub arrivals: Vec<Arrival>,
+    /// Every distinct event, by key (the first copy).
+    pub events: Vec<Event>,
+    pub silences: Vec<SilenceSpec>,
+    pub store: f64,
+    pub crash: f64,
+    pub vendor: f64,
+    /// When every Chat space answers 404 (a wrong `api_base`), after the start.
+    pub misconfigured: Option<(Duration, Duration)>,
+    /// How long after the run the dead letters are redriven (past the flood window's TTL in
+    /// some scenarios).
+    pub redrive_after: Duration,
+}
+
+fn webhook(job: &serde_json::Value, tenant: u32, folder: u32, kind: &str) -> Vec<Event> {
+    let mut body = json!({
+        "Type": kind, "EventId": "e", "Timestamp": job["EndTime"],
+        "TenantId": tenant, "OrganizationUnitId": folder,
+    });
+    match kind {
+        "job.stopped" => body["Jobs"] = json!([job]),
+        _ => body["Job"] = job.clone(),
+    }
+    let ctx = UipathContext::default();
+    match parse_webhook(body.to_string().as_bytes(), &ctx).unwrap() {
+        Inbound::Events(events) => events,
+        Inbound::Ignored { .. } => panic!("a job event"),
+    }
+}
+
+fn polled(job: &serde_json::Value, tenant: u32, folder: u32, process: &str) -> Event {
+    let mut odata = job.clone();
+    odata["ReleaseName"] = json!(format!("{process}_Production"));
+    let job: Job = serde_json::from_value(odata).unwrap();
+    let ctx = UipathContext {
+        tenant: Some(tenant.to_string()),
+        ..UipathContext::default()
+    };
+    normalize(&[job], i64::from(folder), &ctx).remove(0)
+}
+
+pub fn generate(seed: u64, base: DateTime<Utc>) -> Scenario {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut arrivals = Vec::new();
+    let mut events = Vec::new();
+    let span = rng.u64(60..600);
+    let mut at = || Duration::from_secs(rng.u64(0..span));
+    let mut rng = fastrand::Rng::with_seed(seed ^ 0x5eed);
+    for n in 0..rng.usize(3..30) {
+        let process = PROCESSES[rng.usize(0..3)];
+        let (tenant, folder) = (rng.u32(1..3), rng.u32(1..4));
+        let (state, kind) = [
+            ("Faulted", "job.faulted"),
+            ("Successful", "job.completed"),
+            ("Stopped", "job.stopped"),
+        ][rng.usize(0..3)];
+        let end = base + chrono::Duration::seconds(rng.i64(0..600));
+        let job = json!({
+            "Id": n, "Key": format!("job-{seed}-{n}"), "State": state,
+            "StartTime": base.to_rfc3339(), "EndTime": end.to_rfc3339(), "Info": "boom",
+            "Release": {"ProcessKey": process},
+        });
+        let by_webhook = webhook(&job, tenant, folder, kind).remove(0);
+        let by_poll = polled(&job, tenant, folder, process);
+        events.push(by_webhook.clone());
+        // The webhook: lost, once, or twice; the poll: found, maybe in two overlapping polls.
+        for _ in 0..rng.usize(0..3) {
+            arrivals.push(Arrival {
+                at: at(),
+                event: by_webhook.clone(),
+            });
+        }
+        for _ in 0..rng.usize(1..3) {
+            arrivals.push(Arrival {
+                at: at(),
+                event: by_poll.clone(),
+            });
+        }
+    }
+    for n in 0..rng.usize(0..4) {
+        let mut alarm = Event::new(
+            Source::Cloudwatch,
+            "123456789012",
+            &format!("cpu-{n}:{seed}"),
+            State::Alarm,
+            format!("cpu-{n}"),
+            base,
+        );
+        alarm.tenant = Some("123456789012".into());
+        events.push(alarm.clone());
+        for _ in 0..rng.usize(1..3) {
+            arrivals.push(Arrival {
+                at: at(),
+                event: alarm.clone(),
+            });
+        }
+    }
+    let mut silences = Vec::new();
+    if rng.bool() {
+        let (process, channel) = (
+            PROCESSES[rng.usize(0..3)],
+            ["slack", "chatwork", "bot"][rng.usize(0..3)],
+        );
+        let (from, until) = match rng.bool() {
+            true => (Duration::ZERO, Duration::from_secs(30 * 86_400)),
+            false => (at(), at() + Duration::from_secs(rng.u64(1..300))),
+        };
+        silences.push(SilenceSpec {
+            process: process.into(),
+            channel: channel.into(),
+            from,
+            until,
+        });
+    }
+    let misconfigured = rng.bool().then(|| {
+        let from = at();
+        (from, from + Duration::from_secs(rng.u64(10..900)))
+    });
+    let rate = |rng: &mut fastrand::Rng, most: f64| if rng.bool() { rng.f64() * most } else { 0.0 };
+    Scenario {
+        arrivals,
+        events,
+        silences,
+        store: rate(&mut rng, 0.15),
+        crash: rate(&mut rng, 0.08),
+        vendor: rate(&mut rng, 0.4),
+        misconfigured,
+        redrive_after: Duration::from_secs(match rng.u8(0..3) {
+            0 => 60,
+            1 => 86_400,
+            _ => 5 * 86_400,
+        }),
+    }
+}
+
+/// The channels the scenario's configuration routes `event` to, written from the scenario's
+/// rules (see `config`), not from opsbell's router.
+pub fn expected_channels(event: &Event) -> Vec<&'static str> {
+    let mut channels = Vec::new();
+    if matches!(event.state, State::Faulted | State::Stopped | State::Alarm) {
+        channels.extend(["slack", "bot"]);
+    }
+    if event.process.starts_with("Invoice") || event.tenant.as_deref() == Some("2") {
+        channels.push("chatwork");
+    }
+    channels
+}
+
+/// The scenario's routes as a user writes them.
+pub fn config() -> serde_json::Value {
+    json!([
+        {"channels": ["slack", "bot"], "states": ["faulted", "stopped", "alarm"]},
+        {"channels": ["chatwork"], "processes": ["Invoice*"]},
+        {"channels": ["chatwork"], "tenants": ["2"]},
+    ])
+}
