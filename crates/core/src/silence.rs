@@ -166,7 +166,16 @@ pub fn matchers(words: &[String]) -> Result<(Matchers, Vec<String>), String> {
             _ => return Err(format!("unknown matcher {key:?} (keys: {KEYS})")),
         }
     }
-    if m == Matchers::default() && channels.is_empty() {
+    // A name of only `*` matches everything: it does not narrow a silence.
+    let narrows = |names: &[String]| names.iter().any(|n| n.chars().any(|c| c != '*'));
+    let narrowed = Matchers {
+        processes: (narrows(&m.processes).then(|| m.processes.clone())).unwrap_or_default(),
+        folders: (narrows(&m.folders).then(|| m.folders.clone())).unwrap_or_default(),
+        tenants: (narrows(&m.tenants).then(|| m.tenants.clone())).unwrap_or_default(),
+        alarm_names: (narrows(&m.alarm_names).then(|| m.alarm_names.clone())).unwrap_or_default(),
+        ..m.clone()
+    };
+    if narrowed == Matchers::default() && !narrows(&channels) {
         return Err(format!(
             "a silence needs at least one matcher, such as process=Invoice* (keys: {KEYS})"
         ));
@@ -174,10 +183,20 @@ pub fn matchers(words: &[String]) -> Result<(Matchers, Vec<String>), String> {
     Ok((m, channels))
 }
 
-/// How long: `2h`, `30m`, `1d`.
+/// The longest silence unless configured (`silence_max`): a forgotten silence must not hide
+/// a failing process for ever.
+pub const MAX_LENGTH_DAYS: i64 = 30;
+
+/// How long: `2h`, `30m`, `1d`, at most [`MAX_LENGTH_DAYS`].
 pub fn length(text: &str) -> Result<Duration, String> {
     let span = crate::time::parse_span(text)?;
-    Duration::from_std(span).map_err(|e| e.to_string())
+    let most = Duration::days(MAX_LENGTH_DAYS);
+    match Duration::from_std(span) {
+        Ok(length) if length <= most => Ok(length),
+        _ => Err(format!(
+            "{text} is longer than a silence may be ({MAX_LENGTH_DAYS}d)"
+        )),
+    }
 }
 
 /// The chat form: `<matchers> for <length> ["comment"]`.
@@ -210,7 +229,9 @@ pub async fn add(
         matchers: request.matchers,
         channels: request.channels,
         starts_at: now,
-        ends_at: now + request.length,
+        ends_at: now
+            .checked_add_signed(request.length)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
         created_by: by.to_string(),
         comment: request.comment,
     };
@@ -272,6 +293,40 @@ pub fn line(s: &Silence, now: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_silence_longer_than_the_maximum_is_refused_and_never_panics() {
+        for text in [
+            "process=x for 100000000d",
+            "process=x for 31d",
+            "process=x for 9999999999999h",
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(
+                e.contains("longer than a silence may be (30d)"),
+                "{text}: {e}"
+            );
+        }
+        assert_eq!(
+            parse("process=x for 30d").unwrap().length,
+            Duration::days(30)
+        );
+    }
+
+    #[test]
+    fn a_wildcard_alone_is_not_a_matcher() {
+        for text in [
+            "process=* for 1h",
+            "process=**,* for 1h",
+            "channel=* for 1h",
+            "tenant=* folder=* for 1h",
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(e.contains("needs at least one matcher"), "{text}: {e}");
+        }
+        assert!(parse("process=Invoice* for 1h").is_ok());
+        assert!(parse("process=* channel=ops for 1h").is_ok());
+    }
 
     #[test]
     fn the_chat_form_reads_matchers_a_length_and_a_comment() {
