@@ -3,6 +3,7 @@
 
 pub mod chat_route;
 pub mod check;
+pub mod dead;
 #[cfg(feature = "aws")]
 pub mod import;
 pub mod logging;
@@ -42,6 +43,8 @@ pub enum Command {
     Oncall(oncall::OncallArgs),
     /// Add, list and expire silences (local database, or a deployment's table with --table).
     Silence(silence::SilenceArgs),
+    /// List the events `serve` gave up on, and redrive them (`--all`, or one event key).
+    Dead(dead::DeadArgs),
     /// Import the iPF Google Chat bot's `chatbots` table into the space registry (once; safe to
     /// repeat).
     #[cfg(feature = "aws")]

@@ -35,6 +35,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Sign(args) => sign::run(&args),
         Command::Oncall(args) => oncall::run(&args),
         Command::Silence(args) => opsbell::silence::run(&args).await,
+        Command::Dead(args) => opsbell::dead::run(&args),
         #[cfg(feature = "aws")]
         Command::ImportChatbots(args) => opsbell::import::run(&args).await,
     };

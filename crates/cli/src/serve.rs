@@ -224,7 +224,9 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.outbox.counts().await {
         Ok((pending, dead)) => {
-            Json(json!({ "status": "ok", "outbox": { "pending": pending, "dead": dead } }))
+            // Anything dead needs a human (`opsbell dead list`): the process runs, but not well.
+            let status = if dead > 0 { "degraded" } else { "ok" };
+            Json(json!({ "status": status, "outbox": { "pending": pending, "dead": dead } }))
                 .into_response()
         }
         Err(e) => (

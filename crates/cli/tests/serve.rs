@@ -733,3 +733,70 @@ fn silences_are_added_listed_and_expired_on_the_local_database() {
     assert_eq!(code, Some(2));
     assert!(refused.contains("unknown matcher \"colour\""), "{refused}");
 }
+
+#[tokio::test]
+async fn a_dead_event_makes_healthz_degraded_until_opsbell_dead_redrives_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let config = write_config(dir.path(), &slack);
+    let db = dir.path().join("opsbell.db");
+    // An event serve gave up on, as after its last attempt.
+    {
+        use opsbell_core::event::{Event, Source, State};
+        use opsbell_core::ports::Queue;
+        let local = opsbell_local::Db::open(&db).unwrap();
+        let outbox = opsbell_local::SqliteOutbox::new(&local).unwrap();
+        let now = chrono::Utc::now();
+        let event = Event::new(Source::Uipath, "", "k-1", State::Faulted, "FailingJob", now);
+        outbox.enqueue(&[event]).await.unwrap();
+        let due = outbox
+            .due(now + chrono::Duration::seconds(1), 1)
+            .await
+            .unwrap();
+        outbox
+            .bury(due[0].id, "HTTP 404: no_service".into())
+            .await
+            .unwrap();
+        outbox.close();
+    }
+    let serve = Serve::start(&config, &db).await;
+    let health = serve.health().await;
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["outbox"]["dead"], 1);
+
+    let cli = |args: &[&str]| {
+        let out = Command::new(bin())
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let listed = cli(&["dead", "list"]);
+    assert!(
+        listed.contains("uipath::k-1:faulted") && listed.contains("HTTP 404: no_service"),
+        "{listed}"
+    );
+    assert_eq!(
+        cli(&["dead", "redrive", "--all"]).trim(),
+        "redriven: 1 event(s)"
+    );
+    wait_for_requests(&slack, 1, Duration::from_secs(30)).await;
+    for _ in 0..50 {
+        if serve.health().await["status"] == "ok" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        serve.health().await,
+        json!({ "status": "ok", "outbox": { "pending": 0, "dead": 0 } })
+    );
+    assert_eq!(cli(&["dead", "list"]).trim(), "no dead events");
+}

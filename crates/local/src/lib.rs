@@ -5,6 +5,7 @@
 
 pub mod caller;
 pub mod db;
+pub mod dead;
 pub mod dispatcher;
 pub mod outbox;
 pub mod scheduler;
