@@ -168,11 +168,15 @@ pub fn matchers(words: &[String]) -> Result<(Matchers, Vec<String>), String> {
     }
     // A name of only `*` matches everything: it does not narrow a silence.
     let narrows = |names: &[String]| names.iter().any(|n| n.chars().any(|c| c != '*'));
+    let kept = |names: &Vec<String>| match narrows(names) {
+        true => names.clone(),
+        false => Vec::new(),
+    };
     let narrowed = Matchers {
-        processes: (narrows(&m.processes).then(|| m.processes.clone())).unwrap_or_default(),
-        folders: (narrows(&m.folders).then(|| m.folders.clone())).unwrap_or_default(),
-        tenants: (narrows(&m.tenants).then(|| m.tenants.clone())).unwrap_or_default(),
-        alarm_names: (narrows(&m.alarm_names).then(|| m.alarm_names.clone())).unwrap_or_default(),
+        processes: kept(&m.processes),
+        folders: kept(&m.folders),
+        tenants: kept(&m.tenants),
+        alarm_names: kept(&m.alarm_names),
         ..m.clone()
     };
     if narrowed == Matchers::default() && !narrows(&channels) {
