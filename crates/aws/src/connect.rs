@@ -40,26 +40,32 @@ impl ConnectDialer {
 }
 
 /// Throttling, Connect's own failures (5xx) and a request that never got an answer mean "not
-/// now": the escalation tries the same call again ([`EscalationError::Unavailable`]). Anything
-/// else Connect refused (an invalid or disallowed number) means this callee cannot be reached.
+/// now": the escalation tries the same call again ([`EscalationError::Unavailable`]). A refusal
+/// of opsbell itself (its role, the instance, the contact flow, outbound calling) means no call
+/// can be placed to anyone: the escalation stops there loudly ([`EscalationError::Config`]).
+/// Anything else Connect refused (an invalid or disallowed number) means this callee cannot be
+/// reached, and the escalation moves on.
 fn dial_err<E>(e: SdkError<E, HttpResponse>) -> EscalationError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let text = describe(&e);
-    let not_now = match &e {
+    match &e {
         SdkError::ServiceError(ctx) => {
             let code = ctx.err().code().unwrap_or_default();
-            NOT_NOW.contains(&code) || ctx.raw().status().as_u16() >= 500
+            let status = ctx.raw().status().as_u16();
+            if NOT_NOW.contains(&code) || status >= 500 {
+                EscalationError::Unavailable(text)
+            } else if CONFIG.contains(&code) || matches!(status, 401 | 403) {
+                EscalationError::Config(text)
+            } else {
+                EscalationError::Dial(text)
+            }
         }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
+            EscalationError::Unavailable(text)
         }
-        _ => false,
-    };
-    match not_now {
-        true => EscalationError::Unavailable(text),
-        false => EscalationError::Dial(text),
+        _ => EscalationError::Dial(text),
     }
 }
 
@@ -68,6 +74,19 @@ const NOT_NOW: [&str; 3] = [
     "ThrottlingException",
     "InternalServiceException",
     "LimitExceededException",
+];
+
+/// Connect's (and AWS's) error codes that refuse opsbell itself, whoever is called.
+/// <https://docs.aws.amazon.com/connect/latest/APIReference/API_StartOutboundVoiceContact.html#API_StartOutboundVoiceContact_Errors>
+const CONFIG: [&str; 8] = [
+    "AccessDeniedException",
+    "ResourceNotFoundException",
+    "InvalidRequestException",
+    "OutboundContactNotPermittedException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredTokenException",
+    "MissingAuthenticationTokenException",
 ];
 
 #[async_trait]

@@ -219,6 +219,14 @@ pub enum EscalationError {
     /// call again, do not move on.
     #[error("dialer unavailable: {0}")]
     Unavailable(String),
+    /// The dialer refuses opsbell itself (access denied, an instance or contact flow that does
+    /// not exist, outbound calling not enabled): no call can be placed to anyone, so the
+    /// escalation must not move on; it stops loudly and is retried after the fix.
+    #[error("dialer configuration: {0}")]
+    Config(String),
+    /// An on-call file (rotation, mapping) cannot be read now: retry, do not plan around it.
+    #[error("on-call file: {0}")]
+    Files(String),
     #[error("check queue: {0}")]
     Schedule(String),
     #[error("state store: {0}")]

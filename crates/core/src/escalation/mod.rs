@@ -154,7 +154,8 @@ impl Escalation<'_> {
         now: DateTime<Utc>,
     ) -> Result<Outcome, EscalationError> {
         let topic = start.topic.as_deref();
-        let planned = trigger::plan_for(settings, files, topic, now).await;
+        let planned = (trigger::plan_for(settings, files, topic, now).await)
+            .map_err(EscalationError::Files)?;
         let message = planned.spoken(settings, &start.message);
         let notice = planned.notice.as_deref();
         self.start(
@@ -272,6 +273,14 @@ impl Escalation<'_> {
                 Err(EscalationError::Dial(e)) => {
                     error!(incident = %incident.id, step, error = %e, "The callee could not be reached; moving on.");
                     delay = Duration::ZERO;
+                }
+                Err(EscalationError::Config(e)) => {
+                    error!(incident = %incident.id, step, error = %e, "Connect refuses opsbell's configuration; the escalation stays at this step until it is fixed, and is retried.");
+                    let told = narrate::misconfigured(&number, &e);
+                    let subject = format!("config{step}");
+                    self.tell_as(&subject, incident, State::Alarm, told, now)
+                        .await?;
+                    return Err(EscalationError::Config(e));
                 }
                 Err(e) => return Err(e),
             }

@@ -63,6 +63,16 @@ pub fn answered(number: &str) -> String {
     format!("Answered by {} — the escalation ends.", mask(number))
 }
 
+/// Connect refused opsbell's own configuration: nobody can be called until it is fixed.
+pub fn misconfigured(number: &str, error: &str) -> String {
+    format!(
+        "Cannot place phone calls: Amazon Connect refuses opsbell's configuration ({error}). \
+         Nobody is being called; the escalation waits at {} and is retried once the instance, \
+         contact flow or permissions are fixed.",
+        mask(number)
+    )
+}
+
 /// The end with nobody reached.
 pub fn nobody(incident: &Incident) -> String {
     let all: Vec<&Call> = incident.calls.iter().collect();

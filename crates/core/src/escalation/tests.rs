@@ -491,3 +491,102 @@ async fn a_dry_run_plans_and_tells_but_never_dials() {
             .starts_with("Dry run: would call +815000000001 (#1), +815000000002 (#1)")
     );
 }
+
+/// Connect refuses opsbell itself: nobody can be called by this configuration.
+struct MisconfiguredDialer;
+
+#[async_trait]
+impl Dialer for MisconfiguredDialer {
+    async fn dial(&self, _: &str, _: &str, _: &str) -> Result<String, EscalationError> {
+        Err(EscalationError::Config(
+            "ResourceNotFoundException: contact flow not found".into(),
+        ))
+    }
+
+    async fn answered(&self, _: &str) -> Result<bool, EscalationError> {
+        Ok(false)
+    }
+}
+
+#[tokio::test]
+async fn a_connect_configuration_error_stops_the_escalation_loudly_instead_of_burning_the_plan() {
+    let w = World::new(None);
+    let e = Escalation {
+        dialer: &MisconfiguredDialer,
+        ..w.escalation(false)
+    };
+    let plan = calls(&["+815000000001", "+815000000002", "+815000000003"]);
+    let started = e
+        .start("msg-9", "DB down", "DB down", plan, None, Utc::now())
+        .await;
+    assert!(
+        matches!(started, Err(EscalationError::Config(_))),
+        "{started:?}"
+    );
+    assert!(
+        w.checks.0.lock().unwrap().is_empty(),
+        "no step was skipped to the next number"
+    );
+    assert!(
+        Incident::load(&w.records, "msg-9").await.unwrap().is_none(),
+        "not saved: the alarm's retry starts the same step again"
+    );
+    let told = told(&w);
+    assert!(
+        told.iter().any(|(s, t)| s == "msg-9#config0"
+            && t.contains("Cannot place phone calls")
+            && t.contains("contact flow not found")),
+        "{told:?}"
+    );
+}
+
+/// The rotation file cannot be read now (S3 answered 503).
+struct Unreadable;
+
+#[async_trait]
+impl crate::ports::Files for Unreadable {
+    async fn read(&self, name: &str) -> Result<Vec<u8>, String> {
+        Err(format!("{name}: HTTP 503 SlowDown"))
+    }
+}
+
+#[tokio::test]
+async fn a_failed_rotation_read_is_retried_not_planned_around() {
+    let w = World::new(None);
+    let e = w.escalation(false);
+    let settings = crate::oncall::settings::OncallSettings {
+        bucket: Some("rotations".into()),
+        files_dir: None,
+        rotation_file: "phone_number.json".into(),
+        mapping_file: None,
+        message: "Alarm".into(),
+        speak_details: false,
+        plan: crate::oncall::plan::PlanOptions {
+            fallback: Some("+819099999999".into()),
+            ..Default::default()
+        },
+        interval: Duration::from_secs(60),
+        dry_run: false,
+        connect: None,
+    };
+    let start = crate::ports::Start {
+        id: "msg-10".into(),
+        title: "DB down".into(),
+        message: "DB down".into(),
+        topic: None,
+    };
+    let outcome = e
+        .start_for(&start, &settings, &Unreadable, Utc::now())
+        .await;
+    assert!(
+        matches!(&outcome, Err(EscalationError::Files(e)) if e.contains("503")),
+        "{outcome:?}"
+    );
+    assert!(w.dialed().is_empty(), "the fallback alone is not called");
+    assert!(
+        Incident::load(&w.records, "msg-10")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

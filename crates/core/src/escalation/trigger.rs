@@ -1,6 +1,8 @@
 //! From an alarm to a call plan: pick the rotation file (by SNS topic through the mapping file, or
-//! the default), read and validate it, and plan the calls. An unreadable or invalid rotation is
-//! reported at ERROR and the fallback number is still called.
+//! the default), read and validate it, and plan the calls. A file that cannot be read now (S3
+//! answered with an error) fails the plan, so the alarm is retried rather than planned around a
+//! blink; a file that reads but is invalid is reported at ERROR and the fallback number is still
+//! called.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -58,17 +60,16 @@ pub async fn plan_for(
     files: &dyn Files,
     topic: Option<&str>,
     at: DateTime<Utc>,
-) -> Planned {
+) -> Result<Planned, String> {
     let mut findings = Vec::new();
     let mut rotation_file = settings.rotation_file.clone();
     let mut message = None;
     if let (Some(mapping_file), Some(topic)) = (&settings.mapping_file, topic) {
-        match files
+        let bytes = files
             .read(mapping_file)
             .await
-            .map_err(|e| finding(mapping_file, e))
-            .and_then(|b| Mapping::parse(mapping_file, &b))
-        {
+            .map_err(|e| unreadable(mapping_file, e))?;
+        match Mapping::parse(mapping_file, &bytes) {
             Ok(mapping) => match mapping.for_topic(topic) {
                 Some(entry) => {
                     rotation_file = entry.phone_number_json_file.clone();
@@ -82,21 +83,12 @@ pub async fn plan_for(
             Err(f) => findings.push(f),
         }
     }
-    let rotation = match files
-        .read(&rotation_file)
-        .await
-        .map_err(|e| finding(&rotation_file, e))
-    {
-        Ok(bytes) => match Rotation::parse(&rotation_file, &bytes) {
-            Ok(r) => {
-                findings.extend(r.validate());
-                Some(r)
-            }
-            Err(f) => {
-                findings.push(f);
-                None
-            }
-        },
+    let bytes = (files.read(&rotation_file).await).map_err(|e| unreadable(&rotation_file, e))?;
+    let rotation = match Rotation::parse(&rotation_file, &bytes) {
+        Ok(r) => {
+            findings.extend(r.validate());
+            Some(r)
+        }
         Err(f) => {
             findings.push(f);
             None
@@ -126,12 +118,18 @@ pub async fn plan_for(
     if let Some(n) = &notice {
         warn!(notice = %n, "The on-call rotation has a gap today.");
     }
-    Planned {
+    Ok(Planned {
         calls: plan(rotation.as_ref(), at, opts),
         message,
         findings,
         notice,
-    }
+    })
+}
+
+/// A file that could not be read now: the plan waits for it.
+fn unreadable(file: &str, error: String) -> String {
+    error!(file, %error, "An on-call file cannot be read; the alarm will be retried.");
+    format!("{file}: {error}")
 }
 
 /// Who a call would ring first today: for the `oncall` command, the same plan an alarm gets.
@@ -155,8 +153,11 @@ pub async fn today(
     topic: Option<&str>,
     now: DateTime<Utc>,
 ) -> Today {
-    let planned = plan_for(settings, files, topic, now).await;
     let day = crate::oncall::plan::day_of_month(now, settings.plan.timezone);
+    let planned = match plan_for(settings, files, topic, now).await {
+        Ok(planned) => planned,
+        Err(finding) => return Today::Broken { day, finding },
+    };
     if let Some(f) = planned
         .findings
         .iter()
