@@ -67,6 +67,9 @@ pub struct KqiJob {
     pub created_by: Option<String>,
     #[serde(default)]
     pub memo: Option<String>,
+    /// `yyyy-MM-dd HH:mm:ss`, the server's local time (no zone).
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

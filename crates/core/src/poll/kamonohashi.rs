@@ -1,9 +1,12 @@
 //! KAMONOHASHI transitions. Per tenant: list training and inference jobs, compare each status with
 //! the last one stored (`JOB#kamonohashi:<source>:<tenant>` / `<kind>-<id>`), queue an event for
 //! every move from a watched status (Pending, Running) to a notified one (Completed, Killed,
-//! UserCanceled, Failed, Error), then store the new statuses. A tenant's first snapshot and a job's
-//! first sighting are stored silently. Outside watch hours nothing is polled: the stored statuses
-//! stay, so a job that ended overnight is notified at the next watch start.
+//! UserCanceled, Failed, Error), then store the new statuses. A tenant's first snapshot is stored
+//! silently, and so is a job's first sighting, unless it is already in a notified status and was
+//! created (`createdAt`, read in the watch time zone) after the tenant's last snapshot: a job that
+//! was submitted and failed between two polls, or overnight, is notified as `(new) → Failed`.
+//! Outside watch hours nothing is polled: the stored statuses stay, so a job that ended
+//! overnight is notified at the next watch start.
 
 use std::collections::HashMap;
 
@@ -16,7 +19,7 @@ use super::{PollError, PollReport};
 use crate::client::kamonohashi::{JobKind, KamonohashiClient, KqiJob, Tenant};
 use crate::event::{Event, Source, State};
 use crate::ports::{Queue, Records};
-use crate::state::JobState;
+use crate::state::{JobState, TenantSnapshot};
 
 /// The event state of a KAMONOHASHI status.
 pub fn state_of(status: &str) -> State {
@@ -70,8 +73,17 @@ pub async fn poll(
     report.folders = tenants.len();
     let mut first_error = None;
     for tenant in &tenants {
-        if let Err(e) =
-            poll_tenant(client, tenant, records, queue, now, deadline, &mut report).await
+        if let Err(e) = poll_tenant(
+            client,
+            tenant,
+            tz,
+            records,
+            queue,
+            now,
+            deadline,
+            &mut report,
+        )
+        .await
         {
             warn!(source = %source.name, tenant = tenant.id, error = %e, "Tenant poll failed; retried next run.");
             report.failed_folders.push(tenant.id);
@@ -85,9 +97,11 @@ pub async fn poll(
     report.into_result(first_error)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn poll_tenant(
     client: &KamonohashiClient,
     tenant: &Tenant,
+    tz: Tz,
     records: &dyn Records,
     queue: &dyn Queue,
     now: DateTime<Utc>,
@@ -101,6 +115,7 @@ async fn poll_tenant(
         .map(|(sk, row)| (sk, row.status))
         .collect();
     let baseline = stored.is_empty();
+    let snapshot = (TenantSnapshot::load(records, &source.name, tenant.id).await?).map(|s| s.at);
     let mut events = Vec::new();
     let mut changed = Vec::new();
     for kind in [JobKind::Training, JobKind::Inference] {
@@ -118,7 +133,9 @@ async fn poll_tenant(
             if previous == Some(&job.status) {
                 continue;
             }
-            if let Some(prev) = previous.filter(|p| !baseline && source.from.contains(p))
+            let moved = previous.filter(|p| !baseline && source.from.contains(p));
+            let born = previous.is_none() && created_after(&job, snapshot, tz);
+            if let Some(prev) = moved.map(String::as_str).or(born.then_some("(new)"))
                 && source.notify.contains(&job.status)
             {
                 events.push(event(client, tenant, kind, &job, prev, now));
@@ -134,7 +151,23 @@ async fn poll_tenant(
         let row = JobState { status };
         row.save(records, &source.name, tenant.id, &sk, now).await?;
     }
+    TenantSnapshot { at: now }
+        .save(records, &source.name, tenant.id)
+        .await?;
     Ok(())
+}
+
+/// Clocks of the KAMONOHASHI server and opsbell may differ by this much.
+const CLOCK_SLACK: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Whether `job` was created after the tenant's last snapshot (`None`: none is known, so no).
+fn created_after(job: &KqiJob, snapshot: Option<DateTime<Utc>>, tz: Tz) -> bool {
+    let (Some(snapshot), Some(created)) = (snapshot, job.created_at.as_deref()) else {
+        return false;
+    };
+    let local = chrono::NaiveDateTime::parse_from_str(created.trim(), "%Y-%m-%d %H:%M:%S");
+    let created = local.ok().and_then(|l| l.and_local_timezone(tz).earliest());
+    created.is_some_and(|c| c.with_timezone(&Utc) > snapshot - CLOCK_SLACK)
 }
 
 fn event(

@@ -8,6 +8,7 @@
 //! | [`Watermark`]      | `WATERMARK#uipath:<source>`           | folder id           | never   |
 //! | [`PollTime`]       | `WATERMARK#<source>`                  | `-`                 | never   |
 //! | [`JobState`]       | `JOB#kamonohashi:<source>:<tenant>`   | `<kind>-<job id>`   | 30 d    |
+//! | [`TenantSnapshot`] | `WATERMARK#kamonohashi:<source>:<t>`  | `-`                 | never   |
 //! | [`Space`]          | `SPACE#<bot>`                         | `spaces/…`          | never   |
 //! | [`Incident`]       | `INCIDENT#<id>`                       | `STATE`             | 30 d    |
 //! | [`RecentDelivery`] | `RECENT#DELIVERY`                     | `<at>#<event key>`  | 24 h    |
@@ -39,7 +40,7 @@ mod ticket;
 pub use chat::{DEFAULT_BOT_NAME, Space};
 pub use flood::{DIGEST_NAMES, FloodWindow, KEPT_MAX, OTHERS, WINDOW_TTL_DAYS};
 pub use incident::{Call, INCIDENT_TTL_DAYS, Incident, Status, short_id};
-pub use poll::{JOB_STATE_TTL_DAYS, JobState, PollTime, WatchDayState, Watermark};
+pub use poll::{JOB_STATE_TTL_DAYS, JobState, PollTime, TenantSnapshot, WatchDayState, Watermark};
 pub use recent::{DELIVERY_WINDOW, INCIDENT_WINDOW, RecentDelivery, RecentIncident};
 pub use ticket::{TICKET_TTL_DAYS, Ticket, TicketStatus};
 

@@ -59,6 +59,36 @@ impl PollTime {
     }
 }
 
+/// When a KAMONOHASHI tenant's job list was last read whole: a job first seen later, already
+/// ended, and created after it, ended between two polls and is notified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantSnapshot {
+    pub at: DateTime<Utc>,
+}
+
+impl TenantSnapshot {
+    fn key(source: &str, tenant: i64) -> Key {
+        Key::new(format!("WATERMARK#kamonohashi:{source}:{tenant}"), "-")
+    }
+
+    pub async fn load(
+        records: &dyn Records,
+        source: &str,
+        tenant: i64,
+    ) -> Result<Option<TenantSnapshot>, StoreError> {
+        load(records, &Self::key(source, tenant)).await
+    }
+
+    pub async fn save(
+        &self,
+        records: &dyn Records,
+        source: &str,
+        tenant: i64,
+    ) -> Result<(), StoreError> {
+        save(records, &Self::key(source, tenant), self, None).await
+    }
+}
+
 /// Days a KAMONOHASHI job's last status is kept.
 pub const JOB_STATE_TTL_DAYS: i64 = 30;
 

@@ -23,6 +23,8 @@ struct Fake {
     /// Largest page served.
     cap: usize,
     tenant_tokens: Mutex<BTreeSet<i64>>,
+    /// `createdAt` of the jobs that have one, as the server writes it.
+    created: Mutex<BTreeMap<i64, String>>,
     requests: Mutex<usize>,
 }
 
@@ -94,7 +96,10 @@ impl Respond for Handler {
             .iter()
             .skip((page - 1) * f.cap)
             .take(f.cap)
-            .map(|(id, status)| json!({ "id": id, "name": format!("{kind}-job-{id}"), "status": status, "createdBy": "alice" }))
+            .map(|(id, status)| {
+                let created = f.created.lock().unwrap().get(id).cloned();
+                json!({ "id": id, "name": format!("{kind}-job-{id}"), "status": status, "createdBy": "alice", "createdAt": created })
+            })
             .collect();
         ResponseTemplate::new(200)
             .insert_header("X-Total-Count", all.len().to_string())
@@ -454,5 +459,57 @@ async fn enter_and_leave_notices_open_and_close_each_watched_day_once() {
             (27, "training-job-1"),
             (27, "金曜日カモ"),
         ]
+    );
+}
+
+#[tokio::test]
+async fn a_job_submitted_and_ended_between_two_polls_is_notified() {
+    let fake = Arc::new(Fake {
+        v2: true,
+        cap: 10,
+        ..Fake::default()
+    });
+    set(&fake, 1, "training", &[(1, "Running")]);
+    let server = start(fake.clone()).await;
+    let client = KamonohashiClient::new(
+        source(&server, Watch::always()),
+        reqwest::Client::new(),
+        RetryPolicy::default(),
+    );
+    let (records, queue) = (MemoryRecords::default(), MemoryQueue::default());
+    let tz = chrono_tz::Asia::Tokyo;
+    let evening = tz.with_ymd_and_hms(2026, 12, 4, 19, 0, 0).unwrap().to_utc();
+    poll(&client, tz, &records, &queue, evening, deadline())
+        .await
+        .unwrap();
+    assert!(queue.take().is_empty(), "the first snapshot is silent");
+
+    // Overnight: job 2 was submitted at 23:10 Tokyo time and failed; job 3 is an old job whose
+    // stored status expired, seen again.
+    fake.created.lock().unwrap().extend([
+        (2, "2026-12-04 23:10:00".to_string()),
+        (3, "2026-10-01 09:00:00".to_string()),
+    ]);
+    set(
+        &fake,
+        1,
+        "training",
+        &[(1, "Running"), (2, "Failed"), (3, "Completed")],
+    );
+    let morning = tz.with_ymd_and_hms(2026, 12, 5, 9, 0, 0).unwrap().to_utc();
+    poll(&client, tz, &records, &queue, morning, deadline())
+        .await
+        .unwrap();
+    let events = queue.take();
+    let got: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e.key.as_str(), e.info.as_deref().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        got,
+        [(
+            "kamonohashi:kqi/1:training-2:faulted",
+            "training 2: (new) → Failed"
+        )]
     );
 }
