@@ -261,6 +261,10 @@ fn check_accepts_the_deploy_config_and_names_who_reads_each_secret() {
         text.contains("webhook.orchestrator.secret: ssm:/opsbell/${stage}/orchestrator-secret: SSM parameter, read at cold start by webhook-ingest, job-poller, alarm-fanout"),
         "{text}"
     );
+    assert!(
+        !text.contains("warning: no route hears"),
+        "the shipped routes hear the escalation's narration: {text}"
+    );
     // A reference another stage's roles cannot read, and a file that would not be packaged.
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.json");

@@ -156,7 +156,13 @@ pub fn check(
         set(&mut value, path, "opsbell-check-placeholder");
     }
     rebase_files(&mut value, dir);
-    if let Err(e) = Config::from_value(value) {
+    let built = Config::from_value(value.clone());
+    notes.extend(match &built {
+        Ok(config) => config.unheard(),
+        // A channel whose secret is a placeholder may not build: judge the routes as written.
+        Err(_) => unheard_as_written(&value),
+    });
+    if let Err(e) = built {
         let at_reference = |p: &Problem| {
             references
                 .iter()
@@ -182,6 +188,15 @@ pub fn check(
     } else {
         Err(ConfigError { problems })
     }
+}
+
+/// [`super::report::unheard`] of a file whose channels cannot all be built here.
+fn unheard_as_written(value: &Value) -> Vec<String> {
+    let routes: Vec<crate::route::Route> =
+        serde_json::from_value(value["routes"].clone()).unwrap_or_default();
+    let kinds = value["channels"].as_object().into_iter().flatten();
+    let oncall = kinds.map(|(_, c)| &c["type"]).any(|t| t == "oncall");
+    super::report::unheard(&routes, oncall, false)
 }
 
 /// Sets the string at a `a.b[0].c` path (as [`secrets::references`] names them).

@@ -81,7 +81,16 @@ impl Config {
                 job.expression,
             ));
         }
+        lines.extend(self.unheard());
         lines
+    }
+
+    /// A warning for each kind of message a feature that is on sends and no route hears (see
+    /// [`unheard`]).
+    pub fn unheard(&self) -> Vec<String> {
+        let oncall = self.channels.values().any(|c| c.kind() == "oncall");
+        let enter_leave = self.kamonohashi.iter().any(|k| k.enter_leave);
+        unheard(&self.routes, oncall, enter_leave)
     }
 
     /// What a channel hears, from the routes that name it (routes that differ only in the
@@ -155,4 +164,47 @@ impl Config {
     pub fn poll_jobs(&self) -> Vec<PollJob> {
         crate::client::jobs(&self.orchestrators, &self.kamonohashi)
     }
+}
+
+/// A warning for each kind of message a feature that is on sends and no route hears: the
+/// escalation's narration (who is called, who answered, a dry run's plan) when an `oncall`
+/// channel exists, and KAMONOHASHI's Enter/Leave notices. The fan-out logs such an event at
+/// INFO and sends it nowhere.
+pub fn unheard(routes: &[crate::route::Route], oncall: bool, enter_leave: bool) -> Vec<String> {
+    use crate::event::{Event, Source, State};
+    let mut emitted: Vec<(Source, State, &str)> = Vec::new();
+    if oncall {
+        emitted.extend([
+            (
+                Source::Oncall,
+                State::Alarm,
+                "who is called, each unanswered call, nobody answered",
+            ),
+            (Source::Oncall, State::Ok, "who answered"),
+            (Source::Oncall, State::Started, "a dry run's call plan"),
+        ]);
+    }
+    if enter_leave {
+        emitted.push((
+            Source::Kamonohashi,
+            State::Started,
+            "the Enter/Leave notices",
+        ));
+    }
+    let at = chrono::DateTime::UNIX_EPOCH;
+    emitted
+        .into_iter()
+        .filter(|(source, state, _)| {
+            let probe = Event::new(*source, "", "probe", *state, "", at);
+            !routes.iter().any(|r| r.matches(&probe))
+        })
+        .map(|(source, state, what)| {
+            format!(
+                "warning: no route hears {} {} ({what}): add a route with \"sources\": [\"{}\"]",
+                source.as_str(),
+                state.as_str(),
+                source.as_str()
+            )
+        })
+        .collect()
 }

@@ -587,3 +587,30 @@ fn absurd_intervals_and_rates_are_loaded_or_refused_without_a_panic() {
     let _ = load(&doc.to_string());
     assert_eq!(sources::rate(&format!("rate({} days)", u64::MAX / 2)), None);
 }
+
+#[test]
+fn check_warns_of_what_a_feature_sends_that_no_route_hears() {
+    let config = |routes: serde_json::Value| {
+        Config::from_value(serde_json::json!({
+            "channels": {
+                "ops": { "type": "slack", "webhook_url": "https://hooks.slack.com/services/T/B/x" },
+                "pager": { "type": "oncall" }
+            },
+            "routes": routes
+        }))
+        .unwrap()
+    };
+    let unheard = config(serde_json::json!([
+        { "channels": ["pager"], "sources": ["uipath"], "states": ["faulted"] },
+        { "channels": ["ops"], "sources": ["oncall"], "states": ["alarm"] }
+    ]))
+    .unheard();
+    assert_eq!(unheard.len(), 2, "{unheard:?}");
+    assert!(unheard[0].contains("no route hears oncall ok (who answered)"));
+    assert!(unheard[1].contains("no route hears oncall started (a dry run's call plan)"));
+    let heard = config(serde_json::json!([
+        { "channels": ["pager"], "sources": ["uipath"], "states": ["faulted"] },
+        { "channels": ["ops"], "sources": ["oncall"] }
+    ]));
+    assert!(heard.unheard().is_empty());
+}
