@@ -10,17 +10,13 @@ use tracing::{info, warn};
 
 use super::replies::Say;
 use super::verify::ChatVerifier;
-use crate::escalation::trigger::Today;
 use crate::escalation::{ack, short_id};
 use crate::http::Reply;
 use crate::locale::Language;
-use crate::oncall::mapping::Mapping;
 use crate::oncall::settings::OncallSettings;
 use crate::ports::{Files, Records, StoreError};
 use crate::source::ParseError;
-use crate::state::{
-    self, DELIVERY_WINDOW, INCIDENT_WINDOW, Incident, RecentDelivery, RecentIncident, Status,
-};
+use crate::state;
 
 #[derive(Debug, Deserialize)]
 /// An interaction event as Google posts it (the fields the bot uses).
@@ -243,126 +239,11 @@ impl ChatListener<'_> {
         }
         .text(self.language))
     }
-
-    /// Spaces, events delivered in the last 24 hours (the latest few), escalations this week.
-    async fn status(&self, now: DateTime<Utc>) -> Result<String, StoreError> {
-        let spaces = state::Space::names(self.records, self.bot).await?;
-        let lang = self.language;
-        let mut lines = vec![
-            Say::Running {
-                spaces: spaces.len(),
-            }
-            .text(lang),
-        ];
-        let deliveries = RecentDelivery::since(self.records, now - DELIVERY_WINDOW).await?;
-        lines.push(
-            Say::Delivered {
-                n: deliveries.len(),
-            }
-            .text(lang),
-        );
-        for d in deliveries.iter().take(STATUS_LINES) {
-            lines.push(format!(
-                "• {} {} *{}* → {}",
-                short_time(d.at),
-                d.state,
-                d.title,
-                d.targets.join(", ")
-            ));
-        }
-        let incidents = RecentIncident::since(self.records, now - INCIDENT_WINDOW).await?;
-        lines.push(Say::Escalations { n: incidents.len() }.text(lang));
-        for i in incidents.iter().take(STATUS_LINES) {
-            let id = &short_id(&i.id);
-            let state = match Incident::load(self.records, &i.id).await? {
-                Some(incident) => match incident.status {
-                    Status::Answered { number, .. } => {
-                        Say::AnsweredBy { number: &number }.text(lang)
-                    }
-                    Status::Acked { by } => Say::AckedBy { by: &by }.text(lang),
-                    Status::Calling => Say::Calling { id }.text(lang),
-                    Status::Exhausted => Say::NobodyAnswered.text(lang),
-                },
-                None => Say::Expired.text(lang),
-            };
-            lines.push(format!(
-                "• {} {} *{}* — {state}",
-                short_time(i.at),
-                id,
-                i.title
-            ));
-        }
-        Ok(lines.join("\n"))
-    }
-
-    /// Who is on call today: for `topic`, or, in mapping mode, for every topic of the mapping
-    /// file (else the default rotation). The same plan a call would follow.
-    async fn who(&self, topic: Option<&str>, now: DateTime<Utc>) -> String {
-        let Some((settings, files)) = self.oncall else {
-            return Say::OncallOff.text(self.language);
-        };
-        let topics: Vec<Option<String>> = match (topic, &settings.mapping_file) {
-            (Some(t), _) => vec![Some(t.to_string())],
-            (None, None) => vec![None],
-            (None, Some(mapping)) => {
-                let read = files.read(mapping).await;
-                match read
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| Mapping::parse(mapping, &b).map_err(|f| f.to_string()))
-                {
-                    Ok(m) => m
-                        .entries
-                        .into_iter()
-                        .map(|e| Some(e.sns_topic_name))
-                        .collect(),
-                    Err(error) => {
-                        return Say::MappingUnreadable { error: &error }.text(self.language);
-                    }
-                }
-            }
-        };
-        let mut lines = Vec::new();
-        for topic in &topics {
-            let topic = topic.as_deref();
-            let today = crate::escalation::trigger::today(settings, files, topic, now).await;
-            let say = match &today {
-                Today::OnCall {
-                    day,
-                    group,
-                    numbers,
-                } => Say::OnCallToday {
-                    day: *day,
-                    topic,
-                    group,
-                    numbers: &numbers.join(", "),
-                }
-                .text(self.language),
-                Today::Gap { day, notice } => Say::NobodyScheduled {
-                    day: *day,
-                    topic,
-                    notice,
-                }
-                .text(self.language),
-                Today::Broken { day, finding } => Say::FilesNeedFixing {
-                    day: *day,
-                    topic,
-                    finding,
-                }
-                .text(self.language),
-            };
-            lines.push(say);
-        }
-        lines.join("\n")
-    }
 }
 
-/// Entries of each kind `status` lists.
-const STATUS_LINES: usize = 5;
+mod status;
 
-/// `2026-11-23 01:02 UTC`.
-fn short_time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
+use status::short_time;
 
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@ mod kamonohashi;
 mod legacy;
 mod raw;
 mod report;
+mod routing;
 pub mod secrets;
 mod sources;
 
