@@ -1,5 +1,8 @@
 //! `opsbell oncall who|plan|calendar`: who is called, in what order, and the coming weeks'
-//! rotation, from the same files and code as the `oncall-caller` Lambda. Calls nobody.
+//! rotation, from the same files and code as the `oncall-caller` Lambda. Calls nobody. Its flags
+//! default to lambda-connect's environment (`PHONE_NUMBER_JSON_FILE`, `MAPPING_JSON_FILE`,
+//! `CALL_REPEAT_COUNT`, `CALL_REPEAT_GROUP`, `CONNECT_EXTRA_DESTINATION_PHONE_NUMBER`,
+//! `ONCALL_FILES_DIR`), so the plan shown is the plan its users' deployment would follow.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,14 +18,23 @@ pub struct OncallArgs {
     #[command(subcommand)]
     pub command: OncallCommand,
     /// Folder holding the rotation (and mapping) files.
-    #[arg(long, global = true, default_value = ".")]
+    #[arg(long, global = true, env = "ONCALL_FILES_DIR", default_value = ".")]
     pub files: PathBuf,
     /// Rotation file (lambda-connect's PHONE_NUMBER_JSON_FILE).
-    #[arg(long, global = true, default_value = "phoneNumber.json")]
+    #[arg(
+        long,
+        global = true,
+        env = "PHONE_NUMBER_JSON_FILE",
+        default_value = "phoneNumber.json"
+    )]
     pub rotation: String,
     /// Mapping file (MAPPING_JSON_FILE); with --topic it picks the rotation.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "MAPPING_JSON_FILE")]
     pub mapping: Option<String>,
+    /// Called after everyone else, and on a day no group covers
+    /// (CONNECT_EXTRA_DESTINATION_PHONE_NUMBER).
+    #[arg(long, global = true, env = "CONNECT_EXTRA_DESTINATION_PHONE_NUMBER")]
+    pub fallback: Option<String>,
     /// SNS topic name (or ARN) the alarm arrives on.
     #[arg(long, global = true)]
     pub topic: Option<String>,
@@ -43,14 +55,13 @@ pub enum OncallCommand {
     Plan {
         #[arg(long)]
         at: Option<DateTime<chrono::FixedOffset>>,
-        #[arg(long, default_value_t = 3)]
+        /// Rounds of calls (CALL_REPEAT_COUNT).
+        #[arg(long, env = "CALL_REPEAT_COUNT", default_value_t = 3)]
         repeat: u32,
-        /// Call the on-call group repeatedly instead of moving to the next.
+        /// Call the on-call group repeatedly instead of moving to the next (CALL_REPEAT_GROUP:
+        /// true, 1 or yes).
         #[arg(long)]
         repeat_group: bool,
-        /// Called after everyone else (CONNECT_EXTRA_DESTINATION_PHONE_NUMBER).
-        #[arg(long)]
-        fallback: Option<String>,
     },
     /// Who is on call each day of the coming weeks, with gaps and overlaps marked.
     Calendar {
@@ -61,7 +72,7 @@ pub enum OncallCommand {
 
 pub fn run(args: &OncallArgs) -> Result<ExitCode, crate::Error> {
     let rotation = load(args)?;
-    for finding in rotation.validate() {
+    for finding in rotation.validate_calling(args.fallback.as_deref()) {
         eprintln!("{finding}");
     }
     let at = |t: &Option<DateTime<chrono::FixedOffset>>| t.map_or_else(Utc::now, |t| t.to_utc());
@@ -79,19 +90,23 @@ pub fn run(args: &OncallArgs) -> Result<ExitCode, crate::Error> {
                         group.numbers.join(", ")
                     );
                 }
-                None => crate::out!("day {day}: no group covers it; {}", gap_call(&rotation)),
+                None => crate::out!(
+                    "day {day}: no group covers it; {}",
+                    gap_call(&rotation, args)
+                ),
             }
         }
         OncallCommand::Plan {
             at: t,
             repeat,
             repeat_group,
-            fallback,
         } => {
+            let env: Vec<(String, String)> = std::env::vars().collect();
+            let from_env = opsbell_core::problem::EnvVars(&env).flag("CALL_REPEAT_GROUP");
             let opts = PlanOptions {
                 repeat_count: *repeat,
-                repeat_group: *repeat_group,
-                fallback: fallback.clone(),
+                repeat_group: *repeat_group || from_env,
+                fallback: args.fallback.clone(),
                 timezone: args.tz,
             };
             for (i, call) in plan(Some(&rotation), at(t), &opts).iter().enumerate() {
@@ -117,7 +132,7 @@ pub fn run(args: &OncallArgs) -> Result<ExitCode, crate::Error> {
                     .map(|g| g.label.as_str())
                     .collect();
                 let note = match covering.len() {
-                    0 => format!("GAP — nobody; {}", gap_call(&rotation)),
+                    0 => format!("GAP — nobody; {}", gap_call(&rotation, args)),
                     1 => covering[0].to_string(),
                     _ => format!(
                         "{} (OVERLAP with {})",
@@ -133,13 +148,10 @@ pub fn run(args: &OncallArgs) -> Result<ExitCode, crate::Error> {
 }
 
 /// Who a day no group covers calls, as the plan does.
-fn gap_call(rotation: &Rotation) -> String {
-    let first = rotation
-        .groups
-        .first()
-        .map_or("nobody", |g| g.label.as_str());
+fn gap_call(rotation: &Rotation, args: &OncallArgs) -> String {
     format!(
-        "the extra number (CONNECT_EXTRA_DESTINATION_PHONE_NUMBER) is called, or {first} without one"
+        "{} is called",
+        rotation.gap_callee(args.fallback.as_deref())
     )
 }
 

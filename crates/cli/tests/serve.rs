@@ -804,3 +804,50 @@ async fn a_dead_event_makes_healthz_degraded_until_opsbell_dead_redrives_it() {
     );
     assert_eq!(cli(&["dead", "list"]).trim(), "no dead events");
 }
+
+#[test]
+fn oncall_takes_lambda_connects_environment_as_its_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rotation.json"),
+        r#"[{"start_day": 1, "end_day": 9, "phone_number": ["+815011111111"]},
+            {"start_day": 10, "end_day": 19, "phone_number": ["+815022222222"]}]"#,
+    )
+    .unwrap();
+    let oncall = |args: &[&str]| {
+        let out = Command::new(bin())
+            .arg("oncall")
+            .args(args)
+            .env("ONCALL_FILES_DIR", dir.path())
+            .env("PHONE_NUMBER_JSON_FILE", "rotation.json")
+            .env("CALL_REPEAT_COUNT", "2")
+            .env("CALL_REPEAT_GROUP", "True")
+            .env("CONNECT_EXTRA_DESTINATION_PHONE_NUMBER", "+815099999999")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        (String::from_utf8_lossy(&out.stdout).to_string(), stderr)
+    };
+    let (plan, warnings) = oncall(&["plan", "--at", "2026-11-15T10:00:00+09:00"]);
+    assert_eq!(
+        plan.lines().map(str::trim).collect::<Vec<_>>(),
+        [
+            "1. +815022222222 (#2, round 1)",
+            "2. +815022222222 (#2, round 2)",
+            "3. +815099999999 (fallback, fallback)"
+        ],
+        "the group twice (CALL_REPEAT_GROUP, CALL_REPEAT_COUNT), then the extra number"
+    );
+    assert!(
+        warnings.contains(
+            "days 20-31 are covered by no group (the extra number +815099999999 is called)"
+        ),
+        "{warnings}"
+    );
+    let (who, _) = oncall(&["who", "--at", "2026-11-25T10:00:00+09:00"]);
+    assert!(
+        who.contains("day 25: no group covers it; the extra number +815099999999 is called"),
+        "{who}"
+    );
+}

@@ -156,17 +156,24 @@ async fn alarm_fanout_takes_an_sqs_batch_and_an_sns_alarm_under_its_role() {
         .mount(&slack)
         .await;
     let url = format!("{}{SLACK_PATH}", slack.uri());
+    // Flood control after one event: the second job of the batch waits for the window's digest,
+    // a delayed message on the events queue itself (sqs:SendMessage under this role).
     let config = json!({
         "channels": { "ops-slack": { "type": "slack",
-            "webhook_url": stack.secret("secretsmanager", "slack-webhook-url", &url).await } }
+            "webhook_url": stack.secret("secretsmanager", "slack-webhook-url", &url).await,
+            "flood": { "burst": 1, "window": "15m" } } }
     });
     let (runtime, mut function, proxy) = stack.start("alarm-fanout", config, &[], None).await;
-    let event = &events_of(&job_sample("faulted"))[0];
-    let batch = json!({ "Records": [{
-        "messageId": "m-1", "receiptHandle": "r-1", "body": serde_json::to_string(event).unwrap(),
-        "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:ap-northeast-1:123456789012:events", "awsRegion": "ap-northeast-1"
-    }]});
+    let faulted = &events_of(&job_sample("faulted"))[0];
+    let stopped = &events_of(&job_sample("stopped"))[0];
+    let record = |id: &str, event: &opsbell_core::event::Event| {
+        json!({
+            "messageId": id, "receiptHandle": id, "body": serde_json::to_string(event).unwrap(),
+            "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:ap-northeast-1:123456789012:events", "awsRegion": "ap-northeast-1"
+        })
+    };
+    let batch = json!({ "Records": [record("m-1", faulted), record("m-2", stopped)] });
     let answer = runtime
         .invoke(&mut function, batch, TIMEOUT)
         .await
@@ -189,7 +196,7 @@ async fn alarm_fanout_takes_an_sqs_batch_and_an_sns_alarm_under_its_role() {
     assert_eq!(
         slack.received_requests().await.unwrap().len(),
         2,
-        "the job and the alarm"
+        "the first job and the alarm; the second job waits for the digest"
     );
     assert_calls(
         &proxy,
@@ -197,7 +204,15 @@ async fn alarm_fanout_takes_an_sqs_batch_and_an_sns_alarm_under_its_role() {
             "secretsmanager:GetSecretValue",
             "dynamodb:UpdateItem",
             "dynamodb:PutItem",
+            "dynamodb:GetItem",
+            "sqs:SendMessage",
         ],
+    );
+    let events_arn = Resource::queue(&stack.events_queue).attributes["Arn"].clone();
+    assert!(
+        (proxy.calls().iter()).any(|c| c.action == "sqs:SendMessage" && c.resource == events_arn),
+        "the digest waits on {events_arn}: {:?}",
+        proxy.calls()
     );
     assert!(
         !function.log().contains("slack-secret-path"),
@@ -297,5 +312,20 @@ async fn chat_listener_takes_a_chat_event_under_its_role() {
         .await
         .response();
     assert_eq!(answer["statusCode"], 200, "{answer}");
-    assert_calls(&proxy, &["dynamodb:PutItem", "s3:GetObject"]);
+    // Removed from the space: it is forgotten (dynamodb:DeleteItem under this role).
+    let removed = sample("googlechat-event-removed-from-space-docs.json");
+    let answer = runtime
+        .invoke(
+            &mut function,
+            http_event("/chat/events", chat_headers(), &removed),
+            TIMEOUT,
+        )
+        .await
+        .response();
+    assert_eq!(answer["statusCode"], 200, "{answer}\n{}", function.log());
+    assert!(stack.records("SPACE#opsbell").await.is_empty());
+    assert_calls(
+        &proxy,
+        &["dynamodb:PutItem", "s3:GetObject", "dynamodb:DeleteItem"],
+    );
 }

@@ -86,7 +86,7 @@ pub async fn plan_for(
     let bytes = (files.read(&rotation_file).await).map_err(|e| unreadable(&rotation_file, e))?;
     let rotation = match Rotation::parse(&rotation_file, &bytes) {
         Ok(r) => {
-            findings.extend(r.validate());
+            findings.extend(r.validate_calling(settings.plan.fallback.as_deref()));
             Some(r)
         }
         Err(f) => {

@@ -113,6 +113,21 @@ impl Rotation {
     /// Every problem at once: bad numbers and ranges are errors; days nobody covers and days two
     /// groups cover are warnings (the first group wins, as in the predecessor).
     pub fn validate(&self) -> Vec<Finding> {
+        self.validate_calling(None)
+    }
+
+    /// Who a day no group covers calls, as the plan does: the extra number
+    /// (`CONNECT_EXTRA_DESTINATION_PHONE_NUMBER`) when there is one, else the first group.
+    pub fn gap_callee(&self, fallback: Option<&str>) -> String {
+        match (fallback, self.groups.first()) {
+            (Some(extra), _) => format!("the extra number {extra}"),
+            (None, Some(first)) => format!("{} (no extra number is set)", first.label),
+            (None, None) => "nobody".into(),
+        }
+    }
+
+    /// As [`Rotation::validate`], naming who a gap day really calls given the extra number.
+    pub fn validate_calling(&self, fallback: Option<&str>) -> Vec<Finding> {
         let mut out = Vec::new();
         let mut push = |severity, entry: &str, message: String| {
             out.push(Finding {
@@ -168,8 +183,9 @@ impl Rotation {
                 Severity::Warning,
                 "(file)",
                 format!(
-                    "days {} are covered by no group (group 1 is called)",
-                    ranges(&uncovered)
+                    "days {} are covered by no group ({} is called)",
+                    ranges(&uncovered),
+                    self.gap_callee(fallback)
                 ),
             );
         }
