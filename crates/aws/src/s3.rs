@@ -1,7 +1,7 @@
 //! Rotation and mapping files in S3, as lambda-connect kept them (`PHONE_NUMBER_BUCKET`).
 
 use async_trait::async_trait;
-use opsbell_core::ports::Files;
+use opsbell_core::ports::{FileError, Files};
 
 use crate::describe;
 
@@ -25,7 +25,10 @@ impl S3Files {
 
 #[async_trait]
 impl Files for S3Files {
-    async fn read(&self, name: &str) -> Result<Vec<u8>, String> {
+    /// A key that does not exist answers 404, or 403 to a role without `s3:ListBucket` (as
+    /// the caller's is): both mean a setting to fix. Anything else may pass.
+    async fn read(&self, name: &str) -> Result<Vec<u8>, FileError> {
+        let at = format!("s3://{}/{name}", self.bucket);
         let out = self
             .client
             .get_object()
@@ -33,12 +36,16 @@ impl Files for S3Files {
             .key(name)
             .send()
             .await
-            .map_err(|e| format!("s3://{}/{name}: {}", self.bucket, describe(&e)))?;
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| format!("s3://{}/{name}: {e}", self.bucket))?;
+            .map_err(|e| {
+                let text = format!("{at}: {}", describe(&e));
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                match status {
+                    Some(403 | 404) => FileError::Missing(text),
+                    _ => FileError::Unavailable(text),
+                }
+            })?;
+        let bytes =
+            (out.body.collect().await).map_err(|e| FileError::Unavailable(format!("{at}: {e}")))?;
         Ok(bytes.into_bytes().to_vec())
     }
 }

@@ -312,7 +312,19 @@ pub struct Check {
 /// Reads the rotation and mapping files (S3, or a local folder).
 #[async_trait]
 pub trait Files: Send + Sync {
-    async fn read(&self, name: &str) -> Result<Vec<u8>, String>;
+    async fn read(&self, name: &str) -> Result<Vec<u8>, FileError>;
+}
+
+/// Why a file was not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    /// There is no such file (or this role may not read it): a setting to fix; trying again
+    /// will not help.
+    #[error("{0}")]
+    Missing(String),
+    /// It could not be read now (a store's 5xx, throttling, a time-out): try again.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -545,8 +545,10 @@ struct Unreadable;
 
 #[async_trait]
 impl crate::ports::Files for Unreadable {
-    async fn read(&self, name: &str) -> Result<Vec<u8>, String> {
-        Err(format!("{name}: HTTP 503 SlowDown"))
+    async fn read(&self, name: &str) -> Result<Vec<u8>, crate::ports::FileError> {
+        Err(crate::ports::FileError::Unavailable(format!(
+            "{name}: HTTP 503 SlowDown"
+        )))
     }
 }
 

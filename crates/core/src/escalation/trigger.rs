@@ -1,8 +1,8 @@
 //! From an alarm to a call plan: pick the rotation file (by SNS topic through the mapping file, or
 //! the default), read and validate it, and plan the calls. A file that cannot be read now (S3
-//! answered with an error) fails the plan, so the alarm is retried rather than planned around a
-//! blink; a file that reads but is invalid is reported at ERROR and the fallback number is still
-//! called.
+//! answered 5xx, throttled, timed out) fails the plan, so the alarm is retried rather than
+//! planned around a blink; a file that is missing or invalid is reported at ERROR and the
+//! fallback number is still called (retrying would not bring it).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -13,7 +13,7 @@ use crate::oncall::plan::{gap, plan};
 use crate::oncall::rotation::Rotation;
 use crate::oncall::settings::OncallSettings;
 use crate::oncall::{Finding, Severity};
-use crate::ports::Files;
+use crate::ports::{FileError, Files};
 use crate::state::Call;
 
 /// Files in a local folder.
@@ -21,9 +21,15 @@ pub struct DirFiles(pub std::path::PathBuf);
 
 #[async_trait]
 impl Files for DirFiles {
-    async fn read(&self, name: &str) -> Result<Vec<u8>, String> {
+    async fn read(&self, name: &str) -> Result<Vec<u8>, FileError> {
         let path = self.0.join(name);
-        std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
+        std::fs::read(&path).map_err(|e| {
+            let text = format!("{}: {e}", path.display());
+            match e.kind() {
+                std::io::ErrorKind::NotFound => FileError::Missing(text),
+                _ => FileError::Unavailable(text),
+            }
+        })
     }
 }
 
@@ -65,11 +71,8 @@ pub async fn plan_for(
     let mut rotation_file = settings.rotation_file.clone();
     let mut message = None;
     if let (Some(mapping_file), Some(topic)) = (&settings.mapping_file, topic) {
-        let bytes = files
-            .read(mapping_file)
-            .await
-            .map_err(|e| unreadable(mapping_file, e))?;
-        match Mapping::parse(mapping_file, &bytes) {
+        let read = read_file(files, mapping_file).await?;
+        match read.and_then(|b| Mapping::parse(mapping_file, &b)) {
             Ok(mapping) => match mapping.for_topic(topic) {
                 Some(entry) => {
                     rotation_file = entry.phone_number_json_file.clone();
@@ -83,8 +86,8 @@ pub async fn plan_for(
             Err(f) => findings.push(f),
         }
     }
-    let bytes = (files.read(&rotation_file).await).map_err(|e| unreadable(&rotation_file, e))?;
-    let rotation = match Rotation::parse(&rotation_file, &bytes) {
+    let read = read_file(files, &rotation_file).await?;
+    let rotation = match read.and_then(|bytes| Rotation::parse(&rotation_file, &bytes)) {
         Ok(r) => {
             findings.extend(r.validate_calling(settings.plan.fallback.as_deref()));
             Some(r)
@@ -126,10 +129,17 @@ pub async fn plan_for(
     })
 }
 
-/// A file that could not be read now: the plan waits for it.
-fn unreadable(file: &str, error: String) -> String {
-    error!(file, %error, "An on-call file cannot be read; the alarm will be retried.");
-    format!("{file}: {error}")
+/// The file's bytes; a missing file is a finding (`Ok(Err)`), planned around; one that cannot
+/// be read now fails the plan (`Err`), which waits for a retry.
+async fn read_file(files: &dyn Files, file: &str) -> Result<Result<Vec<u8>, Finding>, String> {
+    match files.read(file).await {
+        Ok(bytes) => Ok(Ok(bytes)),
+        Err(FileError::Missing(e)) => Ok(Err(finding(file, e))),
+        Err(FileError::Unavailable(e)) => {
+            error!(file, error = %e, "An on-call file cannot be read now; the alarm will be retried.");
+            Err(format!("{file}: {e}"))
+        }
+    }
 }
 
 /// Who a call would ring first today: for the `oncall` command, the same plan an alarm gets.
