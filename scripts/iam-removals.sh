@@ -44,7 +44,10 @@ for p in t["Resources"][role]["Properties"]["Policies"]:
     statements[i:i + 1] = [k for k in kept if k["Action"]]
 print(json.dumps(t))
 PY
-  failed=$(OPSBELL_TEMPLATE="$PWD/target/stack/removed.json" cargo test -q --locked -p opsbell-tests \
-    --test acceptance -- --include-ignored lambda_runtime 2>&1 | grep -oE '^    lambda_runtime::[a-z_]+' | sed 's/^ *lambda_runtime:://' | tr '\n' ' ' || true)
+  # The tests make secrets with fixed names: each run starts from an empty moto.
+  python3 -c "import urllib.request; urllib.request.urlopen(urllib.request.Request('$AWS_ENDPOINT_URL/moto-api/reset', method='POST'))"
+  OPSBELL_TEMPLATE="$PWD/target/stack/removed.json" cargo test -q --locked -p opsbell-tests \
+    --test acceptance -- --include-ignored lambda_runtime >target/stack/removal.log 2>&1 || true
+  failed=$(grep -oE '^    lambda_runtime::[a-z_]+' target/stack/removal.log | sed 's/^ *lambda_runtime:://' | tr '\n' ' ' || true)
   echo -e "$role\t$action\t$resource\t${failed:-NONE}"
 done <target/stack/removals.txt

@@ -159,10 +159,14 @@ async fn alarm_fanout_takes_an_sqs_batch_and_an_sns_alarm_under_its_role() {
     // Flood control after one event: the rest of the window (the second job of the batch, then
     // the alarm) waits for its digest, a delayed message on the events queue itself
     // (sqs:SendMessage under this role).
+    // An `oncall` channel hears the jobs too: each starts an escalation on the caller's queue.
     let config = json!({
-        "channels": { "ops-slack": { "type": "slack",
-            "webhook_url": stack.secret("secretsmanager", "slack-webhook-url", &url).await,
-            "flood": { "burst": 1, "window": "15m" } } }
+        "channels": {
+            "ops-slack": { "type": "slack",
+                "webhook_url": stack.secret("secretsmanager", "slack-webhook-url", &url).await,
+                "flood": { "burst": 1, "window": "15m" } },
+            "pager": { "type": "oncall" }
+        }
     });
     let (runtime, mut function, proxy) = stack.start("alarm-fanout", config, &[], None).await;
     let faulted = &events_of(&job_sample("faulted"))[0];
@@ -209,11 +213,17 @@ async fn alarm_fanout_takes_an_sqs_batch_and_an_sns_alarm_under_its_role() {
             "sqs:SendMessage",
         ],
     );
-    let events_arn = Resource::queue(&stack.events_queue).attributes["Arn"].clone();
+    let sent_to = |queue: &str| {
+        let arn = Resource::queue(queue).attributes["Arn"].clone();
+        (proxy.calls().iter()).any(|c| c.action == "sqs:SendMessage" && c.resource == arn)
+    };
     assert!(
-        (proxy.calls().iter()).any(|c| c.action == "sqs:SendMessage" && c.resource == events_arn),
-        "the digest waits on {events_arn}: {:?}",
-        proxy.calls()
+        sent_to(&stack.events_queue),
+        "the digest waits on the events queue"
+    );
+    assert!(
+        sent_to(&stack.check_queue),
+        "the escalation starts on the caller's queue"
     );
     assert!(
         !function.log().contains("slack-secret-path"),
@@ -313,6 +323,19 @@ async fn chat_listener_takes_a_chat_event_under_its_role() {
         .await
         .response();
     assert_eq!(answer["statusCode"], 200, "{answer}");
+    // `status` lists the spaces and what was delivered (dynamodb:Query).
+    message["message"]["text"] = json!("@opsbell status");
+    message["message"]["argumentText"] = json!(" status");
+    let body = message.to_string().into_bytes();
+    let answer = runtime
+        .invoke(
+            &mut function,
+            http_event("/chat/events", chat_headers(), &body),
+            TIMEOUT,
+        )
+        .await
+        .response();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
     // Removed from the space: it is forgotten (dynamodb:DeleteItem under this role).
     let removed = sample("googlechat-event-removed-from-space-docs.json");
     let answer = runtime
@@ -327,6 +350,11 @@ async fn chat_listener_takes_a_chat_event_under_its_role() {
     assert!(stack.records("SPACE#opsbell").await.is_empty());
     assert_calls(
         &proxy,
-        &["dynamodb:PutItem", "s3:GetObject", "dynamodb:DeleteItem"],
+        &[
+            "dynamodb:PutItem",
+            "s3:GetObject",
+            "dynamodb:Query",
+            "dynamodb:DeleteItem",
+        ],
     );
 }
