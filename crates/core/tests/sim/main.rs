@@ -63,7 +63,6 @@ async fn simulate(seed: u64) -> (scenario::Scenario, Outcome) {
         misconfigured: AtomicBool::new(false),
         ambiguous: Mutex::default(),
         unrecorded: Mutex::default(),
-        crashes: Mutex::default(),
     });
     let posts = leak(Posts::default());
     let log = Arc::new(SimLog {

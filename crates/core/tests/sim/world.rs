@@ -28,6 +28,13 @@ tokio::task_local! {
 
 pub const CRASH: &str = "sim crash";
 
+/// With `OPSBELL_SIM_TRACE` set, one line of what happened, at the simulated instant.
+fn trace(what: std::fmt::Arguments<'_>) {
+    if std::env::var_os("OPSBELL_SIM_TRACE").is_some() {
+        eprintln!("{:?} {what}", Instant::now());
+    }
+}
+
 fn working_on() -> String {
     WORKING_ON.try_with(Clone::clone).unwrap_or_default()
 }
@@ -59,7 +66,6 @@ pub struct Faults {
     /// Side effects not yet recorded in the delivery log (a post, a flood count), by (event
     /// key, channel): a worker that dies now leaves them ambiguous.
     pub unrecorded: Mutex<BTreeSet<(String, String)>>,
-    pub crashes: Mutex<u32>,
 }
 
 impl Faults {
@@ -70,9 +76,7 @@ impl Faults {
     fn store_error(&self) -> Result<(), StoreError> {
         match self.chance(self.store) {
             true => {
-                if std::env::var("OPSBELL_SIM_TRACE").is_ok() {
-                    eprintln!("{:?} store error {}", Instant::now(), working_on());
-                }
+                trace(format_args!("store error {}", working_on()));
                 Err(StoreError("simulated outage".into()))
             }
             false => Ok(()),
@@ -105,10 +109,7 @@ impl Faults {
                 self.ambiguous.lock().unwrap().insert((key, channel));
             }
             drop(unrecorded);
-            *self.crashes.lock().unwrap() += 1;
-            if std::env::var("OPSBELL_SIM_TRACE").is_ok() {
-                eprintln!("{:?} crash {} {target:?}", Instant::now(), working_on());
-            }
+            trace(format_args!("crash {} {target:?}", working_on()));
             std::panic::panic_any(CRASH);
         }
     }
@@ -135,12 +136,9 @@ impl DeliveryLog for SimLog<'static> {
             .inner
             .claim_delivery(key, target, now, lease_until)
             .await;
-        if std::env::var("OPSBELL_SIM_TRACE").is_ok() {
-            eprintln!(
-                "{:?} claim {target} {key} {claim:?} until {lease_until}",
-                Instant::now()
-            );
-        }
+        trace(format_args!(
+            "claim {target} {key} {claim:?} until {lease_until}"
+        ));
         self.faults.crash_after(None);
         claim
     }
@@ -153,9 +151,7 @@ impl DeliveryLog for SimLog<'static> {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.faults.store_error()?;
-        if std::env::var("OPSBELL_SIM_TRACE").is_ok() {
-            eprintln!("{:?} finish {target} {key} {outcome:?}", Instant::now());
-        }
+        trace(format_args!("finish {target} {key} {outcome:?}"));
         let pair = (key.to_string(), target.to_string());
         self.faults.unrecorded.lock().unwrap().remove(&pair);
         self.inner.finish_delivery(key, target, outcome, now).await
@@ -343,14 +339,10 @@ fn answer(
     event: &Event,
 ) -> Result<Receipt, NotifyError> {
     let took = || {
-        if std::env::var("OPSBELL_SIM_TRACE").is_ok() {
-            eprintln!(
-                "{:?} post {target} {} via {:?}",
-                Instant::now(),
-                event.key,
-                event.via
-            );
-        }
+        trace(format_args!(
+            "post {target} {} via {:?}",
+            event.key, event.via
+        ));
         posts
             .0
             .lock()
