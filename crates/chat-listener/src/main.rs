@@ -41,6 +41,7 @@ async fn main() -> Result<(), Error> {
         records: &records,
         oncall,
         language: chat.language,
+        silence_max: chat.silence_max,
     };
     if let Some(request) = opsbell_aws::local::request()? {
         let response = chat_listener::handle(request, &listener).await?;

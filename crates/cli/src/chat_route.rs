@@ -21,6 +21,7 @@ pub struct LocalChat {
     records: Arc<SqliteStore>,
     oncall: Option<(OncallSettings, DirFiles)>,
     language: opsbell_core::locale::Language,
+    silence_max: chrono::Duration,
 }
 
 impl LocalChat {
@@ -45,6 +46,7 @@ impl LocalChat {
             records,
             oncall,
             language: chat.language,
+            silence_max: chat.silence_max,
         })))
     }
 
@@ -55,6 +57,7 @@ impl LocalChat {
             records: self.records.as_ref(),
             oncall: self.oncall.as_ref().map(|(s, f)| (s, f as &dyn Files)),
             language: self.language,
+            silence_max: self.silence_max,
         };
         let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
         let reply = listener

@@ -219,7 +219,11 @@ fn check_environment(env: &[(String, String)]) -> bool {
     }
     match ChatSettings::from_env(env) {
         Ok(None) => {}
-        Ok(Some(c)) => crate::out!("environment (Chat bot {:?}): ok", c.bot),
+        Ok(Some(c)) => crate::out!(
+            "environment (Chat bot {:?}): ok — silences last at most {} (SILENCE_MAX)",
+            c.bot,
+            opsbell_core::time::span_text(c.silence_max)
+        ),
         Err(p) => problems("Chat bot", p),
     }
     ok

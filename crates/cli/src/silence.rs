@@ -79,11 +79,12 @@ pub async fn run(args: &SilenceArgs) -> Result<ExitCode, crate::Error> {
             comment,
             author,
         } => {
+            let env: Vec<(String, String)> = std::env::vars().collect();
             let (m, channels) = silence::matchers(matchers)?;
             let request = silence::Request {
                 matchers: m,
                 channels,
-                length: silence::length(length)?,
+                length: silence::length(length, silence::max_length(&env)?)?,
                 comment: comment.clone(),
             };
             let by = author

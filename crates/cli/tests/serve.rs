@@ -296,6 +296,7 @@ fn check_reports_the_environments_on_call_and_chat_settings() {
         .env("ONCALL_FILES_DIR", repo("samplejson"))
         .env("CALL_REPEAT_COUNT", "three")
         .env("CHAT_PROJECT_NUMBER", "my-project")
+        .env("SILENCE_MAX", "forever")
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -303,8 +304,9 @@ fn check_reports_the_environments_on_call_and_chat_settings() {
     for needle in [
         "environment (on-call): 1 problem(s)",
         "CALL_REPEAT_COUNT: CALL_REPEAT_COUNT=\"three\" is not a number",
-        "environment (Chat bot): 1 problem(s)",
+        "environment (Chat bot): 2 problem(s)",
         "CHAT_PROJECT_NUMBER: \"my-project\" is not a project number",
+        "SILENCE_MAX: SILENCE_MAX=\"forever\" is not a length",
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
@@ -313,6 +315,7 @@ fn check_reports_the_environments_on_call_and_chat_settings() {
         .arg(repo("config.json"))
         .env("ONCALL_FILES_DIR", repo("samplejson"))
         .env("CHAT_PROJECT_NUMBER", "1234567890")
+        .env("SILENCE_MAX", "90d")
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -322,7 +325,9 @@ fn check_reports_the_environments_on_call_and_chat_settings() {
         "{text}"
     );
     assert!(
-        text.contains("environment (Chat bot \"opsbell\"): ok"),
+        text.contains(
+            "environment (Chat bot \"opsbell\"): ok — silences last at most 90d (SILENCE_MAX)"
+        ),
         "{text}"
     );
 }

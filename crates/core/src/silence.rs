@@ -187,24 +187,37 @@ pub fn matchers(words: &[String]) -> Result<(Matchers, Vec<String>), String> {
     Ok((m, channels))
 }
 
-/// The longest silence unless configured (`silence_max`): a forgotten silence must not hide
+/// The longest silence unless configured (`SILENCE_MAX`): a forgotten silence must not hide
 /// a failing process for ever.
 pub const MAX_LENGTH_DAYS: i64 = 30;
 
-/// How long: `2h`, `30m`, `1d`, at most [`MAX_LENGTH_DAYS`].
-pub fn length(text: &str) -> Result<Duration, String> {
+/// The longest silence a person may ask for: `SILENCE_MAX` (`90d`, `12h`) from `env`, else
+/// [`MAX_LENGTH_DAYS`]. Read by the chat listener and `opsbell silence add` alike.
+pub fn max_length(env: &[(String, String)]) -> Result<Duration, String> {
+    let Some((_, text)) = env.iter().find(|(k, _)| k == "SILENCE_MAX") else {
+        return Ok(Duration::days(MAX_LENGTH_DAYS));
+    };
+    let most = crate::time::parse_span(text)
+        .ok()
+        .and_then(|span| Duration::from_std(span).ok())
+        .filter(|most| *most > Duration::zero() && *most <= Duration::days(3650));
+    most.ok_or_else(|| format!("SILENCE_MAX={text:?} is not a length from 1m to 3650d (90d, 12h)"))
+}
+
+/// How long: `2h`, `30m`, `1d`, at most `most` (see [`max_length`]).
+pub fn length(text: &str, most: Duration) -> Result<Duration, String> {
     let span = crate::time::parse_span(text)?;
-    let most = Duration::days(MAX_LENGTH_DAYS);
     match Duration::from_std(span) {
         Ok(length) if length <= most => Ok(length),
         _ => Err(format!(
-            "{text} is longer than a silence may be ({MAX_LENGTH_DAYS}d)"
+            "{text} is longer than a silence may be ({})",
+            crate::time::span_text(most)
         )),
     }
 }
 
-/// The chat form: `<matchers> for <length> ["comment"]`.
-pub fn parse(text: &str) -> Result<Request, String> {
+/// The chat form: `<matchers> for <length> ["comment"]`, at most `most` long.
+pub fn parse(text: &str, most: Duration) -> Result<Request, String> {
     let words = words(text);
     let Some(at) = words.iter().position(|w| w.eq_ignore_ascii_case("for")) else {
         return Err("say how long: silence <matchers> for 2h \"comment\"".into());
@@ -216,7 +229,7 @@ pub fn parse(text: &str) -> Result<Request, String> {
     Ok(Request {
         matchers,
         channels,
-        length: length(span)?,
+        length: length(span, most)?,
         comment: words[at + 2..].join(" "),
     })
 }
@@ -297,6 +310,29 @@ pub fn line(s: &Silence, now: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(text: &str) -> Result<Request, String> {
+        super::parse(text, max_length(&[]).unwrap())
+    }
+
+    #[test]
+    fn the_maximum_is_a_setting_and_a_bad_one_says_why() {
+        let env = |v: &str| vec![("SILENCE_MAX".to_string(), v.to_string())];
+        assert_eq!(max_length(&env("90d")).unwrap(), Duration::days(90));
+        assert_eq!(max_length(&env("12h")).unwrap(), Duration::hours(12));
+        let most = max_length(&env("90d")).unwrap();
+        assert_eq!(
+            super::parse("process=x for 60d", most).unwrap().length,
+            Duration::days(60)
+        );
+        let short = max_length(&env("12h")).unwrap();
+        let e = super::parse("process=x for 1d", short).unwrap_err();
+        assert!(e.contains("longer than a silence may be (12h)"), "{e}");
+        for bad in ["soon", "0s", "100000d"] {
+            let e = max_length(&env(bad)).unwrap_err();
+            assert!(e.starts_with("SILENCE_MAX="), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn a_silence_longer_than_the_maximum_is_refused_and_never_panics() {

@@ -33,6 +33,18 @@ pub fn parse_span(s: &str) -> Result<std::time::Duration, String> {
         .map_err(|e| format!("{s:?} is not a span like \"30m\", \"24h\" or \"7d\" ({e})"))
 }
 
+/// A span as people write it and [`parse_span`] reads it back, in its largest whole unit:
+/// `90d`, `12h`, `45m`, `30s`.
+pub fn span_text(span: chrono::Duration) -> String {
+    let s = span.num_seconds();
+    match s {
+        _ if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        _ if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        _ if s % 60 == 0 => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
 /// Serde: an optional [`parse_span`] string.
 pub fn de_opt_span<'de, D: serde::Deserializer<'de>>(
     d: D,
@@ -71,5 +83,9 @@ mod tests {
         assert_eq!(parse_span("2h 30m").unwrap().as_secs(), 9_000);
         assert_eq!(parse_span("7d").unwrap().as_secs(), 604_800);
         assert!(parse_span("soon").unwrap_err().contains("\"soon\""));
+        for text in ["90d", "12h", "45m", "30s", "25h"] {
+            let span = chrono::Duration::from_std(parse_span(text).unwrap()).unwrap();
+            assert_eq!(span_text(span), text);
+        }
     }
 }

@@ -81,6 +81,7 @@ async fn a_silence_from_chat_holds_back_until_unsilenced_and_what_it_held_stays_
         records: world.store.as_ref(),
         oncall: None,
         language: opsbell_core::locale::Language::En,
+        silence_max: chrono::Duration::days(30),
     };
     let reply = say(
         &listener,

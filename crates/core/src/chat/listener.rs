@@ -75,6 +75,8 @@ pub struct ChatListener<'a> {
     pub oncall: Option<(&'a OncallSettings, &'a dyn Files)>,
     /// What the bot's replies are written in.
     pub language: Language,
+    /// The longest silence it accepts ([`crate::chat::ChatSettings::silence_max`]).
+    pub silence_max: chrono::Duration,
 }
 
 impl ChatListener<'_> {
@@ -225,7 +227,7 @@ impl ChatListener<'_> {
         by: &str,
         now: DateTime<Utc>,
     ) -> Result<String, StoreError> {
-        let request = match crate::silence::parse(text) {
+        let request = match crate::silence::parse(text, self.silence_max) {
             Ok(r) => r,
             Err(why) => return Ok(Say::SilenceRefused { why: &why }.text(self.language)),
         };

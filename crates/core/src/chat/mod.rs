@@ -22,6 +22,8 @@ pub struct ChatSettings {
     /// The replies' language: `CHAT_LANGUAGE`, else the deployment's `language`; English by
     /// default.
     pub language: crate::locale::Language,
+    /// The longest `silence` the bot accepts: `SILENCE_MAX`, else 30 days.
+    pub silence_max: chrono::Duration,
 }
 
 impl ChatSettings {
@@ -58,6 +60,10 @@ impl ChatSettings {
                 crate::locale::Language::En
             }),
         };
+        let silence_max = crate::silence::max_length(env).unwrap_or_else(|e| {
+            p.push("SILENCE_MAX", e);
+            chrono::Duration::zero()
+        });
         if let Some(url) = &keys_url {
             p.url(url, "CHAT_KEYS_URL");
         }
@@ -71,6 +77,7 @@ impl ChatSettings {
             audience,
             keys_url,
             language,
+            silence_max,
         }))
     }
 }

@@ -53,6 +53,7 @@ async fn the_samples_drive_the_registry_and_commands_answer() {
         records: &records,
         oncall: None,
         language: crate::locale::Language::En,
+        silence_max: chrono::Duration::days(30),
     };
     let auth = bearer();
     let now = Utc::now();
@@ -139,6 +140,7 @@ async fn ack_marks_a_running_incident_and_oncall_says_when_unconfigured() {
         records: &records,
         oncall: None,
         language: crate::locale::Language::En,
+        silence_max: chrono::Duration::days(30),
     };
     let mut event: Value = serde_json::from_slice(&sample("message-room")).unwrap();
     let mut say = |text: &str| {
@@ -256,6 +258,7 @@ async fn status_lists_recent_deliveries_and_escalations() {
         records: &records,
         oncall: None,
         language: crate::locale::Language::En,
+        silence_max: chrono::Duration::days(30),
     };
     let mut event: Value = serde_json::from_slice(&sample("message-room")).unwrap();
     event["message"]["argumentText"] = json!(" status");
@@ -284,6 +287,7 @@ async fn a_message_from_an_unregistered_space_registers_it_once() {
         records: &records,
         oncall: None,
         language: crate::locale::Language::En,
+        silence_max: chrono::Duration::days(30),
     };
     let (auth, first) = (bearer(), Utc::now());
     let reply = listener
@@ -355,6 +359,7 @@ async fn oncall_follows_the_mapping_for_every_topic_and_names_a_gap() {
         records: &records,
         oncall: Some((&settings, &files)),
         language: crate::locale::Language::En,
+        silence_max: chrono::Duration::days(30),
     };
     let mut event: Value = serde_json::from_slice(&sample("message-room")).unwrap();
     let mut say = |text: &str| {
@@ -397,6 +402,7 @@ async fn the_bot_replies_in_the_deployments_language() {
             records: &records,
             oncall: None,
             language,
+            silence_max: chrono::Duration::days(30),
         };
         let now: DateTime<Utc> = "2026-11-23T03:00:00Z".parse().unwrap();
         let added = listener
