@@ -10,6 +10,7 @@
 //! `OPSBELL_SIM_SEEDS=N` runs N scenarios (default 1,000); `OPSBELL_SIM_SEED=S` replays one.
 //! Seeds that once failed are in `regressions.txt` and run first.
 
+mod escalation;
 mod oracle;
 mod scenario;
 mod world;
@@ -281,14 +282,44 @@ fn seeds() -> Vec<u64> {
     kept.chain(first..first + n).collect()
 }
 
-#[test]
-fn every_routed_event_is_delivered_once_withheld_or_digested_whatever_fails() {
+/// Panics other than the simulation's crashes still print.
+fn quiet_crashes() {
     let quiet = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if info.payload().downcast_ref::<&str>() != Some(&CRASH) {
             quiet(info);
         }
     }));
+}
+
+#[test]
+fn every_escalation_rings_its_plan_in_order_once_whatever_connect_answers() {
+    quiet_crashes();
+    let seeds = seeds();
+    let started = std::time::Instant::now();
+    let failed: Vec<String> = (seeds.iter())
+        .filter_map(
+            |&seed| match std::panic::catch_unwind(|| escalation::run(seed)) {
+                Ok(Ok(())) => None,
+                Ok(Err(why)) => Some(format!("seed {seed}: {why}")),
+                Err(_) => Some(format!("seed {seed}: the simulation panicked")),
+            },
+        )
+        .take(3)
+        .collect();
+    println!("{} escalations in {:.1?}", seeds.len(), started.elapsed());
+    if let Some(first) = failed.first() {
+        let seed = first.split(':').next().unwrap().trim_start_matches("seed ");
+        panic!(
+            "{}\nreplay: OPSBELL_SIM_SEED={seed} cargo test -p opsbell-core --test sim escalation -- --nocapture",
+            failed.join("\n")
+        );
+    }
+}
+
+#[test]
+fn every_routed_event_is_delivered_once_withheld_or_digested_whatever_fails() {
+    quiet_crashes();
     let seeds = seeds();
     let started = std::time::Instant::now();
     let (mut failed, mut judged, mut ambiguous) = (Vec::new(), 0, 0);
