@@ -35,6 +35,8 @@ struct FakeConnect {
     answer_on: Mutex<Option<String>>,
     /// How many StartOutboundVoiceContact requests to answer 503 before taking calls.
     unavailable: Mutex<usize>,
+    /// Refuse every StartOutboundVoiceContact with this (status, error type) while set.
+    refuse: Mutex<Option<(u16, &'static str)>>,
 }
 
 struct Start(Arc<FakeConnect>);
@@ -52,6 +54,11 @@ impl Respond for Start {
                 .set_body_json(json!({ "message": "Service Unavailable" }));
         }
         drop(unavailable);
+        if let Some((status, kind)) = *self.0.refuse.lock().unwrap() {
+            return ResponseTemplate::new(status)
+                .insert_header("x-amzn-ErrorType", kind)
+                .set_body_json(json!({ "message": format!("{kind} (simulated)") }));
+        }
         assert_eq!(body["InstanceId"], INSTANCE);
         assert_eq!(body["Attributes"]["isTalking"], "false");
         let number = body["DestinationPhoneNumber"].as_str().unwrap().to_string();
@@ -797,6 +804,47 @@ async fn a_connect_503_is_retried_within_the_step_and_the_escalation_does_not_mo
     assert_eq!(w.dialed().len(), 1, "one call placed, nobody else called");
     let incident = w.incident("sns-msg-503").await;
     assert_eq!((incident.step, incident.contacts[0].is_some()), (0, true));
+}
+
+/// Connect refuses opsbell itself (its role, the instance or contact flow, the request):
+/// nobody is called, the escalation stays at its first step, chat hears why, and the
+/// invocation fails so SNS (then the on-failure queue) brings it back. Once fixed, the redelivery calls the first callee.
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn a_connect_configuration_error_calls_nobody_stops_loudly_and_resumes_once_fixed() {
+    for (status, kind) in [
+        (403, "AccessDeniedException"),
+        (404, "ResourceNotFoundException"),
+        (400, "InvalidRequestException"),
+    ] {
+        let w = World::start(&rotation_sample(), Some("+815099999999"), 1).await;
+        *w.connect.refuse.lock().unwrap() = Some((status, kind));
+        let caller = w.caller();
+        let id = format!("sns-config-{status}");
+        let event = crate::support::lambda_event(sns_event(&id), context());
+        let failed = oncall_caller::handle(event, &caller).await;
+        assert!(
+            failed.is_err(),
+            "{kind}: the invocation fails, and SNS retries it"
+        );
+        let tried: Vec<Value> = w.connect.bodies.lock().unwrap().clone();
+        let numbers: std::collections::BTreeSet<String> = (tried.iter())
+            .map(|b| b["DestinationPhoneNumber"].to_string())
+            .collect();
+        assert_eq!(numbers.len(), 1, "{kind}: only the first callee was tried");
+        assert!(w.dialed().is_empty(), "{kind}: nobody was called");
+        let told: Vec<String> = (w.events().await.into_iter())
+            .filter_map(|e| e.info)
+            .collect();
+        assert!(
+            told.iter().any(|i| i.contains(kind)),
+            "{kind}: chat hears why: {told:?}"
+        );
+        *w.connect.refuse.lock().unwrap() = None;
+        let (reply, _) = invoke(&caller, sns_event(&id)).await;
+        assert_eq!(reply["started"][0]["Called"]["step"], json!(0), "{reply}");
+        assert_eq!(w.dialed().len(), 1, "{kind}: the first callee, once fixed");
+    }
 }
 
 /// An ack from chat lands at every point of a running check the test can force (before each of
