@@ -472,3 +472,45 @@ async fn silences_that_cannot_be_read_hold_the_event_for_a_retry_instead_of_send
         "a silence may hold it"
     );
 }
+
+/// A writer for a test's own log lines.
+#[derive(Clone, Default)]
+struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_event_no_route_hears_is_logged_at_info_with_its_key_state_and_source() {
+    let lines = Lines::default();
+    let sink = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let slack = scripted(0, false);
+    let mut unheard = event();
+    unheard.state = State::Successful;
+    let report = fanout(&[("slack", slack.clone())])
+        .deliver(&unheard, Instant::now() + Duration::from_secs(5))
+        .await;
+    assert!(!report.should_retry());
+    assert_eq!(slack.calls.load(Ordering::SeqCst), 0);
+    let logged = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let line = logged
+        .lines()
+        .find(|l| l.contains("No route hears this event"));
+    let line = line.unwrap_or_else(|| panic!("no line for the unheard event in:\n{logged}"));
+    let key = format!("key={}", unheard.key);
+    for needle in [" INFO ", &key, "state=successful", "source=uipath"] {
+        assert!(line.contains(needle), "{needle} missing from {line}");
+    }
+}
