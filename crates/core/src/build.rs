@@ -22,6 +22,8 @@ use crate::notify::google_chat::GoogleChatNotifier;
 use crate::notify::google_chat_bot::GoogleChatBotNotifier;
 use crate::notify::oncall::OncallNotifier;
 use crate::notify::slack::SlackNotifier;
+use crate::notify::teams::TeamsNotifier;
+use crate::notify::webhook::WebhookNotifier;
 use crate::poll::Pollers;
 use crate::ports::{Clock, DeliveryLog, Escalations, Queue, Records};
 
@@ -70,6 +72,8 @@ pub fn stateless(
         Channel::Slack(c) => Arc::new(SlackNotifier::new(ctx, c)),
         Channel::GoogleChat(c) => Arc::new(GoogleChatNotifier::new(ctx, c)),
         Channel::Chatwork(c) => Arc::new(ChatworkNotifier::new(ctx, c)),
+        Channel::Teams(c) => Arc::new(TeamsNotifier::new(ctx, c)),
+        Channel::Webhook(c) => Arc::new(WebhookNotifier::new(ctx, c)),
         Channel::Backlog(c) => Arc::new(BacklogNotifier::new(ctx, c)),
         Channel::Console(c) => Arc::new(ConsoleNotifier::new(ctx, c)),
         Channel::GoogleChatBot(_) | Channel::Oncall(_) => return None,

@@ -30,6 +30,18 @@ pub struct QueueError(pub String);
 #[async_trait]
 pub trait Notifier: Send + Sync {
     async fn notify(&self, event: &Event, deadline: Instant) -> Result<Receipt, NotifyError>;
+
+    /// After the vendor refused `event`'s rich message as malformed (`refusal`), posts its
+    /// minimal plain-text form once. `None` when this vendor has no such form or the refusal
+    /// is of another kind (a revoked webhook, a missing room).
+    async fn notify_plain(
+        &self,
+        _event: &Event,
+        _refusal: NotifyError,
+        _deadline: Instant,
+    ) -> Option<Result<Receipt, NotifyError>> {
+        None
+    }
 }
 
 /// A destination made of many places (the Google Chat bot's spaces), each its own delivery.
@@ -45,6 +57,16 @@ pub trait Spaces: Send + Sync {
         event: &Event,
         deadline: Instant,
     ) -> Result<Receipt, NotifyError>;
+    /// As [`Notifier::notify_plain`], for one space.
+    async fn post_plain(
+        &self,
+        _space: &str,
+        _event: &Event,
+        _refusal: NotifyError,
+        _deadline: Instant,
+    ) -> Option<Result<Receipt, NotifyError>> {
+        None
+    }
     /// Removes `space` from the registry (it refused while others took the event).
     async fn forget(&self, space: &str);
     /// Spaces posted to at once per event.

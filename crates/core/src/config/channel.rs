@@ -13,6 +13,8 @@ use crate::notify::google_chat::GoogleChatConfig;
 use crate::notify::google_chat_bot::GoogleChatBotConfig;
 use crate::notify::oncall::OncallConfig;
 use crate::notify::slack::SlackConfig;
+use crate::notify::teams::TeamsConfig;
+use crate::notify::webhook::WebhookConfig;
 use crate::problem::Problems;
 use crate::render::RenderOptions;
 
@@ -78,6 +80,10 @@ channels! {
     /// The Google Chat bot: every space it was added to, through the Chat API.
     GoogleChatBot(GoogleChatBotConfig),
     Chatwork(ChatworkConfig),
+    /// Microsoft Teams, through a Teams Workflow's webhook.
+    Teams(TeamsConfig),
+    /// A standard signed webhook (`opsbell.event.v1`).
+    Webhook(WebhookConfig),
     Backlog(BacklogConfig),
     /// Prints rendered messages to standard output (local runs).
     Console(ConsoleConfig),

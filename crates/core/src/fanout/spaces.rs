@@ -38,7 +38,11 @@ impl Fanout {
             let outcome = match self.claim(&target, event, deadline).await {
                 Err(outcome) => outcome,
                 Ok(_) => {
-                    let result = bot.post(&space, event, deadline).await;
+                    let rich = bot.post(&space, event, deadline).await;
+                    let result = super::send::or_plain(&target, event, rich, |refusal| {
+                        bot.post_plain(&space, event, refusal, deadline)
+                    })
+                    .await;
                     let refused = matches!(
                         result,
                         Err(NotifyError::Permanent {

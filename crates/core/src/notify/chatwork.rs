@@ -100,8 +100,27 @@ struct Posted {
 #[async_trait]
 impl Notifier for ChatworkNotifier {
     async fn notify(&self, event: &Event, deadline: Instant) -> Result<Receipt, NotifyError> {
-        let body = render(event, self.ctx.render);
-        let form = [("body", body.as_str()), ("self_unread", "0")];
+        self.post(&render(event, self.ctx.render), deadline).await
+    }
+
+    /// Chatwork answers 400 for a body it cannot take (too long, say).
+    async fn notify_plain(
+        &self,
+        event: &Event,
+        refusal: NotifyError,
+        deadline: Instant,
+    ) -> Option<Result<Receipt, NotifyError>> {
+        let plain = crate::render::chatwork::plain(event, self.ctx.render);
+        if !super::malformed(&refusal, &[]) {
+            return None;
+        }
+        Some(self.post(&plain, deadline).await)
+    }
+}
+
+impl ChatworkNotifier {
+    async fn post(&self, body: &str, deadline: Instant) -> Result<Receipt, NotifyError> {
+        let form = [("body", body), ("self_unread", "0")];
         let sent = send_with_retry(&self.ctx.name, &self.ctx.policy, deadline, || {
             self.ctx
                 .http

@@ -78,7 +78,28 @@ impl GoogleChatNotifier {
 #[async_trait]
 impl Notifier for GoogleChatNotifier {
     async fn notify(&self, event: &Event, deadline: Instant) -> Result<Receipt, NotifyError> {
-        let payload = render(event, self.ctx.render);
+        self.post(&render(event, self.ctx.render), deadline).await
+    }
+
+    async fn notify_plain(
+        &self,
+        event: &Event,
+        refusal: NotifyError,
+        deadline: Instant,
+    ) -> Option<Result<Receipt, NotifyError>> {
+        let plain = crate::render::google_chat::plain(event, self.ctx.render);
+        if !super::malformed(&refusal, &[MALFORMED]) {
+            return None;
+        }
+        Some(self.post(&plain, deadline).await)
+    }
+}
+
+/// Google's status for a message it cannot take as built (AIP-193).
+pub(super) const MALFORMED: &str = "INVALID_ARGUMENT";
+
+impl GoogleChatNotifier {
+    async fn post(&self, payload: &Value, deadline: Instant) -> Result<Receipt, NotifyError> {
         let base = self.webhook_url.expose_secret();
         let sep = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{sep}{REPLY_OPTION}");
@@ -90,7 +111,7 @@ impl Notifier for GoogleChatNotifier {
                     reqwest::header::CONTENT_TYPE,
                     "application/json; charset=UTF-8",
                 )
-                .json(&payload)
+                .json(payload)
         })
         .await?;
         Ok(Receipt {
@@ -155,6 +176,15 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(receipt.detail, "spaces/AAA/messages/m1");
+    }
+
+    #[tokio::test]
+    async fn a_card_google_refuses_as_invalid_argument_arrives_as_plain_text() {
+        let refusal = ResponseTemplate::new(400).set_body_json(serde_json::json!({"error": {
+            "code": 400, "status": "INVALID_ARGUMENT",
+            "message": "Invalid JSON payload received. Unknown name \"cardsV2\""}}));
+        let plain = |body: &[u8]| !String::from_utf8_lossy(body).contains("cardsV2");
+        testkit::refused_rich_then_plain(|kit| Arc::new(notifier(kit)), refusal, plain).await;
     }
 
     #[tokio::test]

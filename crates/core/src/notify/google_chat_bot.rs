@@ -211,6 +211,25 @@ impl Spaces for GoogleChatBotNotifier {
         })
     }
 
+    async fn post_plain(
+        &self,
+        space: &str,
+        event: &Event,
+        refusal: NotifyError,
+        deadline: Instant,
+    ) -> Option<Result<Receipt, NotifyError>> {
+        if !super::malformed(&refusal, &[super::google_chat::MALFORMED]) {
+            return None;
+        }
+        let message = crate::render::google_chat::plain(event, self.api.context().render);
+        let id = request_id(&format!("{}#plain", event.key), space);
+        Some(
+            self.api
+                .create_message(space, &message, &id, deadline)
+                .await,
+        )
+    }
+
     async fn forget(&self, space: &str) {
         if let Err(e) = Space::forget(self.records.as_ref(), &self.bot, space).await {
             warn!(space, error = %e, "Could not forget the space; it stays registered.");

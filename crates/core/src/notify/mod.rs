@@ -11,8 +11,10 @@ pub mod google_chat;
 pub mod google_chat_bot;
 pub mod oncall;
 pub mod slack;
+pub mod teams;
 #[cfg(test)]
 pub(crate) mod testkit;
+pub mod webhook;
 
 use serde_json::Value;
 
@@ -66,6 +68,20 @@ pub trait ChannelConfig: Sized {
     /// also sent one at a time. `None`: no pacing.
     fn spacing(&self) -> Option<std::time::Duration> {
         None
+    }
+}
+
+/// Whether `refusal` says the message itself was malformed, so its plain-text form may pass:
+/// HTTP 413, or 400 whose detail names one of `reasons` (any 400 when `reasons` is empty).
+pub(crate) fn malformed(refusal: &crate::ports::NotifyError, reasons: &[&str]) -> bool {
+    match refusal {
+        crate::ports::NotifyError::Permanent { status: 413, .. } => true,
+        crate::ports::NotifyError::Permanent {
+            status: 400,
+            detail,
+            ..
+        } => reasons.is_empty() || reasons.iter().any(|r| detail.contains(r)),
+        _ => false,
     }
 }
 

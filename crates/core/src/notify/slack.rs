@@ -72,17 +72,48 @@ impl SlackNotifier {
     }
 }
 
+/// What Slack answers for a message it cannot take as built.
+/// <https://api.slack.com/messaging/webhooks#handling_errors>
+const MALFORMED: [&str; 4] = [
+    "invalid_blocks",
+    "invalid_attachments",
+    "invalid_payload",
+    "invalid_blocks_format",
+];
+
 #[async_trait]
 impl Notifier for SlackNotifier {
     async fn notify(&self, event: &Event, deadline: Instant) -> Result<Receipt, NotifyError> {
-        let payload = render(event, self.ctx.render);
+        self.post(&render(event, self.ctx.render), deadline).await
+    }
+
+    async fn notify_plain(
+        &self,
+        event: &Event,
+        refusal: NotifyError,
+        deadline: Instant,
+    ) -> Option<Result<Receipt, NotifyError>> {
+        let plain = crate::render::slack::plain(event, self.ctx.render);
+        if !super::malformed(&refusal, &MALFORMED) {
+            return None;
+        }
+        Some(self.post(&plain, deadline).await)
+    }
+}
+
+impl SlackNotifier {
+    async fn post(
+        &self,
+        payload: &impl serde::Serialize,
+        deadline: Instant,
+    ) -> Result<Receipt, NotifyError> {
         let sent = send_with_retry(&self.ctx.name, &self.ctx.policy, deadline, || {
             let request = match &self.parsed {
                 Some(url) => self.ctx.http.post(url.clone()),
                 // Unparseable: reqwest refuses it as before, and the error leaves the URL out.
                 None => self.ctx.http.post(self.webhook_url.expose_secret()),
             };
-            request.json(&payload)
+            request.json(payload)
         })
         .await?;
         Ok(Receipt {
@@ -135,5 +166,12 @@ mod tests {
     #[tokio::test]
     async fn status_matrix() {
         testkit::status_matrix(|kit| Arc::new(notifier(kit)), &["SECRET-HOOK"]).await;
+    }
+
+    #[tokio::test]
+    async fn a_message_slack_refuses_as_invalid_blocks_arrives_as_plain_text() {
+        let refusal = ResponseTemplate::new(400).set_body_string("invalid_blocks");
+        let plain = |body: &[u8]| !String::from_utf8_lossy(body).contains("attachments");
+        testkit::refused_rich_then_plain(|kit| Arc::new(notifier(kit)), refusal, plain).await;
     }
 }

@@ -162,3 +162,48 @@ pub(crate) async fn status_matrix(make: impl Fn(&Kit) -> Arc<dyn Notifier>, secr
         }
     }
 }
+
+/// The vendor refuses the rich message with `refusal` and takes the plain one (`plain` tells
+/// them apart by body): through the fan-out's send stage, the event is delivered as plain
+/// text, after exactly two posts.
+pub(crate) async fn refused_rich_then_plain(
+    make: impl Fn(&Kit) -> Arc<dyn Notifier>,
+    refusal: ResponseTemplate,
+    plain: fn(&[u8]) -> bool,
+) {
+    use crate::fanout::{Destination, Fanout, TargetOutcome};
+    use crate::route::Route;
+    let kit = Kit::start().await;
+    Mock::given(move |r: &wiremock::Request| plain(&r.body))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .with_priority(1)
+        .mount(&kit.server)
+        .await;
+    Mock::given(any())
+        .respond_with(refusal)
+        .with_priority(2)
+        .mount(&kit.server)
+        .await;
+    let destinations = [("x".to_string(), Destination::Notifier(make(&kit)))].into();
+    let routes = vec![Route::to("x", vec![kit.event.state])];
+    let fanout = Fanout::new(
+        destinations,
+        routes,
+        Arc::new(crate::testing::MemoryStore::default()),
+        Arc::new(crate::testing::MemoryRecords::default()),
+        Arc::new(crate::ports::SystemClock),
+    );
+    let report = fanout.deliver(&kit.event, kit.deadline()).await;
+    let requests = kit.server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2, "the rich message, then the plain one");
+    assert!(!plain(&requests[0].body) && plain(&requests[1].body));
+    match &report.targets[0].1 {
+        TargetOutcome::Delivered { detail, .. } => {
+            assert!(
+                detail.starts_with("as plain text (rejected with HTTP 400"),
+                "{detail}"
+            );
+        }
+        other => panic!("not delivered: {other:?}"),
+    }
+}

@@ -4,27 +4,51 @@
 
 use serde_json::{Value, json};
 
-use super::{Label, MentionStyle, RenderOptions, View, mentions};
-use crate::event::truncate;
+use super::{Label, MentionStyle, RenderOptions, View, fit, mentions};
 use crate::event::{Event, Source};
 
-/// A message, cards included, may be at most 32,000 bytes; keep the free text well inside it.
-/// <https://developers.google.com/workspace/chat/api/reference/rest/v1/spaces.messages>
+/// A message, cards included, may be at most 32,000 bytes (the JSON Google receives).
+/// <https://developers.google.com/workspace/chat/api/reference/rest/v1/spaces.messages/create>
+pub const MESSAGE_MAX_BYTES: usize = 32_000;
+/// The details' share of it, counted in escaped characters; halved until the whole message
+/// fits (CJK text takes three bytes a character).
 pub const INFO_MAX_CHARS: usize = 6000;
+/// A fact's value, escaped; a card header's title and subtitle.
+pub const FACT_MAX_CHARS: usize = 1000;
+pub const HEADER_MAX_CHARS: usize = 200;
 
 pub fn render(event: &Event, opts: RenderOptions) -> Value {
+    let mut room = INFO_MAX_CHARS;
+    loop {
+        let message = render_within(event, opts, room);
+        if room == 0 || message.to_string().len() <= MESSAGE_MAX_BYTES {
+            return message;
+        }
+        room /= 2;
+    }
+}
+
+fn render_within(event: &Event, opts: RenderOptions, info_room: usize) -> Value {
     let view = View::new(event, opts);
+    let facts = view.facts.len();
+    let fact_room = match facts {
+        0 => 0,
+        n => FACT_MAX_CHARS.min(MESSAGE_MAX_BYTES / 3 / n),
+    };
     let mut sections = Vec::new();
     if !view.facts.is_empty() {
         let widgets: Vec<Value> = view
             .facts
             .iter()
-            .map(|(l, v)| json!({ "decoratedText": { "topLabel": l, "text": escape(v) } }))
+            .map(|(l, v)| {
+                let text = fit::escape_fit(v, fact_room, fit::html);
+                json!({ "decoratedText": { "topLabel": fit::escape_fit(l, 100, fit::html), "text": text } })
+            })
             .collect();
         sections.push(json!({ "widgets": widgets }));
     }
     if let Some(info) = &event.info {
-        let text = escape(&truncate(info, INFO_MAX_CHARS)).replace("\r\n", "\n");
+        let text = fit::escape_fit(&info.replace("\r\n", "\n"), info_room, fit::html);
         sections.push(json!({
             "header": view.label(Label::Info),
             "collapsible": true,
@@ -40,12 +64,14 @@ pub fn render(event: &Event, opts: RenderOptions) -> Value {
             }]}}]
         }));
     }
+    let title = fit::escape_fit(&view.title, HEADER_MAX_CHARS, fit::chat_text);
+    let who = mentions(event, MentionStyle::GoogleChat);
     let mut message = json!({
-        "text": format!("{}{} *{}*", mentions(event, MentionStyle::GoogleChat), view.emoji(), view.title),
+        "text": format!("{who}{} *{title}*", view.emoji()),
         "cardsV2": [{
             "cardId": "opsbell-event",
             "card": {
-                "header": { "title": view.title, "subtitle": format!("opsbell · {}", event.source) },
+                "header": { "title": title, "subtitle": format!("opsbell · {}", event.source) },
                 "sections": sections
             }
         }]
@@ -75,9 +101,14 @@ pub fn thread_key(event: &Event) -> Option<String> {
     })
 }
 
-/// Card text is a subset of HTML.
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// The minimal plain-text message for a vendor that refused the card: the text only, in the
+/// same thread.
+pub fn plain(event: &Event, opts: RenderOptions) -> Value {
+    let who = mentions(event, MentionStyle::GoogleChat);
+    let text = fit::escape_fit(&super::plain_text(event, opts), 4000, fit::chat_text);
+    let mut message = json!({ "text": format!("{who}{text}") });
+    if let Some(key) = thread_key(event) {
+        message["thread"] = json!({ "threadKey": key });
+    }
+    message
 }

@@ -3,9 +3,13 @@
 
 pub mod backlog;
 pub mod chatwork;
+pub mod fit;
 pub mod google_chat;
 pub mod slack;
+pub mod teams;
 mod text;
+#[cfg(any(test, feature = "test-util"))]
+pub mod worst;
 
 use std::sync::LazyLock;
 
@@ -80,12 +84,31 @@ impl<'a> View<'a> {
     }
 }
 
+/// The event as plain text, unescaped: its title, its facts one per line, and the first
+/// 20 lines of its details. What a vendor that refused the rich message gets instead (each
+/// escapes and cuts it for itself).
+pub fn plain_text(event: &Event, opts: RenderOptions) -> String {
+    let view = View::new(event, opts);
+    let mut lines = vec![format!("{} {}", view.emoji(), view.title)];
+    lines.extend(view.facts.iter().map(|(l, v)| format!("{l}: {v}")));
+    if let Some(info) = &event.info {
+        lines.push(String::new());
+        lines.extend(info.lines().take(20).map(String::from));
+    }
+    if let Some(link) = &event.link {
+        lines.push(format!("{}: {link}", view.label(Label::Open)));
+    }
+    lines.join("\n")
+}
+
 /// How a destination writes a mention.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum MentionStyle {
     Slack,
     GoogleChat,
     Chatwork,
+    /// Teams writes `<at>name</at>` in the text and the user in `msteams.entities`.
+    Teams,
 }
 
 /// The event's mentions as the destination writes them, with a trailing space; empty if none.
@@ -107,6 +130,7 @@ pub(crate) fn mentions(event: &Event, style: MentionStyle) -> String {
             }
             MentionStyle::GoogleChat if m == "all" => "<users/all> ".to_string(),
             MentionStyle::Chatwork if numeric(m) => format!("[To:{m}] "),
+            MentionStyle::Teams if m.contains('@') => format!("<at>{m}</at> "),
             _ => format!("@{m} "),
         })
         .collect()

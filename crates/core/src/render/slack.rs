@@ -5,13 +5,34 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use super::{Label, MentionStyle, RenderOptions, View, mentions};
-use crate::event::truncate;
+use super::{Label, MentionStyle, RenderOptions, View, fit, mentions};
 use crate::event::{Event, Severity};
 
-/// A section block's text is limited to 3,000 characters.
-/// <https://api.slack.com/reference/block-kit/blocks#section>
-pub const SECTION_TEXT_MAX: usize = 3000;
+/// Slack's Block Kit limits, counted in the escaped text Slack receives.
+/// <https://api.slack.com/reference/block-kit/blocks#section>,
+/// <https://api.slack.com/reference/block-kit/blocks#context>,
+/// <https://api.slack.com/reference/messaging/payload>
+pub mod limits {
+    /// Blocks in one message.
+    pub const BLOCKS: usize = 50;
+    /// A section's `text`.
+    pub const SECTION_TEXT: usize = 3000;
+    /// A header block's text.
+    pub const HEADER_TEXT: usize = 150;
+    /// A section's `fields`, and each field's text.
+    pub const FIELDS: usize = 10;
+    pub const FIELD_TEXT: usize = 2000;
+    /// A context block's elements.
+    pub const CONTEXT_ELEMENTS: usize = 10;
+    /// A button's text, and its URL.
+    pub const BUTTON_TEXT: usize = 75;
+    pub const BUTTON_URL: usize = 3000;
+    /// The top-level `text`.
+    pub const TEXT: usize = 40_000;
+}
+
+/// A section block's text limit (kept for callers that name it).
+pub const SECTION_TEXT_MAX: usize = limits::SECTION_TEXT;
 
 /// The message as posted. Typed rather than a `serde_json::Value`: building the value's maps
 /// was most of a warm delivery's own time. Fields are in alphabetical order, so it serializes
@@ -76,10 +97,17 @@ fn mrkdwn(text: String) -> Text {
 }
 
 pub fn render(event: &Event, opts: RenderOptions) -> Message {
+    use limits::*;
     let view = View::new(event, opts);
-    // Mentions are Slack's own `<@U…>` markup, so they are never escaped; the title is.
+    // Mentions are Slack's own `<@U…>` markup, so they are never escaped; everything else is.
     let who = mentions(event, MentionStyle::Slack);
-    let title = format!("{} {}", view.emoji(), escape(&view.title));
+    // `{who}*{emoji} {title}*`: four characters besides the mentions and the title.
+    let room = SECTION_TEXT.saturating_sub(who.chars().count() + 4);
+    let title = format!(
+        "{} {}",
+        view.emoji(),
+        fit::escape_fit(&view.title, room, fit::slack)
+    );
     let headline = format!("{who}{title}");
     let section = "section";
     let mut blocks = vec![Block::Text {
@@ -87,11 +115,8 @@ pub fn render(event: &Event, opts: RenderOptions) -> Message {
         kind: section,
     }];
     if !view.facts.is_empty() {
-        let fields = (view.facts.iter())
-            .map(|(l, v)| mrkdwn(format!("*{l}*\n{}", escape(v))))
-            .collect();
         blocks.push(Block::Fields {
-            fields,
+            fields: fields(&view.facts),
             kind: section,
         });
     }
@@ -100,16 +125,18 @@ pub fn render(event: &Event, opts: RenderOptions) -> Message {
             true => Cow::Owned(info.replace("\r\n", "\n").replace("```", "'''")),
             false => Cow::Borrowed(info.as_str()),
         };
-        let info = truncate(&info, SECTION_TEXT_MAX - 8);
+        // The fence is opened and closed here, around text already cut to fit inside it.
+        let info = fit::escape_fit(&info, SECTION_TEXT - 6, fit::slack);
         blocks.push(Block::Text {
-            text: mrkdwn(format!("```{}```", escape(&info))),
+            text: mrkdwn(format!("```{info}```")),
             kind: section,
         });
     }
-    if let Some(link) = &event.link {
+    if let Some(link) = event.link.as_ref().filter(|l| l.len() <= BUTTON_URL) {
+        let label = view.label(Label::Open).chars().take(BUTTON_TEXT).collect();
         let button = Element::Button {
             text: Text {
-                text: view.label(Label::Open).to_string(),
+                text: label,
                 kind: "plain_text",
             },
             kind: "button",
@@ -120,11 +147,13 @@ pub fn render(event: &Event, opts: RenderOptions) -> Message {
             kind: "actions",
         });
     }
-    let footer = format!("opsbell · {} · `{}`", event.source, event.key);
+    let key = fit::escape_fit(event.key.as_str(), SECTION_TEXT - 40, fit::slack);
+    let footer = format!("opsbell · {} · `{key}`", event.source);
     blocks.push(Block::Elements {
         elements: vec![Element::Text(mrkdwn(footer))],
         kind: "context",
     });
+    debug_assert!(blocks.len() <= BLOCKS);
     Message {
         attachments: [Attachment {
             blocks,
@@ -135,6 +164,37 @@ pub fn render(event: &Event, opts: RenderOptions) -> Message {
     }
 }
 
+/// The facts as at most [`limits::FIELDS`] fields of at most [`limits::FIELD_TEXT`]
+/// characters; facts past the ninth share the last field.
+fn fields(facts: &[(String, String)]) -> Vec<Text> {
+    use limits::*;
+    let field = |label: &str, value: &str| {
+        let label = fit::escape_fit(label, 100, fit::slack);
+        let room = FIELD_TEXT - label.chars().count() - 3;
+        mrkdwn(format!(
+            "*{label}*\n{}",
+            fit::escape_fit(value, room, fit::slack)
+        ))
+    };
+    if facts.len() <= FIELDS {
+        return facts.iter().map(|(l, v)| field(l, v)).collect();
+    }
+    let (shown, rest) = facts.split_at(FIELDS - 1);
+    let mut fields: Vec<Text> = shown.iter().map(|(l, v)| field(l, v)).collect();
+    let rest: Vec<String> = rest.iter().map(|(l, v)| format!("{l}: {v}")).collect();
+    fields.push(field("…", &rest.join("\n")));
+    fields
+}
+
+/// The minimal plain-text message for a vendor that refused the rich one: the top-level text
+/// only, escaped and cut to one section's length.
+pub fn plain(event: &Event, opts: RenderOptions) -> serde_json::Value {
+    let who = mentions(event, MentionStyle::Slack);
+    let text = super::plain_text(event, opts);
+    let room = limits::SECTION_TEXT - who.chars().count();
+    serde_json::json!({ "text": format!("{who}{}", fit::escape_fit(&text, room, fit::slack)) })
+}
+
 fn color(event: &Event) -> &'static str {
     match event.state.severity() {
         Severity::Critical => "#E01E5A",
@@ -142,18 +202,4 @@ fn color(event: &Event) -> &'static str {
         Severity::Good => "#2EB67D",
         Severity::Info => "#36C5F0",
     }
-}
-
-/// Slack mrkdwn control characters. <https://api.slack.com/reference/surfaces/formatting#escaping>
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -110,7 +110,7 @@ fn mentions_are_real_mentions_in_every_part_that_shows_them() {
     assert_eq!(
         chat["text"],
         "@U0123ABCD @S0456EFGH @here @yamada <users/123456789> <users/987654321> \
-         🔴 *Billing <Daily> & more faulted*"
+         🔴 *Billing ＜Daily＞ & more faulted*"
     );
     let chatwork = chatwork::render(&event, opts);
     assert!(
