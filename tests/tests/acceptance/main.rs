@@ -17,5 +17,6 @@ mod predecessors;
 mod routing;
 mod silences;
 mod stack;
+mod teams_and_webhook;
 mod tickets;
 mod webhook_to_chat;

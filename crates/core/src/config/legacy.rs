@@ -1,6 +1,6 @@
 //! The predecessor's `webhook` and `scheduled` sections (uipath-job-status-listener-on-aws,
 //! layout 2 and HEAD): `webhook.orchestrator.secret`, and per target
-//! `{slack,google_hangouts}.incomming_webhook_url` (sic), `chatwork.{api_token, room_id}`,
+//! `{slack,google_hangouts}.incomming_webhook_url` (sic; `teams` too), `chatwork.{api_token, room_id}`,
 //! `backlog.{api_key, space_key, project_id, issue_type_id, priority_id}`, `available_state`;
 //! the `scheduled.<target>` sections add `interval` (minutes) and `schedule` (a CloudWatch
 //! expression). A section left empty (the predecessor's template) is not a channel.
@@ -60,9 +60,13 @@ struct Section {
 }
 
 /// The targets opsbell delivers to: (section name, channel name, channel kind).
-const TARGETS: [(&str, &str, &str); 4] = [
+/// Teams was never a predecessor target; its section takes the chat webhooks' convention
+/// (`webhook.teams.incomming_webhook_url`, `scheduled.teams.*`), for teams that keep the
+/// predecessor's layout.
+const TARGETS: [(&str, &str, &str); 5] = [
     ("slack", "slack", "slack"),
     ("google_hangouts", "google_chat", "google_chat"),
+    ("teams", "teams", "teams"),
     ("chatwork", "chatwork", "chatwork"),
     ("backlog", "backlog", "backlog"),
 ];
@@ -226,7 +230,7 @@ fn orchestrator(orch: Section, p: &mut Problems) -> OrchestratorWebhook {
 fn upgrade(kind: &str, s: &Section) -> Option<Value> {
     let opt = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
     let channel = match kind {
-        "slack" | "google_chat" if !s.incomming_webhook_url.is_empty() => {
+        "slack" | "google_chat" | "teams" if !s.incomming_webhook_url.is_empty() => {
             json!({ "type": kind, "webhook_url": s.incomming_webhook_url })
         }
         "chatwork" if !s.api_token.is_empty() || !s.room_id.is_empty() => {

@@ -154,6 +154,17 @@ fn environment_overrides_any_value() {
 }
 
 #[test]
+fn a_teams_section_in_the_predecessors_layout_is_a_teams_channel() {
+    let config = load(
+        r#"{"webhook":{"teams":{"incomming_webhook_url":"https://prod.logic.azure.com/workflows/1?sig=x",
+        "available_state":"Faulted"}}}"#,
+    )
+    .unwrap();
+    assert_eq!(config.channels["teams"].kind(), "teams");
+    assert_eq!(config.routes[0].matchers.states, [State::Faulted]);
+}
+
+#[test]
 fn available_state_limits_a_legacy_channel() {
     let config = load(
         r#"{"webhook":{"slack":{"incomming_webhook_url":"https://h.test/x",

@@ -44,10 +44,14 @@ impl WebhookConfig {
     }
 }
 
-/// The HMAC key: the Base64 after `whsec_`.
+/// The HMAC key: the Base64 after `whsec_` (padded or not, as the reference libraries take it).
 fn key(secret: &SecretString) -> Option<Vec<u8>> {
     let text = secret.expose_secret().strip_prefix("whsec_")?;
-    STANDARD.decode(text).ok().filter(|k| !k.is_empty())
+    let text = text.trim_end_matches('=');
+    (base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(text)
+        .ok())
+    .filter(|k| !k.is_empty())
 }
 
 impl ChannelConfig for WebhookConfig {

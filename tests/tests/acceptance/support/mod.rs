@@ -40,7 +40,7 @@ pub const GCHAT_PATH: &str = "/v1/spaces/AAA/messages";
 pub const CHATWORK_TOKEN: &str = "chatwork-secret-token";
 pub const BACKLOG_KEY: &str = "backlog-secret-key";
 /// Every credential the harness configures; none may appear in a captured log line.
-pub const SECRETS: [&str; 11] = [
+pub const SECRETS: [&str; 13] = [
     SECRET,
     "ntlm-secret-password",
     "ntlm-secret-api-key",
@@ -52,6 +52,8 @@ pub const SECRETS: [&str; 11] = [
     "gchat-secret-token",
     CHATWORK_TOKEN,
     BACKLOG_KEY,
+    "teams-secret-sig",
+    "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 ];
 
 pub const JOB_SAMPLES: [&str; 5] = ["created", "started", "faulted", "completed", "stopped"];
