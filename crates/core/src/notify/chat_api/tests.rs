@@ -245,3 +245,72 @@ async fn a_space_that_answers_404_is_left_for_the_fanout_to_judge() {
         "the adapter forgets nothing by itself"
     );
 }
+
+/// A card the Chat API refuses as INVALID_ARGUMENT reaches the space as plain text, through
+/// the fan-out's send stage for spaces, in the same thread.
+#[tokio::test]
+async fn a_card_a_space_refuses_as_invalid_argument_arrives_as_plain_text() {
+    use crate::fanout::{Destination, Fanout, TargetOutcome};
+    let kit = Kit::start().await;
+    mount_token(&kit, TOKEN, 1).await;
+    let plain = crate::render::google_chat::plain(&kit.event, kit.ctx("x").render);
+    Mock::given(method("POST"))
+        .and(path("/v1/spaces/AAA/messages"))
+        .and(body_json(&plain))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"name": "spaces/AAA/messages/p"})),
+        )
+        .with_priority(1)
+        .mount(&kit.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/spaces/AAA/messages"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "code": 400, "status": "INVALID_ARGUMENT", "message": "Invalid card"}})))
+        .with_priority(2)
+        .mount(&kit.server)
+        .await;
+    let records = kit.records.clone();
+    records
+        .put_record("SPACE#opsbell", "spaces/AAA", &json!({}), None)
+        .await
+        .unwrap();
+    let key = service_account_key(&format!("{}/token", kit.base));
+    let config = GoogleChatBotConfig {
+        service_account_key: ServiceAccountKey::parse(&key).unwrap(),
+        bot: "opsbell".into(),
+        api_base: kit.base.clone(),
+        concurrency: 8,
+    };
+    let bot = GoogleChatBotNotifier::new(kit.ctx("ops-bot"), config, records.clone());
+    let destinations = [(
+        "ops-bot".to_string(),
+        Destination::Spaces(std::sync::Arc::new(bot)),
+    )]
+    .into();
+    let routes = vec![crate::route::Route::to("ops-bot", vec![kit.event.state])];
+    let fanout = Fanout::new(
+        destinations,
+        routes,
+        std::sync::Arc::new(crate::testing::MemoryStore::default()),
+        records,
+        std::sync::Arc::new(crate::ports::SystemClock),
+    );
+    let report = fanout.deliver(&kit.event, kit.deadline()).await;
+    assert!(
+        matches!(report.targets[0].1, TargetOutcome::Delivered { .. }),
+        "{:?}",
+        report.targets
+    );
+    let posts: Vec<Value> = (kit.server.received_requests().await.unwrap().iter())
+        .filter(|r| r.url.path().ends_with("/messages"))
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(posts.len(), 2);
+    assert!(posts[0].get("cardsV2").is_some());
+    assert_eq!(posts[1], plain);
+    assert!(
+        posts[1]["thread"]["threadKey"].is_string(),
+        "the same thread"
+    );
+}
