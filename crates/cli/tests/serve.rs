@@ -603,7 +603,7 @@ fn check_prints_what_each_predecessors_files_and_environment_became() {
     assert!(out.status.success(), "{text}");
     for needle in [
         "time zone: Asia/Tokyo (the default: the file sets no \"timezone\")",
-        "channel slack (slack): faulted, successful, stopped, alarm, ok",
+        "channel slack (slack): faulted, not_started, successful, stopped, alarm, ok",
         "source orchestrator (Orchestrator, password login as admin)",
         "poll orchestrator every 10 min for slack, google_chat, chatwork, backlog; job-poller event: schedule {rate: rate(10 minutes), input: {\"destinations\":[\"slack\",\"google_chat\",\"chatwork\",\"backlog\"],\"sources\":[\"orchestrator\"]}}",
         "watch Saturday: not watched",

@@ -63,10 +63,12 @@ pub enum State {
     Ok,
     /// CloudWatch `INSUFFICIENT_DATA`.
     InsufficientData,
+    /// A trigger could not start its job (Orchestrator's `schedule.failed`).
+    NotStarted,
 }
 
 impl State {
-    pub const ALL: [State; 10] = [
+    pub const ALL: [State; 11] = [
         State::Created,
         State::Started,
         State::Faulted,
@@ -77,6 +79,7 @@ impl State {
         State::Alarm,
         State::Ok,
         State::InsufficientData,
+        State::NotStarted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +94,7 @@ impl State {
             State::Alarm => "alarm",
             State::Ok => "ok",
             State::InsufficientData => "insufficient_data",
+            State::NotStarted => "not_started",
         }
     }
 
@@ -108,6 +112,7 @@ impl State {
             "alarm" => State::Alarm,
             "ok" => State::Ok,
             "insufficient_data" => State::InsufficientData,
+            "not_started" | "schedule.failed" => State::NotStarted,
             _ => return None,
         };
         Some(state)
@@ -116,7 +121,7 @@ impl State {
     /// How bad it is, for colours and routing defaults.
     pub fn severity(self) -> Severity {
         match self {
-            State::Faulted | State::Alarm => Severity::Critical,
+            State::Faulted | State::Alarm | State::NotStarted => Severity::Critical,
             State::Stopped | State::Suspended | State::InsufficientData => Severity::Warning,
             State::Successful | State::Ok => Severity::Good,
             State::Created | State::Started | State::Resumed => Severity::Info,
@@ -237,6 +242,11 @@ pub struct Event {
     /// The path that brought a job event; `None` for alarms and the on-call's own events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<Via>,
+    /// The Orchestrator trigger (`ProcessSchedule.Id`) that could not start, or that started
+    /// this job (`StartingScheduleId`): a trigger's failures are one problem, and its next
+    /// successful job ends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_id: Option<String>,
 }
 
 impl Event {
@@ -271,6 +281,7 @@ impl Event {
             headline: None,
             details: Vec::new(),
             via: None,
+            trigger_id: None,
         }
     }
 }

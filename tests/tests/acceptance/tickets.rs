@@ -209,3 +209,89 @@ async fn backlog_keeps_one_issue_per_process_through_repeats_recovery_reopening_
     );
     assert_no_secret_logged();
 }
+
+/// A trigger that cannot start, ten times (Orchestrator then disables it): signed
+/// `schedule.failed` webhooks through webhook-ingest, the queue and alarm-fanout make one
+/// Backlog issue with the count in each comment, and the trigger's next successful job closes it.
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn a_trigger_that_cannot_start_ten_times_is_one_issue_with_ten_counts_closed_by_its_next_success()
+ {
+    captured_logs();
+    let backlog = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/issues"))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"id": 1, "issueKey": "OPS-1"})),
+        )
+        .mount(&backlog)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/api/v2/issues/OPS-1/comments$"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 10})))
+        .mount(&backlog)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path_regex("^/api/v2/issues/OPS-1$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"issueKey": "OPS-1"})))
+        .mount(&backlog)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/issues"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&backlog)
+        .await;
+    let file = json!({
+        "language": "en", "timezone": "UTC",
+        "webhook": {"orchestrator": {"secret": SECRET}},
+        "channels": {"tickets": {"type": "backlog", "api_key": BACKLOG_KEY, "base_url": backlog.uri(),
+            "project_id": 12345, "issue_type_id": 67890, "close_on_recovery": true}}
+    });
+    let config = Config::load(&file.to_string(), &[]).unwrap();
+    let world = Deployment::start().await;
+    let queue = SqsQueue::new(world.sqs.clone(), &world.queue_url);
+    let ingest = opsbell_core::ingest::Ingest::new(
+        &config,
+        Arc::new(queue),
+        Arc::new(opsbell_core::ports::SystemClock),
+    )
+    .unwrap();
+    let failed: serde_json::Value =
+        serde_json::from_slice(&sample("uipath-webhook-schedule-failed.json")).unwrap();
+    for n in 0..10 {
+        let mut body = failed.clone();
+        body["EventId"] = json!(format!("failure-{n}"));
+        let body = body.to_string().into_bytes();
+        let (status, reply) =
+            ingest_via_gateway(&ingest, Format::HttpV2, &body, Some(&signature(&body))).await;
+        assert_eq!((status, &reply["queued"]), (202, &json!(1)), "{reply}");
+        assert_eq!(world.fan_out(&config).await, 1);
+    }
+    // The trigger's next job succeeds (the poll's copy names its trigger).
+    let mut job: serde_json::Value = serde_json::from_slice(&job_sample("completed")).unwrap();
+    job["Job"]["Release"]["ProcessKey"] = json!("Args_AddNumbers");
+    job["Job"]["StartingScheduleId"] = json!(134);
+    let body = job.to_string().into_bytes();
+    let (status, _) =
+        ingest_via_gateway(&ingest, Format::HttpV2, &body, Some(&signature(&body))).await;
+    assert_eq!(status, 202);
+    assert_eq!(world.fan_out(&config).await, 1);
+
+    let lines: Vec<String> = (backlog.received_requests().await.unwrap().iter())
+        .map(line)
+        .filter(|l| !l.starts_with("GET"))
+        .collect();
+    let mut expected =
+        vec!["POST issue projectId=12345 issueTypeId=67890 priorityId=3 summary=Args_AddNumbers could not start".to_string()];
+    for n in 2..=10 {
+        expected.push(format!(
+            "POST OPS-1 comment Occurred again (#{n}): Args_AddNumbers could not start"
+        ));
+    }
+    expected.push(
+        "PATCH OPS-1 statusId=4 comment Recovered: Args_AddNumbers completed successfully (PC-DOC)"
+            .into(),
+    );
+    assert_eq!(lines, expected);
+    assert_no_secret_logged();
+}

@@ -169,7 +169,7 @@ impl ChannelConfig for BacklogConfig {
     /// issues. CloudWatch alarms open tickets only when a route names the channel for them (one
     /// issue per ALARM transition otherwise piles up).
     fn default_states(&self) -> Vec<State> {
-        let mut states = vec![State::Faulted, State::Stopped];
+        let mut states = vec![State::Faulted, State::NotStarted, State::Stopped];
         if self.close_on_recovery {
             states.push(State::Successful);
         }

@@ -43,11 +43,12 @@ pub trait ChannelConfig: Sized {
     /// wrong, each problem in `p`.
     fn parse(value: Value, path: &str, p: &mut Problems) -> Option<Self>;
 
-    /// The states a channel of this kind gets when no route names it: chat hears every job end
-    /// and alarm change.
+    /// The states a channel of this kind gets when no route names it: chat hears every job end,
+    /// every trigger that could not start, and every alarm change.
     fn default_states(&self) -> Vec<State> {
         vec![
             State::Faulted,
+            State::NotStarted,
             State::Successful,
             State::Stopped,
             State::Alarm,

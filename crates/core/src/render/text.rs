@@ -83,6 +83,7 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::En, Alarm) => "is in ALARM",
         (Language::En, Ok) => "is back to OK",
         (Language::En, InsufficientData) => "has insufficient data",
+        (Language::En, NotStarted) => "could not start",
         (Language::Ja, Created) => "が作成されました",
         (Language::Ja, Started) => "が開始しました",
         (Language::Ja, Faulted) => "が失敗しました",
@@ -93,6 +94,7 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::Ja, Alarm) => "がアラーム状態です",
         (Language::Ja, Ok) => "が正常に戻りました",
         (Language::Ja, InsufficientData) => "のデータが不足しています",
+        (Language::Ja, NotStarted) => "を開始できませんでした",
         (Language::Ko, Created) => "생성되었습니다",
         (Language::Ko, Started) => "시작되었습니다",
         (Language::Ko, Faulted) => "실패했습니다",
@@ -103,6 +105,7 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::Ko, Alarm) => "경보 상태입니다",
         (Language::Ko, Ok) => "정상으로 복구되었습니다",
         (Language::Ko, InsufficientData) => "데이터가 부족합니다",
+        (Language::Ko, NotStarted) => "시작하지 못했습니다",
     }
 }
 

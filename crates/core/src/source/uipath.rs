@@ -75,6 +75,9 @@ pub struct Job {
     pub organization_unit_id: Option<i64>,
     #[serde(default)]
     pub tenant_id: Option<i64>,
+    /// The trigger that started the job (OData jobs carry it).
+    #[serde(default)]
+    pub starting_schedule_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -133,6 +136,9 @@ pub fn parse_webhook(body: &[u8], ctx: &UipathContext) -> Result<Inbound, ParseE
         Ok(hook) => hook,
         Err(e) => {
             let Envelope { kind } = ParseError::from_json(body)?;
+            if super::schedule::FAILED.contains(&kind.as_str()) {
+                return super::schedule::parse(body, ctx);
+            }
             if state_of_type(&kind).is_none() {
                 return Ok(Inbound::Ignored { kind });
             }
@@ -140,6 +146,9 @@ pub fn parse_webhook(body: &[u8], ctx: &UipathContext) -> Result<Inbound, ParseE
         }
     };
     let Some(type_state) = state_of_type(&hook.kind) else {
+        if super::schedule::FAILED.contains(&hook.kind.as_str()) {
+            return super::schedule::parse(body, ctx);
+        }
         return Ok(Inbound::Ignored { kind: hook.kind });
     };
     let (jobs, container) = match (hook.job, hook.jobs) {
@@ -240,6 +249,7 @@ pub fn job_event(
         headline: None,
         details: Vec::new(),
         via: None,
+        trigger_id: job.starting_schedule_id.map(|id| id.to_string()),
     };
     event.link = link_for(ctx, &event);
     Ok(event)

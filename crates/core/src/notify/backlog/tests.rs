@@ -300,7 +300,12 @@ fn check_reads_and_refuses_lifecycle_settings() {
     let c = c.unwrap();
     assert_eq!(
         c.default_states(),
-        [State::Faulted, State::Stopped, State::Successful]
+        [
+            State::Faulted,
+            State::NotStarted,
+            State::Stopped,
+            State::Successful
+        ]
     );
     assert_eq!(
         c.lifecycle(),

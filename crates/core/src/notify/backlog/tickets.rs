@@ -36,6 +36,9 @@ pub(super) struct Tickets {
 /// The problem an event belongs to: its alarm, or its process (job) per `per`.
 pub(super) fn problem_of(event: &Event, per: TicketPer) -> String {
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    if let Some(trigger) = trigger::problem(event) {
+        return trigger;
+    }
     if event.source == Source::Cloudwatch {
         let (account, region) = (or_dash(&event.tenant), or_dash(&event.folder));
         return format!("alarm:{account}:{region}:{}", event.process);
@@ -89,6 +92,29 @@ impl Tickets {
         deadline: Instant,
     ) -> Result<Receipt, NotifyError> {
         let problem = problem_of(event, api.config.ticket_per);
+        let done = self.handle_problem(api, event, &problem, deadline).await?;
+        if event.state.severity() != Severity::Good {
+            return Ok(done);
+        }
+        // A job that succeeds also ends its trigger's "could not start" problem.
+        let mut details = vec![done.detail];
+        let mut attempts = done.attempts;
+        for trigger in self.open_triggers(api, event).await? {
+            let also = self.handle_problem(api, event, &trigger, deadline).await?;
+            details.push(format!("trigger: {}", also.detail));
+            attempts += also.attempts;
+        }
+        Ok(receipt(details.join("; "), attempts))
+    }
+
+    async fn handle_problem(
+        &self,
+        api: &Api,
+        event: &Event,
+        problem: &str,
+        deadline: Instant,
+    ) -> Result<Receipt, NotifyError> {
+        let problem = problem.to_string();
         let lock = self.lock_of(&problem);
         let _one_at_a_time = lock.lock().await;
         let run = Run {
@@ -284,3 +310,4 @@ impl Run<'_> {
 }
 
 mod recover;
+mod trigger;
