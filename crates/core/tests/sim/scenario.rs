@@ -127,6 +127,35 @@ pub fn generate(seed: u64, base: DateTime<Utc>) -> Scenario {
             });
         }
     }
+    // Triggers that could not start (`schedule.failed`), each failure delivered once or twice;
+    // drawn from a stream of their own, so that older seeds replay the runs they always did.
+    let mut triggers = fastrand::Rng::with_seed(seed ^ 0x7219);
+    for n in 0..triggers.usize(0..3) {
+        for failure in 0..triggers.usize(1..4) {
+            let process = PROCESSES[triggers.usize(0..3)];
+            let body = json!({
+                "Type": "schedule.failed", "EventId": format!("{seed}-{n}-{failure}"),
+                "Timestamp": base.to_rfc3339(), "TenantId": triggers.u32(1..3), "OrganizationUnitId": 1,
+                "ProcessSchedule": {"Id": n, "Name": format!("trigger-{n}"), "StartProcessCron": "0 0/15 * ? * * *",
+                                    "TimeZoneIana": "Asia/Tokyo", "Release": {"ProcessKey": process}},
+                "Reason": "The robots already have pending jobs for this Process",
+            });
+            let Inbound::Events(mut parsed) =
+                parse_webhook(body.to_string().as_bytes(), &UipathContext::default()).unwrap()
+            else {
+                panic!("a not_started event")
+            };
+            let event = parsed.remove(0);
+            events.push(event.clone());
+            for _ in 0..triggers.usize(1..3) {
+                let at = Duration::from_secs(triggers.u64(0..span));
+                arrivals.push(Arrival {
+                    at,
+                    event: event.clone(),
+                });
+            }
+        }
+    }
     let mut silences = Vec::new();
     if rng.bool() {
         let (process, channel) = (
@@ -169,7 +198,10 @@ pub fn generate(seed: u64, base: DateTime<Utc>) -> Scenario {
 /// rules (see `config`), not from opsbell's router.
 pub fn expected_channels(event: &Event) -> Vec<&'static str> {
     let mut channels = Vec::new();
-    if matches!(event.state, State::Faulted | State::Stopped | State::Alarm) {
+    if matches!(
+        event.state,
+        State::Faulted | State::Stopped | State::Alarm | State::NotStarted
+    ) {
         channels.extend(["slack", "bot"]);
     }
     if event.process.starts_with("Invoice") || event.tenant.as_deref() == Some("2") {
@@ -181,7 +213,7 @@ pub fn expected_channels(event: &Event) -> Vec<&'static str> {
 /// The scenario's routes as a user writes them.
 pub fn config() -> serde_json::Value {
     json!([
-        {"channels": ["slack", "bot"], "states": ["faulted", "stopped", "alarm"]},
+        {"channels": ["slack", "bot"], "states": ["faulted", "stopped", "alarm", "not_started"]},
         {"channels": ["chatwork"], "processes": ["Invoice*"]},
         {"channels": ["chatwork"], "tenants": ["2"]},
     ])
