@@ -221,10 +221,10 @@ async fn bad_requests_get_webhook_ingest_answers_and_sigterm_stops_cleanly() {
     assert_eq!(serve.post(&body, None).await.0, 401);
     assert_eq!(serve.post(&tampered, Some(&signature(&body))).await.0, 401);
     assert_eq!(serve.post(&body, Some(&signature(b"other"))).await.0, 401);
-    let robot = std::fs::read(repo("samplejson/uipath-webhook-robot-status.json")).unwrap();
+    let queue = br#"{"Type":"queue.created","EventId":"1","Queues":[{"Id":1,"Name":"invoices"}],"TenantId":1}"#;
     assert_eq!(
-        serve.post(&robot, Some(&signature(&robot))).await,
-        (200, json!({ "ignored": "robot.status" }))
+        serve.post(queue, Some(&signature(queue))).await,
+        (200, json!({ "ignored": "queue.created" }))
     );
     let (status, reply) = serve.post(b"<xml/>", Some(&signature(b"<xml/>"))).await;
     assert_eq!((status, reply["field"].as_str()), (400, Some("body")));

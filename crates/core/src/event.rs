@@ -65,10 +65,15 @@ pub enum State {
     InsufficientData,
     /// A trigger could not start its job (Orchestrator's `schedule.failed`).
     NotStarted,
+    /// A robot stopped answering (`robot.status`: unresponsive or disconnected) for longer than
+    /// the grace period.
+    Offline,
+    /// A robot that was announced offline reports again (Available, Busy).
+    Online,
 }
 
 impl State {
-    pub const ALL: [State; 11] = [
+    pub const ALL: [State; 13] = [
         State::Created,
         State::Started,
         State::Faulted,
@@ -80,6 +85,8 @@ impl State {
         State::Ok,
         State::InsufficientData,
         State::NotStarted,
+        State::Offline,
+        State::Online,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +102,8 @@ impl State {
             State::Ok => "ok",
             State::InsufficientData => "insufficient_data",
             State::NotStarted => "not_started",
+            State::Offline => "offline",
+            State::Online => "online",
         }
     }
 
@@ -113,6 +122,8 @@ impl State {
             "ok" => State::Ok,
             "insufficient_data" => State::InsufficientData,
             "not_started" | "schedule.failed" => State::NotStarted,
+            "offline" => State::Offline,
+            "online" => State::Online,
             _ => return None,
         };
         Some(state)
@@ -121,9 +132,11 @@ impl State {
     /// How bad it is, for colours and routing defaults.
     pub fn severity(self) -> Severity {
         match self {
-            State::Faulted | State::Alarm | State::NotStarted => Severity::Critical,
+            State::Faulted | State::Alarm | State::NotStarted | State::Offline => {
+                Severity::Critical
+            }
             State::Stopped | State::Suspended | State::InsufficientData => Severity::Warning,
-            State::Successful | State::Ok => Severity::Good,
+            State::Successful | State::Ok | State::Online => Severity::Good,
             State::Created | State::Started | State::Resumed => Severity::Info,
         }
     }

@@ -28,6 +28,7 @@ pub mod flood;
 mod mute;
 mod outcome;
 mod pace;
+mod presence;
 mod record;
 mod route;
 mod send;
@@ -142,14 +143,18 @@ impl Fanout {
         if event.source == Source::Digest {
             return self.deliver_digest(event, deadline).await;
         }
+        if presence::is_report(event) {
+            match self.news(event).await {
+                Ok(true) => {}
+                Ok(false) => return Report::nothing(event),
+                Err(e) => return Report::later(event, "presence", e),
+            }
+        }
         let now = self.clock.now();
         let targets = self.route(event, now);
         if targets.is_empty() {
             // Routed nowhere: nothing to hold back or record, so no store is read.
-            return Report {
-                key: event.key.clone(),
-                targets: Vec::new(),
-            };
+            return Report::nothing(event);
         }
         let outcomes = match self.silences(now).await {
             Ok(silences) => {

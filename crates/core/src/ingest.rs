@@ -11,6 +11,7 @@ use serde_json::json;
 use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
+use crate::event::{Event, State};
 use crate::http::Reply;
 use crate::ports::{Clock, Queue};
 use crate::signature::verify;
@@ -32,6 +33,8 @@ pub struct Ingest {
     orchestrator_url: Option<String>,
     queue: Arc<dyn Queue>,
     clock: Arc<dyn Clock>,
+    /// How long an away robot's report waits before the fan-out judges it (`robots.grace`).
+    robot_grace: std::time::Duration,
 }
 
 impl Ingest {
@@ -53,6 +56,7 @@ impl Ingest {
             orchestrator_url: o.url.clone(),
             queue,
             clock,
+            robot_grace: config.robot_grace,
         })
     }
 
@@ -91,7 +95,19 @@ impl Ingest {
                 );
             }
         };
-        if let Err(e) = self.queue.enqueue(&events).await {
+        // An away robot is judged after the grace period: the report waits on the queue.
+        let (away, events): (Vec<Event>, Vec<Event>) =
+            events.into_iter().partition(|e| e.state == State::Offline);
+        let queued = match away.is_empty() {
+            true => Ok(()),
+            false => self.queue.enqueue_later(&away, self.robot_grace).await,
+        };
+        let queued = match (queued, events.is_empty()) {
+            (Ok(()), false) => self.queue.enqueue(&events).await,
+            (other, _) => other,
+        };
+        let events: Vec<Event> = away.into_iter().chain(events).collect();
+        if let Err(e) = queued {
             error!(error = %e, events = events.len(), "Could not queue webhook events; Orchestrator will not resend them.");
             return Reply::new(
                 503,

@@ -14,6 +14,7 @@ mod ntlm;
 mod oncall;
 mod poll_and_webhook;
 mod predecessors;
+mod robots;
 mod routing;
 mod silences;
 mod stack;

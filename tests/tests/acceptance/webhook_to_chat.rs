@@ -270,9 +270,9 @@ async fn bad_requests_are_answered_and_nothing_is_queued() {
             "garbage signature"
         );
 
-        let robot = sample("uipath-webhook-robot-status.json");
-        let (status, reply) = h.post(format(), &robot, Some(&signature(&robot))).await;
-        assert_eq!((status, reply), (200, json!({"ignored": "robot.status"})));
+        let queue = br#"{"Type":"queue.created","EventId":"1","Queues":[{"Id":1,"Name":"invoices"}],"TenantId":1}"#;
+        let (status, reply) = h.post(format(), queue, Some(&signature(queue))).await;
+        assert_eq!((status, reply), (200, json!({"ignored": "queue.created"})));
 
         let junk = b"this is not json";
         let (status, reply) = h.post(format(), junk, Some(&signature(junk))).await;

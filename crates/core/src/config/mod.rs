@@ -13,6 +13,7 @@ mod kamonohashi;
 mod legacy;
 mod raw;
 mod report;
+pub mod robots;
 mod routing;
 pub mod secrets;
 mod sources;
@@ -59,6 +60,8 @@ pub struct Config {
     pub orchestrators: Vec<OrchestratorSource>,
     /// KAMONOHASHI servers polled for job transitions (`sources.kamonohashi`).
     pub kamonohashi: Vec<KamonohashiSource>,
+    /// How long a robot may be away before it is announced offline (`robots.grace`).
+    pub robot_grace: std::time::Duration,
 }
 
 /// Settings for receiving Orchestrator webhooks.
@@ -211,6 +214,7 @@ impl Config {
             channels,
             orchestrators: Vec::new(),
             kamonohashi: Vec::new(),
+            robot_grace: robots::DEFAULT_GRACE,
         }
     }
 

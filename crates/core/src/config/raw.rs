@@ -38,6 +38,8 @@ pub(super) struct RawConfig {
     silences: Option<Value>,
     #[serde(default)]
     sources: Option<RawSources>,
+    #[serde(default)]
+    robots: Option<Value>,
     #[serde(flatten)]
     unknown: BTreeMap<String, Value>,
 }
@@ -52,7 +54,7 @@ struct RawSources {
     unknown: BTreeMap<String, Value>,
 }
 
-const KNOWN: [&str; 9] = [
+const KNOWN: [&str; 10] = [
     "language",
     "timezone",
     "webhook",
@@ -62,6 +64,7 @@ const KNOWN: [&str; 9] = [
     "time_intervals",
     "silences",
     "sources",
+    "robots",
 ];
 
 /// Steps 2 and 3: upgrades the predecessors' shapes into the channels' and sources' own, then
@@ -151,6 +154,7 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
     };
     let time_intervals = read_intervals(root.time_intervals, timezone, &mut p);
     let silences = read_silences(root.silences, &mut p);
+    let robot_grace = super::robots::read(root.robots, &mut p);
     for (i, route) in routes.iter().enumerate() {
         let label = if route.name.is_empty() {
             format!("#{i}")
@@ -292,5 +296,6 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
         spacing,
         orchestrators,
         kamonohashi,
+        robot_grace,
     })
 }

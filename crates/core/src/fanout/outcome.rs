@@ -50,6 +50,22 @@ pub struct Report {
 }
 
 impl Report {
+    /// Nothing to deliver anywhere.
+    pub fn nothing(event: &crate::event::Event) -> Report {
+        Report {
+            key: event.key.clone(),
+            targets: Vec::new(),
+        }
+    }
+
+    /// A stage before routing failed (`stage`): the message comes back later.
+    pub(super) fn later(event: &crate::event::Event, stage: &str, e: impl ToString) -> Report {
+        Report {
+            key: event.key.clone(),
+            targets: vec![(stage.to_string(), TargetOutcome::later(e))],
+        }
+    }
+
     /// True when some target is unfinished, so the message must return to the queue; after the
     /// queue's receive limit that lands it in the dead-letter queue for a human instead of
     /// letting it vanish.

@@ -44,7 +44,8 @@ pub trait ChannelConfig: Sized {
     fn parse(value: Value, path: &str, p: &mut Problems) -> Option<Self>;
 
     /// The states a channel of this kind gets when no route names it: chat hears every job end,
-    /// every trigger that could not start, and every alarm change.
+    /// every trigger that could not start, every alarm change, and robots that went offline
+    /// and came back.
     fn default_states(&self) -> Vec<State> {
         vec![
             State::Faulted,
@@ -53,6 +54,8 @@ pub trait ChannelConfig: Sized {
             State::Stopped,
             State::Alarm,
             State::Ok,
+            State::Offline,
+            State::Online,
         ]
     }
 

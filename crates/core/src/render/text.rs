@@ -84,6 +84,8 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::En, Ok) => "is back to OK",
         (Language::En, InsufficientData) => "has insufficient data",
         (Language::En, NotStarted) => "could not start",
+        (Language::En, Offline) => "went offline",
+        (Language::En, Online) => "is back online",
         (Language::Ja, Created) => "が作成されました",
         (Language::Ja, Started) => "が開始しました",
         (Language::Ja, Faulted) => "が失敗しました",
@@ -95,6 +97,8 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::Ja, Ok) => "が正常に戻りました",
         (Language::Ja, InsufficientData) => "のデータが不足しています",
         (Language::Ja, NotStarted) => "を開始できませんでした",
+        (Language::Ja, Offline) => "がオフラインになりました",
+        (Language::Ja, Online) => "がオンラインに戻りました",
         (Language::Ko, Created) => "생성되었습니다",
         (Language::Ko, Started) => "시작되었습니다",
         (Language::Ko, Faulted) => "실패했습니다",
@@ -106,6 +110,8 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::Ko, Ok) => "정상으로 복구되었습니다",
         (Language::Ko, InsufficientData) => "데이터가 부족합니다",
         (Language::Ko, NotStarted) => "시작하지 못했습니다",
+        (Language::Ko, Offline) => "오프라인이 되었습니다",
+        (Language::Ko, Online) => "다시 온라인입니다",
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod cloudwatch;
 pub mod lambda;
+pub mod robot;
 pub mod schedule;
 pub mod sns;
 pub mod uipath;

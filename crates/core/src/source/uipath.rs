@@ -139,6 +139,9 @@ pub fn parse_webhook(body: &[u8], ctx: &UipathContext) -> Result<Inbound, ParseE
             if super::schedule::FAILED.contains(&kind.as_str()) {
                 return super::schedule::parse(body, ctx);
             }
+            if kind == super::robot::STATUS {
+                return super::robot::parse(body, ctx);
+            }
             if state_of_type(&kind).is_none() {
                 return Ok(Inbound::Ignored { kind });
             }
@@ -148,6 +151,9 @@ pub fn parse_webhook(body: &[u8], ctx: &UipathContext) -> Result<Inbound, ParseE
     let Some(type_state) = state_of_type(&hook.kind) else {
         if super::schedule::FAILED.contains(&hook.kind.as_str()) {
             return super::schedule::parse(body, ctx);
+        }
+        if hook.kind == super::robot::STATUS {
+            return super::robot::parse(body, ctx);
         }
         return Ok(Inbound::Ignored { kind: hook.kind });
     };
@@ -354,11 +360,12 @@ mod tests {
 
     #[test]
     fn other_types_are_ignored() {
-        let got = parse_webhook(&sample("uipath-webhook-robot-status.json"), &ctx()).unwrap();
+        let queue = br#"{"Type":"queue.created","EventId":"1","Queues":[{"Id":1,"Name":"invoices"}],"TenantId":1}"#;
+        let got = parse_webhook(queue, &ctx()).unwrap();
         assert_eq!(
             got,
             Inbound::Ignored {
-                kind: "robot.status".into()
+                kind: "queue.created".into()
             }
         );
         let got = parse_webhook(br#"{"Type":"job.teleported"}"#, &ctx()).unwrap();
