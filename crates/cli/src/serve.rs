@@ -172,6 +172,23 @@ fn schedule_pollers(
     pollers: Arc<Pollers>,
     shutdown: &watch::Receiver<bool>,
 ) {
+    if pollers.schedule().is_empty() && pollers.pings() {
+        // Nothing to poll: the self-ping still says, every 5 minutes, that opsbell is alive.
+        let pollers = pollers.clone();
+        let every = std::time::Duration::from_secs(300);
+        scheduler.every(
+            "self-ping".to_string(),
+            every,
+            shutdown.clone(),
+            move || {
+                let pollers = pollers.clone();
+                async move {
+                    let deadline = tokio::time::Instant::now() + every;
+                    pollers.cycle(&[], &[], chrono::Utc::now(), deadline).await;
+                }
+            },
+        );
+    }
     for job in pollers.schedule() {
         let scope = opsbell_core::poll::PollJob::scope(&job.source, &job.destinations);
         info!(poll = %scope, every = ?job.every, "Polling.");
@@ -183,7 +200,7 @@ fn schedule_pollers(
             async move {
                 let deadline = tokio::time::Instant::now() + every;
                 let now = chrono::Utc::now();
-                for result in pollers.run(&only, &destinations, now, deadline).await {
+                for result in pollers.cycle(&only, &destinations, now, deadline).await {
                     if let Err(e) = result {
                         error!(error = %e, "Poll failed; the next run retries from the stored state.");
                     }

@@ -159,6 +159,10 @@ pub fn pollers(config: &Config, deps: &Deps, queue: Arc<dyn Queue>) -> Pollers {
     // A route that tells webhook from poll (`via`, as a predecessor's `scheduled.<target>`
     // becomes) sends a job's poll copy where its webhook copy did not go: then every copy counts.
     let by_path = config.routes.iter().any(|r| !r.matchers.via.is_empty());
+    let pollers = match &config.self_ping {
+        Some(url) => pollers.with_self_ping(url.clone(), deps.http.clone()),
+        None => pollers,
+    };
     match by_path {
         true => pollers,
         false => pollers.with_delivery_log(deps.log.clone(), targets(config, deps.clock.clone())),

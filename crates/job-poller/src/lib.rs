@@ -35,7 +35,7 @@ pub async fn handle(event: LambdaEvent<PollInput>, pollers: &Pollers) -> Result<
     } = event.payload;
     let now = Utc::now();
     let results = pollers
-        .run(&only, &destinations, now, deadline(&event.context))
+        .cycle(&only, &destinations, now, deadline(&event.context))
         .await;
     for (source, seconds) in pollers.lags(&only, &results, now).await {
         println!("{}", poll_lag_metric(&source, seconds, now));

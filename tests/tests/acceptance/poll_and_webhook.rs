@@ -327,3 +327,68 @@ fn orchestrator_source(url: &str, folders: Vec<i64>) -> OrchestratorSource {
         schedules: Vec::new(),
     }
 }
+
+/// opsbell's dead man's switch: job-poller pings `self_ping.url` after every cycle, `/fail`
+/// when a poll failed, the URL (a secret) in no log line.
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn the_self_ping_runs_after_every_cycle_and_says_fail_when_a_poll_fails() {
+    captured_logs();
+    let orchestrator = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/Account/Authenticate"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "result": "orch-token" })))
+        .mount(&orchestrator)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/odata/Jobs"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"@odata.count": 0, "value": []})),
+        )
+        .up_to_n_times(2)
+        .mount(&orchestrator)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/odata/Jobs"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"message": "bad filter"})))
+        .mount(&orchestrator)
+        .await;
+    let pings = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("OK"))
+        .mount(&pings)
+        .await;
+    let world = Deployment::start().await;
+    let file = json!({
+        "webhook": {"orchestrator": {"secret": SECRET}},
+        "self_ping": {"url": format!("{}/ping/slack-secret-path", pings.uri())},
+        "sources": {"orchestrator": [{"name": "prod", "url": orchestrator.uri(), "folders": [1],
+            "auth": {"type": "password", "tenancy_name": "default", "username": "poller",
+                     "password": "orchestrator-secret-password"}}]},
+        "channels": {"console": {"type": "console"}}
+    });
+    let config = opsbell_core::config::Config::load(&file.to_string(), &[]).unwrap();
+    let pollers = world.pollers(&config);
+    for _ in 0..3 {
+        let mut context = Context::default();
+        context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap() + 60_000;
+        let _ = job_poller::handle(lambda_event(json!({}), context), &pollers).await;
+    }
+    let paths: Vec<String> = (pings.received_requests().await.unwrap().iter())
+        .map(|r| r.url.path().to_string())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/ping/slack-secret-path",
+            "/ping/slack-secret-path",
+            "/ping/slack-secret-path/fail"
+        ]
+    );
+    let last = &pings.received_requests().await.unwrap()[2];
+    assert!(
+        String::from_utf8_lossy(&last.body).contains("prod"),
+        "the failure says which source"
+    );
+    assert_no_secret_logged();
+}

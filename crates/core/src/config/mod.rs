@@ -13,9 +13,9 @@ mod kamonohashi;
 mod legacy;
 mod raw;
 mod report;
-pub mod robots;
 mod routing;
 pub mod secrets;
+pub mod signals;
 mod sources;
 
 use std::collections::BTreeMap;
@@ -62,6 +62,8 @@ pub struct Config {
     pub kamonohashi: Vec<KamonohashiSource>,
     /// How long a robot may be away before it is announced offline (`robots.grace`).
     pub robot_grace: std::time::Duration,
+    /// Pinged after every poll cycle, `/fail` appended when a poll failed (`self_ping.url`).
+    pub self_ping: Option<SecretString>,
 }
 
 /// Settings for receiving Orchestrator webhooks.
@@ -214,7 +216,8 @@ impl Config {
             channels,
             orchestrators: Vec::new(),
             kamonohashi: Vec::new(),
-            robot_grace: robots::DEFAULT_GRACE,
+            robot_grace: signals::DEFAULT_GRACE,
+            self_ping: None,
         }
     }
 

@@ -40,6 +40,8 @@ pub(super) struct RawConfig {
     sources: Option<RawSources>,
     #[serde(default)]
     robots: Option<Value>,
+    #[serde(default)]
+    self_ping: Option<Value>,
     #[serde(flatten)]
     unknown: BTreeMap<String, Value>,
 }
@@ -54,7 +56,7 @@ struct RawSources {
     unknown: BTreeMap<String, Value>,
 }
 
-const KNOWN: [&str; 10] = [
+const KNOWN: [&str; 11] = [
     "language",
     "timezone",
     "webhook",
@@ -65,6 +67,7 @@ const KNOWN: [&str; 10] = [
     "silences",
     "sources",
     "robots",
+    "self_ping",
 ];
 
 /// Steps 2 and 3: upgrades the predecessors' shapes into the channels' and sources' own, then
@@ -154,7 +157,8 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
     };
     let time_intervals = read_intervals(root.time_intervals, timezone, &mut p);
     let silences = read_silences(root.silences, &mut p);
-    let robot_grace = super::robots::read(root.robots, &mut p);
+    let robot_grace = super::signals::read(root.robots, &mut p);
+    let self_ping = super::signals::self_ping(root.self_ping, &mut p);
     for (i, route) in routes.iter().enumerate() {
         let label = if route.name.is_empty() {
             format!("#{i}")
@@ -297,5 +301,6 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
         orchestrators,
         kamonohashi,
         robot_grace,
+        self_ping,
     })
 }

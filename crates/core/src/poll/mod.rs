@@ -2,6 +2,7 @@
 
 pub mod kamonohashi;
 pub mod orchestrator;
+mod ping;
 
 use std::sync::Arc;
 
@@ -162,6 +163,8 @@ pub struct Pollers {
     /// Where polled Orchestrator jobs the webhook already brought are recognised, and the
     /// channels each is routed to.
     log: Option<(Arc<dyn DeliveryLog>, Targets)>,
+    /// opsbell's own dead man's switch, pinged after every cycle (`ping.rs`).
+    ping: Option<ping::SelfPing>,
 }
 
 impl Pollers {
@@ -181,6 +184,7 @@ impl Pollers {
             records,
             queue,
             log: None,
+            ping: None,
         }
     }
 

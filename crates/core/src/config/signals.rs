@@ -1,8 +1,11 @@
-//! `robots`: how long a robot may stay unresponsive or disconnected before it is announced
-//! offline (`{"robots": {"grace": "5m"}}`), so that a reboot is not an alarm.
+//! The signals of what never ends: `robots` (how long a robot may stay unresponsive or
+//! disconnected before it is announced offline, `{"robots": {"grace": "5m"}}`, so that a
+//! reboot is not an alarm) and `self_ping` (opsbell's own dead man's switch,
+//! `{"self_ping": {"url": "https://hc-ping.com/<uuid>"}}`, pinged after every poll cycle).
 
 use std::time::Duration;
 
+use secrecy::SecretString;
 use serde_json::Value;
 
 use crate::problem::Problems;
@@ -32,4 +35,11 @@ pub(super) fn read(raw: Option<Value>, p: &mut Problems) -> Duration {
             DEFAULT_GRACE
         }
     }
+}
+
+/// The URL pinged after every poll cycle (`self_ping.url`), a secret like a webhook URL.
+pub(super) fn self_ping(raw: Option<Value>, p: &mut Problems) -> Option<SecretString> {
+    let url = raw?.get("url")?.as_str()?.to_string();
+    p.url(&url, "self_ping.url");
+    Some(SecretString::from(url))
 }
