@@ -81,8 +81,46 @@ impl Config {
                 job.expression,
             ));
         }
+        lines.extend(self.watched());
         lines.extend(self.unheard());
         lines
+    }
+
+    /// What is watched beyond job ends: triggers, robots, opsbell itself.
+    fn watched(&self) -> Vec<String> {
+        let heard = |state: crate::event::State| {
+            let names: Vec<&str> = (self.channels.keys())
+                .filter(|c| {
+                    self.routes
+                        .iter()
+                        .any(|r| r.channels.contains(c) && r.matchers.states.contains(&state))
+                })
+                .map(String::as_str)
+                .collect();
+            match names.is_empty() {
+                true => "no channel".to_string(),
+                false => names.join(", "),
+            }
+        };
+        use crate::event::State::{NotStarted, Offline};
+        vec![
+            format!(
+                "watch triggers that cannot start (schedule.failed) → {}",
+                heard(NotStarted)
+            ),
+            format!(
+                "watch robots away (robot.status) longer than {} → {}",
+                crate::time::span_text(
+                    chrono::Duration::from_std(self.robot_grace).unwrap_or_default()
+                ),
+                heard(Offline)
+            ),
+            match &self.self_ping {
+                Some(_) => "self-ping after every poll cycle: on (self_ping.url)".to_string(),
+                None => "self-ping: off (set self_ping.url so someone hears when opsbell stops)"
+                    .to_string(),
+            },
+        ]
     }
 
     /// A warning for each kind of message a feature that is on sends and no route hears (see
