@@ -73,7 +73,7 @@ scripts/render-template.sh
 functions=$(grep -o 'dist/[a-z-]*\.zip' serverless.yml | sed 's#dist/##; s#\.zip##')
 # shellcheck disable=SC2046
 cargo build --release --locked $(printf -- '-p %s ' $functions)
-export OPSBELL_LAMBDA_BIN_DIR="$PWD/target/release"
+export OPSBELL_LAMBDA_BIN_DIR="${CARGO_TARGET_DIR:-$PWD/target}/release"
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing

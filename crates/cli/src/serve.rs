@@ -10,14 +10,15 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use clap::Args;
 use opsbell_core::build::{self, Deps};
 use opsbell_core::config::Config;
-use opsbell_core::http::{RetryPolicy, client};
+use opsbell_core::heartbeat::Heartbeats;
+use opsbell_core::http::{Reply, RetryPolicy, client};
 use opsbell_core::ingest::{Ingest, MAX_BODY_BYTES};
 use opsbell_core::poll::Pollers;
 use opsbell_core::ports::{Clock, Escalations, SystemClock};
@@ -45,6 +46,7 @@ pub struct ServeArgs {
 #[derive(Clone)]
 struct AppState {
     ingest: Arc<Ingest>,
+    heartbeats: Option<Arc<Heartbeats>>,
     outbox: Arc<SqliteOutbox>,
     chat: Option<Arc<crate::chat_route::LocalChat>>,
 }
@@ -99,6 +101,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
     let pollers = build::pollers(&config, &deps, outbox.clone());
     let mut scheduler = Scheduler::default();
     schedule_pollers(&mut scheduler, Arc::new(pollers), &shutdown);
+    let heartbeats = build::heartbeats(&config, store.clone(), outbox.clone());
+    if let Some(heartbeats) = &heartbeats {
+        schedule_heartbeats(&mut scheduler, heartbeats.clone(), &shutdown);
+    }
     scheduler.every(
         "purge-expired".into(),
         Duration::from_secs(3600),
@@ -121,6 +127,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
         listener,
         router(AppState {
             ingest,
+            heartbeats,
             outbox: outbox.clone(),
             chat,
         }),
@@ -215,6 +222,7 @@ fn router(state: AppState) -> Router {
         .route("/webhook/orchestrator", post(webhook))
         .route("/healthz", get(healthz))
         .route("/chat/events", post(chat_events))
+        .route("/ping/{*rest}", any(ping))
         // Room above our own 1 MiB limit, so the ingest code answers 413 with its reason.
         .layer(DefaultBodyLimit::max(2 * MAX_BODY_BYTES))
         .with_state(state)
@@ -229,6 +237,49 @@ async fn chat_events(State(state): State<AppState>, headers: HeaderMap, body: By
         )
             .into_response(),
     }
+}
+
+/// A heartbeat ping (`GET`, `POST` or `HEAD /ping/<key>[/start|/fail|/<exit code>]`).
+async fn ping(State(state): State<AppState>, Path(rest): Path<String>, body: Bytes) -> Response {
+    let reply = match &state.heartbeats {
+        Some(heartbeats) => heartbeats.ping(&rest, &body, chrono::Utc::now()).await,
+        None => Reply::new(
+            404,
+            json!({ "error": "no heartbeat checks are configured" }),
+        ),
+    };
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(reply.body)).into_response()
+}
+
+/// Heartbeat checks judged often enough to see a grace end: a quarter of the shortest grace
+/// or period, between 1 second and a minute.
+fn schedule_heartbeats(
+    scheduler: &mut Scheduler,
+    heartbeats: Arc<Heartbeats>,
+    shutdown: &watch::Receiver<bool>,
+) {
+    let shortest = (heartbeats.checks().iter())
+        .flat_map(|c| {
+            let period = match &c.every {
+                opsbell_core::heartbeat::Every::Period(p) => Some(*p),
+                opsbell_core::heartbeat::Every::Cron { .. } => None,
+            };
+            [Some(c.grace), period].into_iter().flatten()
+        })
+        .filter_map(|d| d.to_std().ok())
+        .min()
+        .unwrap_or(Duration::from_secs(60));
+    let every = (shortest / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    info!(checks = heartbeats.checks().len(), every = ?every, "Heartbeat checks.");
+    scheduler.every("heartbeats".into(), every, shutdown.clone(), move || {
+        let heartbeats = heartbeats.clone();
+        async move {
+            if let Err(e) = heartbeats.tick(chrono::Utc::now()).await {
+                error!(error = %e, "Heartbeat checks could not be judged; the next tick retries.");
+            }
+        }
+    });
 }
 
 async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {

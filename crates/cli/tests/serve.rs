@@ -967,3 +967,66 @@ async fn teams_and_a_signed_webhook_hear_every_job_end_in_serve() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_heartbeat_that_stops_goes_late_then_down_and_recovers_on_the_next_ping_in_serve() {
+    const KEY: &str = "0b8f6a4e-2c1d-4e7f-9a3b-5c6d7e8f9a0b";
+    let dir = tempfile::tempdir().unwrap();
+    let hook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&hook)
+        .await;
+    let config = dir.path().join("config.json");
+    let text = json!({
+        "webhook": { "orchestrator": { "secret": SECRET } },
+        "channels": { "ops-hook": { "type": "webhook", "url": format!("{}/hooks", hook.uri()), "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" } },
+        "heartbeats": [{ "name": "nightly-batch", "key": KEY, "period": "2s", "grace": "2s" }]
+    });
+    std::fs::write(&config, text.to_string()).unwrap();
+    let db = dir.path().join("t.db");
+    let serve = Serve::start(&config, &db).await;
+    let ping = |path: String, body: &'static str| {
+        let http = serve.http.clone();
+        let url = format!("{}/ping/{path}", serve.base);
+        async move {
+            let r = http.post(url).body(body).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(ping("no-such-check-key-0000".into(), "").await.0, 404);
+    assert_eq!(ping(format!("{KEY}/explode"), "").await.0, 400);
+    // The first ping (a GET, as `curl -fsS` in a crontab sends) makes it up; then it stops.
+    let first = serve
+        .http
+        .get(format!("{}/ping/{KEY}", serve.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    let heard = wait_for_requests(&hook, 2, Duration::from_secs(30)).await;
+    let states = |requests: &[wiremock::Request]| -> Vec<String> {
+        (requests.iter())
+            .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+            .map(|b| {
+                format!(
+                    "{} {}",
+                    b["data"]["source"].as_str().unwrap(),
+                    b["data"]["state"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(states(&heard), ["heartbeat late", "heartbeat down"]);
+    // Down stays down, said once, until the next ping, whose body (a log tail) comes along.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(hook.received_requests().await.unwrap().len(), 2);
+    let (status, body) = ping(KEY.into(), "exported 1,204 rows").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("up")));
+    let heard = wait_for_requests(&hook, 3, Duration::from_secs(30)).await;
+    assert_eq!(states(&heard)[2], "heartbeat up");
+    let up: Value = serde_json::from_slice(&heard[2].body).unwrap();
+    assert_eq!(up["data"]["info"], "exported 1,204 rows");
+    let log = std::fs::read_to_string(db.with_extension("serve.log")).unwrap();
+    assert!(!log.contains(KEY), "the key is a secret:\n{log}");
+}

@@ -154,7 +154,7 @@ pub fn pollers(config: &Config, deps: &Deps, queue: Arc<dyn Queue>) -> Pollers {
         config.timezone,
         config.orchestrator.url.clone(),
         deps.records.clone(),
-        queue,
+        queue.clone(),
     );
     // A route that tells webhook from poll (`via`, as a predecessor's `scheduled.<target>`
     // becomes) sends a job's poll copy where its webhook copy did not go: then every copy counts.
@@ -163,8 +163,25 @@ pub fn pollers(config: &Config, deps: &Deps, queue: Arc<dyn Queue>) -> Pollers {
         Some(url) => pollers.with_self_ping(url.clone(), deps.http.clone()),
         None => pollers,
     };
+    let pollers = match heartbeats(config, deps.records.clone(), queue) {
+        Some(heartbeats) => pollers.with_heartbeats(heartbeats),
+        None => pollers,
+    };
     match by_path {
         true => pollers,
         false => pollers.with_delivery_log(deps.log.clone(), targets(config, deps.clock.clone())),
     }
+}
+
+/// The heartbeat checks of `config`, their rows in `records` and their events on `queue`;
+/// `None` when there are none. `webhook-ingest` and `opsbell serve` take their pings, the
+/// pollers' cycle judges them.
+pub fn heartbeats(
+    config: &Config,
+    records: Arc<dyn crate::ports::Records>,
+    queue: Arc<dyn Queue>,
+) -> Option<Arc<crate::heartbeat::Heartbeats>> {
+    let checks = config.heartbeats.clone();
+    (!checks.is_empty())
+        .then(|| Arc::new(crate::heartbeat::Heartbeats::new(checks, records, queue)))
 }

@@ -16,6 +16,8 @@ pub enum Source {
     Oncall,
     /// A channel's flood digest: the events it held back in one window, in one message.
     Digest,
+    /// A heartbeat check (`heartbeats`): pings that stopped, failed, or came back.
+    Heartbeat,
 }
 
 impl Source {
@@ -26,6 +28,7 @@ impl Source {
             Source::Cloudwatch => "cloudwatch",
             Source::Oncall => "oncall",
             Source::Digest => "digest",
+            Source::Heartbeat => "heartbeat",
         }
     }
 }
@@ -70,10 +73,16 @@ pub enum State {
     Offline,
     /// A robot that was announced offline reports again (Available, Busy).
     Online,
+    /// A heartbeat check's ping is overdue, or a run it started has not ended within its grace.
+    Late,
+    /// A heartbeat check is overdue past its grace, or reported a failure.
+    Down,
+    /// A heartbeat check that was late or down pinged success again.
+    Up,
 }
 
 impl State {
-    pub const ALL: [State; 13] = [
+    pub const ALL: [State; 16] = [
         State::Created,
         State::Started,
         State::Faulted,
@@ -87,6 +96,9 @@ impl State {
         State::NotStarted,
         State::Offline,
         State::Online,
+        State::Late,
+        State::Down,
+        State::Up,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -104,6 +116,9 @@ impl State {
             State::NotStarted => "not_started",
             State::Offline => "offline",
             State::Online => "online",
+            State::Late => "late",
+            State::Down => "down",
+            State::Up => "up",
         }
     }
 
@@ -124,6 +139,9 @@ impl State {
             "not_started" | "schedule.failed" => State::NotStarted,
             "offline" => State::Offline,
             "online" => State::Online,
+            "late" => State::Late,
+            "down" => State::Down,
+            "up" => State::Up,
             _ => return None,
         };
         Some(state)
@@ -132,11 +150,13 @@ impl State {
     /// How bad it is, for colours and routing defaults.
     pub fn severity(self) -> Severity {
         match self {
-            State::Faulted | State::Alarm | State::NotStarted | State::Offline => {
+            State::Faulted | State::Alarm | State::NotStarted | State::Offline | State::Down => {
                 Severity::Critical
             }
-            State::Stopped | State::Suspended | State::InsufficientData => Severity::Warning,
-            State::Successful | State::Ok | State::Online => Severity::Good,
+            State::Stopped | State::Suspended | State::InsufficientData | State::Late => {
+                Severity::Warning
+            }
+            State::Successful | State::Ok | State::Online | State::Up => Severity::Good,
             State::Created | State::Started | State::Resumed => Severity::Info,
         }
     }

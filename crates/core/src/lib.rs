@@ -11,6 +11,7 @@ pub mod contract;
 pub mod escalation;
 pub mod event;
 pub mod fanout;
+pub mod heartbeat;
 pub mod http;
 pub mod ingest;
 pub mod locale;

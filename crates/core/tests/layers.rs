@@ -19,7 +19,14 @@ const LAYERS: [&[&str]; 6] = [
         "state",
     ],
     // the domain
-    &["source", "route", "render", "oncall", "silence"],
+    &[
+        "source",
+        "route",
+        "render",
+        "oncall",
+        "silence",
+        "heartbeat",
+    ],
     // the adapters
     &["notify", "client"],
     &["config"],

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use lambda_http::{Error, run, service_fn, tracing};
+use opsbell_aws::dynamodb::DynamoStore;
 use opsbell_aws::lambda::required_env;
 use opsbell_aws::sqs::SqsQueue;
 use opsbell_core::ingest::Ingest;
@@ -16,14 +17,23 @@ async fn main() -> Result<(), Error> {
     let queue_url = required_env("EVENTS_QUEUE_URL")?;
     let aws = opsbell_aws::lambda_sdk_config().await;
     let config = opsbell_aws::secrets::load_config(&aws).await?;
-    let queue = SqsQueue::from_config(&aws, queue_url);
-    let ingest = Ingest::new(&config, Arc::new(queue), Arc::new(SystemClock))?;
+    let queue = Arc::new(SqsQueue::from_config(&aws, queue_url));
+    let ingest = Ingest::new(&config, queue.clone(), Arc::new(SystemClock))?;
+    // Heartbeat pings write the check's row; without checks the table is never touched.
+    let heartbeats = match config.heartbeats.is_empty() {
+        true => None,
+        false => {
+            let table = required_env("STATE_TABLE")?;
+            let records = Arc::new(DynamoStore::from_config(&aws, table));
+            opsbell_core::build::heartbeats(&config, records, queue)
+        }
+    };
     if let Some(request) = opsbell_aws::local::request()? {
-        let response = webhook_ingest::handle(request, &ingest).await?;
+        let response = webhook_ingest::handle(request, &ingest, heartbeats.as_deref()).await?;
         return opsbell_aws::local::print_response(&response);
     }
     run(service_fn(|request| {
-        webhook_ingest::handle(request, &ingest)
+        webhook_ingest::handle(request, &ingest, heartbeats.as_deref())
     }))
     .await
 }

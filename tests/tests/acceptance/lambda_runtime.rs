@@ -147,6 +147,54 @@ async fn job_poller_takes_a_schedule_tick_under_its_role() {
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn a_heartbeat_is_pinged_through_webhook_ingest_and_judged_by_the_job_poller_under_their_roles()
+ {
+    const KEY: &str = "7c2e9d14-5b3a-4f68-8e1d-0a9b8c7d6e5f";
+    let stack = Stack::new().await;
+    let config = json!({
+        "webhook": { "orchestrator": { "allow_unsigned": true } },
+        "heartbeats": [{ "name": "nightly-batch", "key": KEY, "period": "1s", "grace": "1s" }]
+    });
+    let (runtime, mut function, proxy) = stack
+        .start("webhook-ingest", config.clone(), &[], None)
+        .await;
+    let mut ping = http_event(&format!("/ping/{KEY}"), json!({}), b"started 02:00, ok");
+    ping["routeKey"] = json!("POST /ping/{proxy+}");
+    let answer = runtime
+        .invoke(&mut function, ping, TIMEOUT)
+        .await
+        .response();
+    assert_eq!(answer["statusCode"], 200, "{answer}\n{}", function.log());
+    assert_eq!(stack.records("HEARTBEAT#ALL").await, ["nightly-batch"]);
+    // The ping's role reaches its check's row only (a condition on the partition key).
+    assert_calls(&proxy, &["dynamodb:GetItem", "dynamodb:PutItem"]);
+    assert!(!function.log().contains(KEY), "the key is a secret");
+    drop((runtime, function));
+
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (runtime, mut function, proxy) = stack.start("job-poller", config, &[], None).await;
+    let answer = runtime
+        .invoke(&mut function, schedule_tick(), TIMEOUT)
+        .await;
+    let Answer::Response(_) = answer else {
+        panic!("{answer:?}\n{}", function.log())
+    };
+    let queued = stack.queued(&stack.events_queue).await;
+    let mut states: Vec<&str> = queued
+        .iter()
+        .map(|e| e["state"].as_str().unwrap())
+        .collect();
+    states.sort();
+    assert_eq!(states, ["down", "late"], "{}", function.log());
+    assert_eq!(queued[0]["source"], "heartbeat");
+    assert_calls(
+        &proxy,
+        &["dynamodb:GetItem", "sqs:SendMessage", "dynamodb:PutItem"],
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
 async fn alarm_fanout_takes_an_sqs_batch_and_an_sns_alarm_under_its_role() {
     let stack = Stack::new().await;
     let slack = MockServer::start().await;

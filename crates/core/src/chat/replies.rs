@@ -29,6 +29,9 @@ pub(crate) enum Say<'a> {
     Escalations {
         n: usize,
     },
+    Heartbeats {
+        n: usize,
+    },
     AnsweredBy {
         number: &'a str,
     },
@@ -115,6 +118,9 @@ impl Say<'_> {
             (Escalations { n }, En) => format!("Phone escalations this week: {n}"),
             (Escalations { n }, Ja) => format!("今週の電話エスカレーション: {n}"),
             (Escalations { n }, Ko) => format!("이번 주 전화 에스컬레이션: {n}"),
+            (Heartbeats { n }, En) => format!("Heartbeat checks: {n}"),
+            (Heartbeats { n }, Ja) => format!("ハートビート監視: {n}"),
+            (Heartbeats { n }, Ko) => format!("하트비트 검사: {n}"),
             (AnsweredBy { number }, En) => format!("answered by {number}"),
             (AnsweredBy { number }, Ja) => format!("{number} が応答"),
             (AnsweredBy { number }, Ko) => format!("{number} 응답"),

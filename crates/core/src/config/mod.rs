@@ -64,6 +64,8 @@ pub struct Config {
     pub robot_grace: std::time::Duration,
     /// Pinged after every poll cycle, `/fail` appended when a poll failed (`self_ping.url`).
     pub self_ping: Option<SecretString>,
+    /// Heartbeat checks pinged at `/ping/<key>` (`heartbeats`).
+    pub heartbeats: Vec<crate::heartbeat::Heartbeat>,
 }
 
 /// Settings for receiving Orchestrator webhooks.
@@ -218,6 +220,7 @@ impl Config {
             kamonohashi: Vec::new(),
             robot_grace: signals::DEFAULT_GRACE,
             self_ping: None,
+            heartbeats: Vec::new(),
         }
     }
 

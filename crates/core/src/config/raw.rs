@@ -42,6 +42,8 @@ pub(super) struct RawConfig {
     robots: Option<Value>,
     #[serde(default)]
     self_ping: Option<Value>,
+    #[serde(default)]
+    heartbeats: Option<Value>,
     #[serde(flatten)]
     unknown: BTreeMap<String, Value>,
 }
@@ -56,7 +58,7 @@ struct RawSources {
     unknown: BTreeMap<String, Value>,
 }
 
-const KNOWN: [&str; 11] = [
+const KNOWN: [&str; 12] = [
     "language",
     "timezone",
     "webhook",
@@ -68,6 +70,7 @@ const KNOWN: [&str; 11] = [
     "sources",
     "robots",
     "self_ping",
+    "heartbeats",
 ];
 
 /// Steps 2 and 3: upgrades the predecessors' shapes into the channels' and sources' own, then
@@ -159,6 +162,7 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
     let silences = read_silences(root.silences, &mut p);
     let robot_grace = super::signals::read(root.robots, &mut p);
     let self_ping = super::signals::self_ping(root.self_ping, &mut p);
+    let heartbeats = crate::heartbeat::read(root.heartbeats, timezone, &mut p);
     for (i, route) in routes.iter().enumerate() {
         let label = if route.name.is_empty() {
             format!("#{i}")
@@ -302,5 +306,6 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
         kamonohashi,
         robot_grace,
         self_ping,
+        heartbeats,
     })
 }

@@ -102,8 +102,18 @@ impl Config {
                 false => names.join(", "),
             }
         };
-        use crate::event::State::{NotStarted, Offline};
-        vec![
+        use crate::event::State::{Down, NotStarted, Offline};
+        let beats = self.heartbeats.iter().map(|c| {
+            format!(
+                "watch heartbeat {}: {}, grace {}{} (ping /ping/<its key>) → {}",
+                c.name,
+                c.every.text(),
+                crate::time::span_text(c.grace),
+                if c.paused { ", paused" } else { "" },
+                heard(Down)
+            )
+        });
+        let mut lines = vec![
             format!(
                 "watch triggers that cannot start (schedule.failed) → {}",
                 heard(NotStarted)
@@ -120,7 +130,9 @@ impl Config {
                 None => "self-ping: off (set self_ping.url so someone hears when opsbell stops)"
                     .to_string(),
             },
-        ]
+        ];
+        lines.extend(beats);
+        lines
     }
 
     /// A warning for each kind of message a feature that is on sends and no route hears (see

@@ -43,7 +43,12 @@ fn predecessor_config_loads_unchanged() {
     // Alarms open Backlog issues only when a route says so.
     assert_eq!(
         backlog_route.matchers.states,
-        [State::Faulted, State::NotStarted, State::Stopped]
+        [
+            State::Faulted,
+            State::NotStarted,
+            State::Stopped,
+            State::Down
+        ]
     );
     let [poll] = &config.orchestrators[..] else {
         panic!("{:?}", config.orchestrators)

@@ -169,9 +169,14 @@ impl ChannelConfig for BacklogConfig {
     /// issues. CloudWatch alarms open tickets only when a route names the channel for them (one
     /// issue per ALARM transition otherwise piles up).
     fn default_states(&self) -> Vec<State> {
-        let mut states = vec![State::Faulted, State::NotStarted, State::Stopped];
+        let mut states = vec![
+            State::Faulted,
+            State::NotStarted,
+            State::Stopped,
+            State::Down,
+        ];
         if self.close_on_recovery {
-            states.push(State::Successful);
+            states.extend([State::Successful, State::Up]);
         }
         states
     }

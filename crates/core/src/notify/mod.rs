@@ -56,6 +56,9 @@ pub trait ChannelConfig: Sized {
             State::Ok,
             State::Offline,
             State::Online,
+            State::Late,
+            State::Down,
+            State::Up,
         ]
     }
 

@@ -165,6 +165,8 @@ pub struct Pollers {
     log: Option<(Arc<dyn DeliveryLog>, Targets)>,
     /// opsbell's own dead man's switch, pinged after every cycle (`ping.rs`).
     ping: Option<ping::SelfPing>,
+    /// Heartbeat checks, judged after every cycle (`ping.rs`).
+    heartbeats: Option<Arc<crate::heartbeat::Heartbeats>>,
 }
 
 impl Pollers {
@@ -185,6 +187,7 @@ impl Pollers {
             queue,
             log: None,
             ping: None,
+            heartbeats: None,
         }
     }
 

@@ -5,12 +5,15 @@
 //! secret: it never appears in a log line.
 //! <https://healthchecks.io/docs/http_api/>
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use tracing::{info, warn};
 
 use super::{PollError, PollReport, Pollers};
+use crate::heartbeat::Heartbeats;
+use crate::ports::StoreError;
 
 /// A ping's body: a summary, at most 10 KB as healthchecks.io keeps.
 const BODY_MAX: usize = 10_000;
@@ -29,13 +32,20 @@ impl Pollers {
         self
     }
 
+    /// Judges `heartbeats` after every poll cycle (see [`Pollers::cycle`]).
+    pub fn with_heartbeats(mut self, heartbeats: Arc<Heartbeats>) -> Self {
+        self.heartbeats = Some(heartbeats);
+        self
+    }
+
     /// Whether a self-ping is configured.
     pub fn pings(&self) -> bool {
         self.ping.is_some()
     }
 
     /// One poll cycle as the `job-poller` Lambda and `opsbell serve` run it: [`Pollers::run`],
-    /// then the self-ping, `/fail` when a poll (or one of its folders) failed.
+    /// then the heartbeat checks' tick, then the self-ping, `/fail` when a poll (or one of its
+    /// folders, or the tick) failed.
     pub async fn cycle(
         &self,
         only: &[String],
@@ -44,15 +54,20 @@ impl Pollers {
         deadline: tokio::time::Instant,
     ) -> Vec<Result<PollReport, PollError>> {
         let results = self.run(only, destinations, now, deadline).await;
+        let ticked = match &self.heartbeats {
+            Some(heartbeats) => heartbeats.tick(now).await.map(drop),
+            None => Ok(()),
+        };
         if let Some(ping) = &self.ping {
-            ping.send(&results).await;
+            ping.send(&results, ticked.err()).await;
         }
         results
     }
 }
 
 impl SelfPing {
-    async fn send(&self, results: &[Result<PollReport, PollError>]) {
+    async fn send(&self, results: &[Result<PollReport, PollError>], tick: Option<StoreError>) {
+        let tick = tick.map(|e| format!("heartbeat checks: {e}"));
         let failures: Vec<String> = (results.iter())
             .filter_map(|r| match r {
                 Err(e) => Some(e.to_string()),
@@ -62,6 +77,7 @@ impl SelfPing {
                 )),
                 Ok(_) => None,
             })
+            .chain(tick)
             .collect();
         let base = self.url.expose_secret().trim_end_matches('/');
         let (url, body) = match failures.is_empty() {

@@ -86,6 +86,9 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::En, NotStarted) => "could not start",
         (Language::En, Offline) => "went offline",
         (Language::En, Online) => "is back online",
+        (Language::En, Late) => "is late",
+        (Language::En, Down) => "is down",
+        (Language::En, Up) => "is up again",
         (Language::Ja, Created) => "が作成されました",
         (Language::Ja, Started) => "が開始しました",
         (Language::Ja, Faulted) => "が失敗しました",
@@ -99,6 +102,9 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::Ja, NotStarted) => "を開始できませんでした",
         (Language::Ja, Offline) => "がオフラインになりました",
         (Language::Ja, Online) => "がオンラインに戻りました",
+        (Language::Ja, Late) => "が遅れています",
+        (Language::Ja, Down) => "が停止しています",
+        (Language::Ja, Up) => "が復旧しました",
         (Language::Ko, Created) => "생성되었습니다",
         (Language::Ko, Started) => "시작되었습니다",
         (Language::Ko, Faulted) => "실패했습니다",
@@ -112,6 +118,9 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::Ko, NotStarted) => "시작하지 못했습니다",
         (Language::Ko, Offline) => "오프라인이 되었습니다",
         (Language::Ko, Online) => "다시 온라인입니다",
+        (Language::Ko, Late) => "지연되고 있습니다",
+        (Language::Ko, Down) => "중단되었습니다",
+        (Language::Ko, Up) => "다시 정상입니다",
     }
 }
 

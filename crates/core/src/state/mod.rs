@@ -15,6 +15,7 @@
 //! | [`RecentIncident`] | `RECENT#INCIDENT`                     | `<at>#<id>`         | 7 d     |
 //! | [`Ticket`]         | `TICKET#<channel>`                    | problem (`process:…`) | 90 d  |
 //! | `Silence`          | `SILENCE#ALL`                         | silence id          | end + 7 d |
+//! | heartbeat `Row`    | `HEARTBEAT#ALL`                       | check name          | never   |
 //!
 //! (`Silence` lives with its feature, [`crate::silence`]: it holds route matchers, a layer up.)
 //! | [`FloodWindow`]    | `FLOOD#<channel>`                     | window start        | 16 d    |

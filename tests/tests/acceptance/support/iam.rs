@@ -135,7 +135,9 @@ async fn handle(
 ) -> Response {
     let service = signing_service(&headers);
     let (action, resource) = authorization(&service, &method, &uri, &headers, &body);
-    let allowed = inner.policy.allows(&action, &resource);
+    let allowed = inner
+        .policy
+        .allows(&action, &resource, &leading_keys(&service, &body));
     inner.calls.lock().unwrap().push(Call {
         action: action.clone(),
         resource: resource.clone(),
@@ -202,6 +204,23 @@ fn signing_service(headers: &HeaderMap) -> String {
         .and_then(|c| c.split('/').nth(3))
         .unwrap_or("unsigned")
         .to_string()
+}
+
+/// The partition keys a DynamoDB request touches (`dynamodb:LeadingKeys`): the `pk` of its
+/// `Key` or `Item`, or a query's `:pk`.
+fn leading_keys(service: &str, body: &[u8]) -> Vec<String> {
+    if service != "dynamodb" {
+        return Vec::new();
+    }
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    [
+        &json["Key"]["pk"]["S"],
+        &json["Item"]["pk"]["S"],
+        &json["ExpressionAttributeValues"][":pk"]["S"],
+    ]
+    .into_iter()
+    .filter_map(|v| v.as_str().map(str::to_string))
+    .collect()
 }
 
 /// The IAM action and resource ARN AWS would authorize this request as.

@@ -366,7 +366,7 @@ pub async fn ingest_via_gateway(
         }
     };
     let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-    let response = webhook_ingest::handle(request, ingest).await.unwrap();
+    let response = webhook_ingest::handle(request, ingest, None).await.unwrap();
     let status = response.status().as_u16();
     let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
     (status, body)

@@ -144,7 +144,7 @@ impl Template {
             .flatten()
         {
             for st in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
-                for unsupported in ["Condition", "NotAction", "NotResource", "NotPrincipal"] {
+                for unsupported in ["NotAction", "NotResource", "NotPrincipal"] {
                     assert!(
                         st.get(unsupported).is_none(),
                         "{role}: the test's IAM evaluator does not support {unsupported}"
@@ -154,6 +154,7 @@ impl Template {
                     allow: st["Effect"] == "Allow",
                     actions: self.strings(&st["Action"]),
                     resources: self.strings(&st["Resource"]),
+                    leading_keys: leading_keys(role, st.get("Condition")),
                 });
             }
         }
@@ -273,24 +274,51 @@ struct Statement {
     allow: bool,
     actions: Vec<String>,
     resources: Vec<String>,
+    /// `Condition: {ForAllValues:StringEquals: {dynamodb:LeadingKeys: [...]}}`, the one
+    /// condition the evaluator knows.
+    leading_keys: Option<Vec<String>>,
+}
+
+/// The one condition supported: DynamoDB's partition keys limited to a list. Any other
+/// condition fails the test rather than being ignored.
+fn leading_keys(role: &str, condition: Option<&Value>) -> Option<Vec<String>> {
+    let condition = condition?;
+    let keys = condition["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"].as_array();
+    let only = condition.as_object().is_some_and(|c| c.len() == 1)
+        && condition["ForAllValues:StringEquals"]
+            .as_object()
+            .is_some_and(|c| c.len() == 1);
+    match (keys, only) {
+        (Some(keys), true) => Some(
+            keys.iter()
+                .map(|k| k.as_str().unwrap().to_string())
+                .collect(),
+        ),
+        _ => panic!("{role}: the test's IAM evaluator does not support the condition {condition}"),
+    }
 }
 
 impl Statement {
-    fn matches(&self, action: &str, resource: &str) -> bool {
+    fn matches(&self, action: &str, resource: &str, keys: &[String]) -> bool {
+        // ForAllValues over no keys is true, as in IAM.
+        let keys_ok = (self.leading_keys.as_ref())
+            .is_none_or(|allowed| keys.iter().all(|k| allowed.contains(k)));
         self.actions
             .iter()
             .any(|a| glob(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
             && self.resources.iter().any(|r| glob(r, resource))
+            && keys_ok
     }
 }
 
 impl Policy {
-    /// IAM's answer for `action` on `resource`: an explicit Deny wins, then any Allow.
-    pub fn allows(&self, action: &str, resource: &str) -> bool {
+    /// IAM's answer for `action` on `resource` (a DynamoDB request's partition keys `keys`):
+    /// an explicit Deny wins, then any Allow.
+    pub fn allows(&self, action: &str, resource: &str, keys: &[String]) -> bool {
         let matching = self
             .statements
             .iter()
-            .filter(|s| s.matches(action, resource));
+            .filter(|s| s.matches(action, resource, keys));
         let (mut allowed, mut denied) = (false, false);
         for s in matching {
             if s.allow {

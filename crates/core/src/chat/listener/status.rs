@@ -62,6 +62,14 @@ impl ChatListener<'_> {
                 i.title
             ));
         }
+        let checks = crate::heartbeat::Heartbeats::rows(self.records).await?;
+        if !checks.is_empty() {
+            lines.push(Say::Heartbeats { n: checks.len() }.text(lang));
+        }
+        for (name, row) in checks {
+            let last = row.last_ping.map(short_time).unwrap_or_else(|| "-".into());
+            lines.push(format!("• *{name}* {} ({last})", row.status.as_str()));
+        }
         Ok(lines.join("\n"))
     }
 

@@ -252,6 +252,12 @@ async fn status_lists_recent_deliveries_and_escalations() {
         .put_record(&pk, &sk, &serde_json::to_value(&incident).unwrap(), None)
         .await
         .unwrap();
+    // A heartbeat check's row, as its pings leave it (the bot has no configuration to read).
+    let late = json!({ "status": "late", "last_ping": "2026-11-23T01:00:00Z" });
+    records
+        .put_record("HEARTBEAT#ALL", "nightly-batch", &late, None)
+        .await
+        .unwrap();
     let listener = ChatListener {
         bot: "opsbell",
         verifier: &verifier,
@@ -271,7 +277,9 @@ async fn status_lists_recent_deliveries_and_escalations() {
             "opsbell is running. I post to 1 space(s).\nDelivered in the last 24 h: 1\n\
              • 2026-11-23 03:00 UTC faulted *{}* → ops-slack, ops-bot\n\
              Phone escalations this week: 1\n\
-             • 2026-11-23 03:00 UTC c22e *Disk full* — acknowledged by Ana",
+             • 2026-11-23 03:00 UTC c22e *Disk full* — acknowledged by Ana\n\
+             Heartbeat checks: 1\n\
+             • *nightly-batch* late (2026-11-23 01:00 UTC)",
             events[0].process
         )
     );

@@ -304,7 +304,9 @@ fn check_reads_and_refuses_lifecycle_settings() {
             State::Faulted,
             State::NotStarted,
             State::Stopped,
-            State::Successful
+            State::Down,
+            State::Successful,
+            State::Up
         ]
     );
     assert_eq!(
