@@ -195,6 +195,57 @@ async fn a_heartbeat_is_pinged_through_webhook_ingest_and_judged_by_the_job_poll
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn job_poller_watches_triggers_under_its_role() {
+    let stack = Stack::new().await;
+    let orchestrator = orchestrator_with_token().await;
+    let schedules: Value =
+        serde_json::from_slice(&sample("uipath-odata-process-schedules.json")).unwrap();
+    Mock::given(method("GET"))
+        .and(path("/odata/ProcessSchedules"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(schedules))
+        .mount(&orchestrator)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/odata/Jobs"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({ "@odata.count": 0, "value": [] })),
+        )
+        .mount(&orchestrator)
+        .await;
+    // A secret of its own: the emulator is shared with the other tests.
+    let mut config = stack
+        .poller_config(&orchestrator, "orchestrator-triggers-secret")
+        .await;
+    config["sources"]["orchestrator"][0]["triggers"] = json!({ "grace": "10m" });
+    let (runtime, mut function, proxy) = stack.start("job-poller", config, &[], None).await;
+    let answer = runtime
+        .invoke(&mut function, schedule_tick(), TIMEOUT)
+        .await;
+    let Answer::Response(report) = answer else {
+        panic!("{answer:?}\n{}", function.log())
+    };
+    let watched = (report["polled"].as_array().unwrap().iter())
+        .find(|r| r["source"] == "cloud:triggers")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(
+        (watched["folders"].as_u64(), watched["pages"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    // The folder's triggers, kept for the next cycles, under the poller's own role.
+    assert_eq!(stack.records("TRIGGERS#cloud").await, ["1"]);
+    assert_calls(&proxy, &["dynamodb:GetItem", "dynamodb:PutItem"]);
+    let requests = orchestrator.received_requests().await.unwrap();
+    assert!(requests.iter().any(|r| {
+        r.url.path() == "/odata/ProcessSchedules"
+            && r.headers
+                .get("x-uipath-organizationunitid")
+                .is_some_and(|v| v == "1")
+    }));
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
 async fn alarm_fanout_takes_an_sqs_batch_and_an_sns_alarm_under_its_role() {
     let stack = Stack::new().await;
     let slack = MockServer::start().await;

@@ -325,6 +325,7 @@ fn orchestrator_source(url: &str, folders: Vec<i64>) -> OrchestratorSource {
         api_key: None,
         tenant_id: None,
         schedules: Vec::new(),
+        triggers: None,
     }
 }
 

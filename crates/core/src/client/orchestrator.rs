@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use super::RateLimiter;
 pub mod config;
 pub mod ntlm;
+pub mod schedules;
 
 use crate::http::{RetryPolicy, percent_encode, send_with_retry};
 use crate::ports::NotifyError;

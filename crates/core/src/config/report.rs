@@ -61,6 +61,7 @@ impl Config {
                 ""
             };
             lines.push(format!("source {} (Orchestrator, {auth}{key})", s.name));
+            lines.push(requests_per_cycle(s));
         }
         for k in &self.kamonohashi {
             lines.push(format!(
@@ -103,6 +104,16 @@ impl Config {
             }
         };
         use crate::event::State::{Down, NotStarted, Offline};
+        let triggers = (self.orchestrators.iter()).filter_map(|s| {
+            let t = s.triggers.as_ref()?;
+            Some(format!(
+                "watch {}'s triggers: runs missing {} after their time, and triggers disabled (read every {}; triggers on a calendar are skipped) → {}",
+                s.name,
+                crate::time::span_text(chrono::Duration::from_std(t.grace).unwrap_or_default()),
+                crate::time::span_text(chrono::Duration::from_std(t.refresh).unwrap_or_default()),
+                heard(NotStarted)
+            ))
+        });
         let beats = self.heartbeats.iter().map(|c| {
             format!(
                 "watch heartbeat {}: {}, grace {}{} (ping /ping/<its key>) → {}",
@@ -131,6 +142,7 @@ impl Config {
                     .to_string(),
             },
         ];
+        lines.extend(triggers);
         lines.extend(beats);
         lines
     }
@@ -257,4 +269,37 @@ pub fn unheard(routes: &[crate::route::Route], oncall: bool, enter_leave: bool) 
             )
         })
         .collect()
+}
+
+/// The Orchestrator requests one poll cycle of `s` makes at most (one page of jobs per folder),
+/// against Automation Cloud's 100 a minute per tenant.
+fn requests_per_cycle(s: &crate::client::orchestrator::config::OrchestratorSource) -> String {
+    let minutes = s.interval.as_secs().div_ceil(60).max(1);
+    let allowed = format!(
+        "Automation Cloud allows 100 a minute, {} a cycle",
+        100 * minutes
+    );
+    let Some(t) = &s.triggers else {
+        return match s.folders.len() {
+            0 => format!(
+                "  Orchestrator requests per cycle: 1 folder list + 1 job page per folder ({allowed})"
+            ),
+            n => {
+                format!("  Orchestrator requests per cycle: {n} (1 job page per folder; {allowed})")
+            }
+        };
+    };
+    match s.folders.len() {
+        0 => format!(
+            "  Orchestrator requests per cycle: 2 folder lists + per folder 1 job page, 1 triggered-jobs page when a run fell due, and its triggers every {} ({allowed})",
+            crate::time::span_text(chrono::Duration::from_std(t.refresh).unwrap_or_default())
+        ),
+        n => {
+            let reads = t.reads_per_cycle(n, s.interval);
+            format!(
+                "  Orchestrator requests per cycle: at most {} ({n} job pages, {n} triggered-jobs pages, {reads} trigger reads; {n} trigger reads in the first cycle; {allowed})",
+                2 * n + reads
+            )
+        }
+    }
 }

@@ -630,3 +630,42 @@ fn check_warns_of_what_a_feature_sends_that_no_route_hears() {
     ]));
     assert!(heard.unheard().is_empty());
 }
+
+#[test]
+fn check_says_what_is_watched_and_the_orchestrator_requests_per_cycle() {
+    let config = Config::from_value(serde_json::json!({
+        "channels": { "ops": { "type": "slack", "webhook_url": "https://hooks.slack.com/services/T/B/x" } },
+        "sources": { "orchestrator": [{
+            "name": "cloud", "url": "https://cloud.uipath.com/acme/DefaultTenant/orchestrator_",
+            "folders": [1, 2, 3, 4, 5, 6], "triggers": { "grace": "10m" },
+            "auth": { "type": "client_credentials", "token_url": "https://cloud.uipath.com/identity_/connect/token",
+                      "client_id": "app", "client_secret": "s3cr3t-client" }
+        }]},
+        "heartbeats": [{ "name": "nightly-batch", "key": "0b8f6a4e-2c1d-4e7f-9a3b-5c6d7e8f9a0b", "period": "1d" }]
+    }))
+    .unwrap();
+    let text = config.describe().join("\n");
+    for line in [
+        "Orchestrator requests per cycle: at most 14 (6 job pages, 6 triggered-jobs pages, 2 trigger reads; 6 trigger reads in the first cycle; Automation Cloud allows 100 a minute, 500 a cycle)",
+        "watch cloud's triggers: runs missing 10m after their time, and triggers disabled (read every 15m; triggers on a calendar are skipped) → ops",
+        "watch heartbeat nightly-batch: every 1d, grace 1h (ping /ping/<its key>) → ops",
+    ] {
+        assert!(text.contains(line), "{line}\nnot in:\n{text}");
+    }
+    assert!(
+        !text.contains("0b8f6a4e") && !text.contains("s3cr3t"),
+        "{text}"
+    );
+    let wrong = Config::from_value(serde_json::json!({
+        "sources": { "orchestrator": [{
+            "name": "cloud", "url": "https://x", "triggers": { "grace": "5s", "every": "1m" },
+            "auth": { "type": "password", "tenancy_name": "d", "username": "u", "password": "p" }
+        }]}
+    }))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        wrong.contains("sources.orchestrator[0].triggers"),
+        "{wrong}"
+    );
+}

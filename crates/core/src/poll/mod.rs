@@ -3,6 +3,7 @@
 pub mod kamonohashi;
 pub mod orchestrator;
 mod ping;
+mod triggers;
 
 use std::sync::Arc;
 
@@ -281,8 +282,26 @@ impl Pollers {
             .iter()
             .filter(|c| wanted(&c.source().name))
             .map(|client| kamonohashi::poll(client, self.timezone, records, queue, now, deadline));
-        let (mut results, more) = futures::join!(join_all(uipath), join_all(kqi));
+        let watched = (self.orchestrators.iter())
+            // Once per cycle: not again in a poll for some channels only.
+            .filter(|_| destinations.is_empty())
+            .filter(|c| wanted(&c.source().name) && c.source().triggers.is_some())
+            .map(|client| {
+                let url = (self.ui_url.clone()).or_else(|| Some(client.source().url.clone()));
+                let ctx = UipathContext {
+                    orchestrator_url: url,
+                    received_at: now,
+                    tenant: client.source().tenant_id.map(|t| t.to_string()),
+                };
+                async move {
+                    let queue = self.queue.as_ref();
+                    triggers::watch_source(client, &ctx, records, queue, now, deadline).await
+                }
+            });
+        let (mut results, more, watched) =
+            futures::join!(join_all(uipath), join_all(kqi), join_all(watched));
         results.extend(more);
+        results.extend(watched);
         results
     }
 

@@ -102,7 +102,7 @@ pub fn parse(body: &[u8], ctx: &UipathContext) -> Result<Inbound, ParseError> {
 
 /// The folder's triggers page in the Orchestrator UI (the Automation Cloud route, as for jobs;
 /// the trigger itself has no route of its own that UiPath documents).
-fn trigger_link(ctx: &UipathContext, folder: Option<&str>) -> Option<String> {
+pub(crate) fn trigger_link(ctx: &UipathContext, folder: Option<&str>) -> Option<String> {
     let base = ctx.orchestrator_url.as_deref()?.trim_end_matches('/');
     let base = base.strip_suffix("/orchestrator_").unwrap_or(base);
     let mut link = format!("{base}/orchestrator_/triggers");

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use opsbell_core::event::{Event, Source, State};
+use opsbell_core::heartbeat::{Heartbeat, Ping, Row, on_ping, on_tick};
 use opsbell_core::poll::orchestrator::normalize;
 use opsbell_core::source::Inbound;
 use opsbell_core::source::uipath::{Job, UipathContext, parse_webhook};
@@ -156,6 +157,40 @@ pub fn generate(seed: u64, base: DateTime<Utc>) -> Scenario {
             }
         }
     }
+    // A heartbeat check: a random run of pings and ticks through the real state machine, each
+    // event it says arriving once or twice; a stream of its own, as the triggers'.
+    let mut beats = fastrand::Rng::with_seed(seed ^ 0x4ea7);
+    if beats.bool() {
+        let check = heartbeat();
+        let (mut row, mut now) = (Row::default(), base);
+        for _ in 0..beats.usize(1..12) {
+            now += chrono::Duration::minutes(beats.i64(1..90));
+            let said: Vec<Event> = match beats.u8(0..3) {
+                0 => {
+                    let ping = [Ping::Success, Ping::Fail, Ping::Start, Ping::Exit(2)];
+                    let ping = ping[beats.usize(0..4)];
+                    let (next, event) = on_ping(&check, &row, ping, "log tail", now);
+                    row = next;
+                    event.into_iter().collect()
+                }
+                _ => {
+                    let (next, events) = on_tick(&check, &row, now);
+                    row = next;
+                    events
+                }
+            };
+            for event in said {
+                events.push(event.clone());
+                for _ in 0..beats.usize(1..3) {
+                    let at = Duration::from_secs(beats.u64(0..span));
+                    arrivals.push(Arrival {
+                        at,
+                        event: event.clone(),
+                    });
+                }
+            }
+        }
+    }
     let mut silences = Vec::new();
     if rng.bool() {
         let (process, channel) = (
@@ -200,7 +235,7 @@ pub fn expected_channels(event: &Event) -> Vec<&'static str> {
     let mut channels = Vec::new();
     if matches!(
         event.state,
-        State::Faulted | State::Stopped | State::Alarm | State::NotStarted
+        State::Faulted | State::Stopped | State::Alarm | State::NotStarted | State::Down
     ) {
         channels.extend(["slack", "bot"]);
     }
@@ -213,8 +248,18 @@ pub fn expected_channels(event: &Event) -> Vec<&'static str> {
 /// The scenario's routes as a user writes them.
 pub fn config() -> serde_json::Value {
     json!([
-        {"channels": ["slack", "bot"], "states": ["faulted", "stopped", "alarm", "not_started"]},
+        {"channels": ["slack", "bot"], "states": ["faulted", "stopped", "alarm", "not_started", "down"]},
         {"channels": ["chatwork"], "processes": ["Invoice*"]},
         {"channels": ["chatwork"], "tenants": ["2"]},
     ])
+}
+
+/// The scenario's heartbeat check: hourly, a grace of 30 minutes.
+fn heartbeat() -> Heartbeat {
+    let raw = json!([{ "name": "nightly", "key": "0b8f6a4e-2c1d-4e7f-9a3b", "period": "1h", "grace": "30m" }]);
+    let mut problems = opsbell_core::problem::Problems::default();
+    let mut checks =
+        opsbell_core::heartbeat::read(Some(raw), chrono_tz::Asia::Tokyo, &mut problems);
+    assert!(problems.0.is_empty());
+    checks.remove(0)
 }

@@ -30,6 +30,26 @@ pub struct OrchestratorSource {
     /// Channels polled for on their own schedule (the predecessor's `scheduled.<target>`), each
     /// with its own watermarks. Empty: one poll every `interval`, for every route.
     pub schedules: Vec<PollSchedule>,
+    /// Triggers watched for runs that never happen and for being disabled (`triggers`).
+    pub triggers: Option<TriggerWatch>,
+}
+
+/// How triggers are watched (`poll/triggers.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TriggerWatch {
+    /// How long after its time a run may start.
+    pub grace: Duration,
+    /// How often a folder's triggers are read again.
+    pub refresh: Duration,
+}
+
+impl TriggerWatch {
+    /// How many folders' triggers one cycle reads again, at most, once each was read: enough
+    /// for every folder once per `refresh`, spread over the cycles of `interval`.
+    pub fn reads_per_cycle(&self, folders: usize, interval: Duration) -> usize {
+        let cycles = (self.refresh.as_secs_f64() / interval.as_secs_f64().max(1.0)).max(1.0);
+        (folders as f64 / cycles).ceil() as usize
+    }
 }
 
 /// Some channels' own poll of a source.

@@ -34,6 +34,7 @@ fn client(server: &MockServer) -> OrchestratorClient {
         api_key: None,
         tenant_id: None,
         schedules: Vec::new(),
+        triggers: None,
     };
     let policy = RetryPolicy {
         max_attempts: 2,

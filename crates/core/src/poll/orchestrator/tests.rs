@@ -179,6 +179,7 @@ fn client(server: &MockServer, page_size: u32) -> OrchestratorClient {
         api_key: None,
         tenant_id: None,
         schedules: Vec::new(),
+        triggers: None,
     };
     let policy = RetryPolicy {
         base_delay: Duration::from_millis(5),
