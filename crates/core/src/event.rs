@@ -79,10 +79,12 @@ pub enum State {
     Down,
     /// A heartbeat check that was late or down pinged success again.
     Up,
+    /// A job has stayed Pending (or Running) longer than its limit (KAMONOHASHI `long`).
+    Stuck,
 }
 
 impl State {
-    pub const ALL: [State; 16] = [
+    pub const ALL: [State; 17] = [
         State::Created,
         State::Started,
         State::Faulted,
@@ -99,6 +101,7 @@ impl State {
         State::Late,
         State::Down,
         State::Up,
+        State::Stuck,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +122,7 @@ impl State {
             State::Late => "late",
             State::Down => "down",
             State::Up => "up",
+            State::Stuck => "stuck",
         }
     }
 
@@ -142,6 +146,7 @@ impl State {
             "late" => State::Late,
             "down" => State::Down,
             "up" => State::Up,
+            "stuck" => State::Stuck,
             _ => return None,
         };
         Some(state)
@@ -153,9 +158,11 @@ impl State {
             State::Faulted | State::Alarm | State::NotStarted | State::Offline | State::Down => {
                 Severity::Critical
             }
-            State::Stopped | State::Suspended | State::InsufficientData | State::Late => {
-                Severity::Warning
-            }
+            State::Stopped
+            | State::Suspended
+            | State::InsufficientData
+            | State::Late
+            | State::Stuck => Severity::Warning,
             State::Successful | State::Ok | State::Online | State::Up => Severity::Good,
             State::Created | State::Started | State::Resumed => Severity::Info,
         }

@@ -14,6 +14,7 @@ use crate::client::kamonohashi::config::{KamonohashiSource, Watch, WatchDay, Wat
 use crate::problem::Problems;
 
 mod describe;
+mod long;
 pub use describe::describe_slackbot_file;
 
 use crate::client::kamonohashi::config::WEEKDAYS;
@@ -53,6 +54,9 @@ struct RawSource {
     /// The slackbot's Enter/Leave notices at the start and end of each day's watch.
     #[serde(default)]
     enter_leave: bool,
+    /// `{"pending": "6h", "running": "off", "tenants": {"3": {"running": "12h"}}}`.
+    #[serde(default)]
+    long: Option<long::RawLong>,
 }
 
 /// The slackbot's `config/message.json`.
@@ -239,6 +243,7 @@ fn source(
         slack_uri,
         phrases,
         enter_leave: r.enter_leave,
+        long: long::read(r.long, path, p),
     })
 }
 

@@ -103,7 +103,29 @@ impl Config {
                 false => names.join(", "),
             }
         };
-        use crate::event::State::{Down, NotStarted, Offline};
+        use crate::event::State::{Down, NotStarted, Offline, Stuck};
+        let span = |d: Option<std::time::Duration>| match d
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+        {
+            Some(d) => crate::time::span_text(d),
+            None => "no limit".to_string(),
+        };
+        let stuck = self.kamonohashi.iter().map(|k| {
+            let tenants: Vec<String> = (k.long.tenants.iter())
+                .map(|(t, (p, r))| format!("tenant {t}: Pending {}, Running {}", span(*p), span(*r)))
+                .collect();
+            let tenants = match tenants.is_empty() {
+                true => String::new(),
+                false => format!("; {}", tenants.join("; ")),
+            };
+            format!(
+                "watch {}'s jobs stuck: Pending longer than {}, Running longer than {}{tenants} → {}",
+                k.name,
+                span(k.long.pending),
+                span(k.long.running),
+                heard(Stuck)
+            )
+        });
         let triggers = (self.orchestrators.iter()).filter_map(|s| {
             let t = s.triggers.as_ref()?;
             Some(format!(
@@ -143,6 +165,7 @@ impl Config {
             },
         ];
         lines.extend(triggers);
+        lines.extend(stuck);
         lines.extend(beats);
         lines
     }

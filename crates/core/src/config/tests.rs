@@ -669,3 +669,30 @@ fn check_says_what_is_watched_and_the_orchestrator_requests_per_cycle() {
         "{wrong}"
     );
 }
+
+#[test]
+fn check_says_how_long_kamonohashi_jobs_may_wait_and_refuses_a_wrong_limit() {
+    let with = |long: serde_json::Value| {
+        Config::from_value(serde_json::json!({
+            "channels": { "ops": { "type": "slack", "webhook_url": "https://hooks.slack.com/services/T/B/x" } },
+            "sources": { "kamonohashi": [{
+                "name": "kqi", "server": "https://kqi.example", "username": "bot", "password": "pw",
+                "long": long
+            }]}
+        }))
+    };
+    let config =
+        with(serde_json::json!({ "running": "2d", "tenants": { "3": { "pending": "off" } } }))
+            .unwrap();
+    let text = config.describe().join("\n");
+    let line = "watch kqi's jobs stuck: Pending longer than 6h, Running longer than 2d; tenant 3: Pending no limit, Running 2d → ops";
+    assert!(text.contains(line), "{text}");
+    let wrong = with(serde_json::json!({ "pending": "soon", "tenants": { "x": {} } }))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        wrong.contains("sources.kamonohashi[0].long.pending")
+            && wrong.contains("sources.kamonohashi[0].long.tenants.x"),
+        "{wrong}"
+    );
+}

@@ -59,6 +59,7 @@ pub trait ChannelConfig: Sized {
             State::Late,
             State::Down,
             State::Up,
+            State::Stuck,
         ]
     }
 

@@ -109,10 +109,9 @@ async fn poll_tenant(
     report: &mut PollReport,
 ) -> Result<(), PollError> {
     let source = client.source();
-    let stored: HashMap<String, String> = JobState::list(records, &source.name, tenant.id)
+    let stored: HashMap<String, JobState> = JobState::list(records, &source.name, tenant.id)
         .await?
         .into_iter()
-        .map(|(sk, row)| (sk, row.status))
         .collect();
     let baseline = stored.is_empty();
     let snapshot = (TenantSnapshot::load(records, &source.name, tenant.id).await?).map(|s| s.at);
@@ -130,9 +129,18 @@ async fn poll_tenant(
         for job in jobs {
             let sk = format!("{}-{}", kind.route(), job.id);
             let previous = stored.get(&sk);
-            if previous == Some(&job.status) {
+            if let Some(prev) = previous.filter(|p| p.status == job.status) {
+                let limit = source.long.of(tenant.id, &job.status);
+                let (row, stuck) = still(prev, limit, now);
+                if stuck {
+                    events.push(stuck_event(client, tenant, kind, &job, prev, tz, now));
+                }
+                if let Some(row) = row {
+                    changed.push((sk, row));
+                }
                 continue;
             }
+            let previous = previous.map(|p| &p.status);
             let moved = previous.filter(|p| !baseline && source.from.contains(p));
             let born = previous.is_none() && created_after(&job, snapshot, tz);
             if let Some(prev) = moved.map(String::as_str).or(born.then_some("(new)"))
@@ -140,15 +148,23 @@ async fn poll_tenant(
             {
                 events.push(event(client, tenant, kind, &job, prev, now));
             }
-            changed.push((sk, job.status));
+            let since = match previous {
+                None if job.status == "Pending" => created(&job, tz).filter(|c| *c <= now),
+                _ => None,
+            };
+            let row = JobState {
+                status: job.status,
+                since: Some(since.unwrap_or(now)),
+                stuck: false,
+            };
+            changed.push((sk, row));
         }
     }
     // Queue first: a crash before the statuses are stored re-detects the transitions next run,
     // and the delivery log drops the copies.
     queue.enqueue(&events).await?;
     report.jobs += events.len();
-    for (sk, status) in changed {
-        let row = JobState { status };
+    for (sk, row) in changed {
         row.save(records, &source.name, tenant.id, &sk, now).await?;
     }
     TenantSnapshot { at: now }
@@ -162,12 +178,44 @@ const CLOCK_SLACK: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Whether `job` was created after the tenant's last snapshot (`None`: none is known, so no).
 fn created_after(job: &KqiJob, snapshot: Option<DateTime<Utc>>, tz: Tz) -> bool {
-    let (Some(snapshot), Some(created)) = (snapshot, job.created_at.as_deref()) else {
+    let Some(snapshot) = snapshot else {
         return false;
     };
-    let local = chrono::NaiveDateTime::parse_from_str(created.trim(), "%Y-%m-%d %H:%M:%S");
-    let created = local.ok().and_then(|l| l.and_local_timezone(tz).earliest());
-    created.is_some_and(|c| c.with_timezone(&Utc) > snapshot - CLOCK_SLACK)
+    created(job, tz).is_some_and(|c| c > snapshot - CLOCK_SLACK)
+}
+
+/// `createdAt`, which the server writes in local time (the watch time zone).
+fn created(job: &KqiJob, tz: Tz) -> Option<DateTime<Utc>> {
+    let text = job.created_at.as_deref()?;
+    let local = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S").ok()?;
+    Some(local.and_local_timezone(tz).earliest()?.with_timezone(&Utc))
+}
+
+/// A job still in its stored status: the row to store again, if it changes (a row from before
+/// `since` was kept gets it now), and whether it is now stuck (past `limit`, once).
+fn still(
+    prev: &JobState,
+    limit: Option<std::time::Duration>,
+    now: DateTime<Utc>,
+) -> (Option<JobState>, bool) {
+    let Some(since) = prev.since else {
+        let row = JobState {
+            since: Some(now),
+            ..prev.clone()
+        };
+        return (Some(row), false);
+    };
+    let limit = limit.and_then(|l| chrono::Duration::from_std(l).ok());
+    match limit {
+        Some(limit) if !prev.stuck && now - since >= limit => {
+            let row = JobState {
+                stuck: true,
+                ..prev.clone()
+            };
+            (Some(row), true)
+        }
+        _ => (None, false),
+    }
 }
 
 fn event(
@@ -230,6 +278,43 @@ fn event(
         format!("{tenant}テナントのジョブ({})は{phrase}", job.id)
     });
     event
+}
+
+/// A job stuck in its status: its own event (`stuck`), keyed by the job and the status, so it
+/// is said once; the job's end is notified as any.
+fn stuck_event(
+    client: &KamonohashiClient,
+    tenant: &Tenant,
+    kind: JobKind,
+    job: &KqiJob,
+    prev: &JobState,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Event {
+    let source = client.source();
+    let mut e = event(client, tenant, kind, job, &job.status, now);
+    let subject = format!("{}-{}-stuck-{}", kind.route(), job.id, job.status);
+    let scope = format!("{}/{}", source.name, tenant.id);
+    e.key = crate::event::EventKey::new(Source::Kamonohashi, &scope, &subject, State::Stuck);
+    e.state = State::Stuck;
+    e.headline = None;
+    let since = prev.since.unwrap_or(now);
+    let minutes = (now - since).num_minutes().max(0);
+    let long = format!("{}h {:02}m", minutes / 60, minutes % 60);
+    let limit = source
+        .long
+        .of(tenant.id, &job.status)
+        .and_then(|l| chrono::Duration::from_std(l).ok());
+    e.info = Some(format!(
+        "{} {}: {} for {long}, since {} (limit {})",
+        kind.route(),
+        job.id,
+        job.status,
+        since.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z"),
+        limit.map(crate::time::span_text).unwrap_or_default(),
+    ));
+    e.started_at = Some(since);
+    e
 }
 
 mod notices;

@@ -89,6 +89,7 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::En, Late) => "is late",
         (Language::En, Down) => "is down",
         (Language::En, Up) => "is up again",
+        (Language::En, Stuck) => "has not moved on for too long",
         (Language::Ja, Created) => "が作成されました",
         (Language::Ja, Started) => "が開始しました",
         (Language::Ja, Faulted) => "が失敗しました",
@@ -105,6 +106,7 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::Ja, Late) => "が遅れています",
         (Language::Ja, Down) => "が停止しています",
         (Language::Ja, Up) => "が復旧しました",
+        (Language::Ja, Stuck) => "が長時間進んでいません",
         (Language::Ko, Created) => "생성되었습니다",
         (Language::Ko, Started) => "시작되었습니다",
         (Language::Ko, Faulted) => "실패했습니다",
@@ -121,6 +123,7 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::Ko, Late) => "지연되고 있습니다",
         (Language::Ko, Down) => "중단되었습니다",
         (Language::Ko, Up) => "다시 정상입니다",
+        (Language::Ko, Stuck) => "오랫동안 진행되지 않고 있습니다",
     }
 }
 

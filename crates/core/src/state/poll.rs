@@ -96,6 +96,12 @@ pub const JOB_STATE_TTL_DAYS: i64 = 30;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobState {
     pub status: String,
+    /// Since when it has had this status (its creation for a job first seen Pending).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
+    /// Whether it was announced stuck in this status.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stuck: bool,
 }
 
 impl JobState {

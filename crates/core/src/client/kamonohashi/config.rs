@@ -35,6 +35,31 @@ pub struct KamonohashiSource {
     pub phrases: BTreeMap<String, Vec<String>>,
     /// The slackbot's Enter/Leave notices (`enter_leave`, off by default).
     pub enter_leave: bool,
+    /// How long a job may stay Pending or Running before it is announced stuck (`long`).
+    pub long: LongLimits,
+}
+
+/// How long a job may stay in a status, per status and tenant; `None`: no limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LongLimits {
+    pub pending: Option<Duration>,
+    pub running: Option<Duration>,
+    /// Per tenant id: its own (pending, running) limits.
+    pub tenants: BTreeMap<i64, (Option<Duration>, Option<Duration>)>,
+}
+
+impl LongLimits {
+    /// The limit of `status` in `tenant`, if any.
+    pub fn of(&self, tenant: i64, status: &str) -> Option<Duration> {
+        let (pending, running) = (self.tenants.get(&tenant))
+            .copied()
+            .unwrap_or((self.pending, self.running));
+        match status {
+            "Pending" => pending,
+            "Running" => running,
+            _ => None,
+        }
+    }
 }
 
 impl KamonohashiSource {

@@ -124,6 +124,7 @@ fn source(server: &MockServer, watch: Watch) -> KamonohashiSource {
         slack_uri: None,
         phrases: Default::default(),
         enter_leave: false,
+        long: Default::default(),
     }
 }
 
@@ -512,4 +513,90 @@ async fn a_job_submitted_and_ended_between_two_polls_is_notified() {
             "training 2: (new) → Failed"
         )]
     );
+}
+
+#[tokio::test]
+async fn a_job_pending_past_its_limit_is_stuck_once_and_its_end_is_told_as_usual() {
+    let fake = Arc::new(Fake {
+        v2: true,
+        cap: 10,
+        ..Fake::default()
+    });
+    let tz = chrono_tz::Asia::Tokyo;
+    let t0 = Utc.with_ymd_and_hms(2026, 12, 7, 3, 0, 0).unwrap();
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string();
+    for (id, created) in [
+        (1, t0 - chrono::Duration::hours(7)),
+        (2, t0 - chrono::Duration::hours(1)),
+        (5, t0 - chrono::Duration::hours(3)),
+    ] {
+        fake.created.lock().unwrap().insert(id, local(created));
+    }
+    set(
+        &fake,
+        1,
+        "training",
+        &[(1, "Pending"), (2, "Pending"), (3, "Running")],
+    );
+    set(&fake, 2, "training", &[(5, "Pending")]);
+    let server = start(fake.clone()).await;
+    let mut source = source(&server, Watch::always());
+    // Six hours for Pending, no limit for Running; tenant 2 waits two hours at most.
+    source.long = crate::client::kamonohashi::config::LongLimits {
+        pending: Some(Duration::from_secs(6 * 3600)),
+        running: None,
+        tenants: BTreeMap::from([(2, (Some(Duration::from_secs(2 * 3600)), None))]),
+    };
+    let client = KamonohashiClient::new(source, reqwest::Client::new(), RetryPolicy::default());
+    let (records, queue) = (MemoryRecords::default(), MemoryQueue::default());
+    let at = |minutes: i64| t0 + chrono::Duration::minutes(minutes);
+    let polled = |now: DateTime<Utc>| {
+        let (client, records, queue) = (&client, &records, &queue);
+        async move {
+            poll(client, tz, records, queue, now, deadline())
+                .await
+                .unwrap();
+            let mut keys: Vec<String> = queue.take().iter().map(|e| e.key.to_string()).collect();
+            keys.sort();
+            keys
+        }
+    };
+    assert!(
+        polled(at(0)).await.is_empty(),
+        "the first snapshot is silent"
+    );
+    assert_eq!(
+        polled(at(5)).await,
+        [
+            "kamonohashi:kqi/1:training-1-stuck-pending:stuck",
+            "kamonohashi:kqi/2:training-5-stuck-pending:stuck"
+        ]
+    );
+    assert!(polled(at(10)).await.is_empty(), "stuck is said once");
+    set(
+        &fake,
+        1,
+        "training",
+        &[(1, "Completed"), (2, "Pending"), (3, "Running")],
+    );
+    assert_eq!(
+        polled(at(15)).await,
+        ["kamonohashi:kqi/1:training-1:successful"]
+    );
+    // Job 2, Pending since its creation an hour before t0, passes six hours at t0 + 5 h.
+    assert!(polled(at(299)).await.is_empty());
+    let stuck = {
+        poll(&client, tz, &records, &queue, at(300), deadline())
+            .await
+            .unwrap();
+        queue.take()
+    };
+    assert_eq!(stuck.len(), 1, "{stuck:?}");
+    assert_eq!(stuck[0].state, State::Stuck);
+    assert_eq!(
+        stuck[0].info.as_deref(),
+        Some("training 2: Pending for 6h 00m, since 2026-12-07 11:00 JST (limit 6h)")
+    );
+    // Running has no limit: job 3 never is.
+    assert!(polled(at(3000)).await.is_empty());
 }
