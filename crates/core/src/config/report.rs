@@ -61,7 +61,7 @@ impl Config {
                 ""
             };
             lines.push(format!("source {} (Orchestrator, {auth}{key})", s.name));
-            lines.push(requests_per_cycle(s));
+            lines.push(s.requests_per_cycle());
         }
         for k in &self.kamonohashi {
             lines.push(format!(
@@ -292,37 +292,4 @@ pub fn unheard(routes: &[crate::route::Route], oncall: bool, enter_leave: bool) 
             )
         })
         .collect()
-}
-
-/// The Orchestrator requests one poll cycle of `s` makes at most (one page of jobs per folder),
-/// against Automation Cloud's 100 a minute per tenant.
-fn requests_per_cycle(s: &crate::client::orchestrator::config::OrchestratorSource) -> String {
-    let minutes = s.interval.as_secs().div_ceil(60).max(1);
-    let allowed = format!(
-        "Automation Cloud allows 100 a minute, {} a cycle",
-        100 * minutes
-    );
-    let Some(t) = &s.triggers else {
-        return match s.folders.len() {
-            0 => format!(
-                "  Orchestrator requests per cycle: 1 folder list + 1 job page per folder ({allowed})"
-            ),
-            n => {
-                format!("  Orchestrator requests per cycle: {n} (1 job page per folder; {allowed})")
-            }
-        };
-    };
-    match s.folders.len() {
-        0 => format!(
-            "  Orchestrator requests per cycle: 2 folder lists + per folder 1 job page, 1 triggered-jobs page when a run fell due, and its triggers every {} ({allowed})",
-            crate::time::span_text(chrono::Duration::from_std(t.refresh).unwrap_or_default())
-        ),
-        n => {
-            let reads = t.reads_per_cycle(n, s.interval);
-            format!(
-                "  Orchestrator requests per cycle: at most {} ({n} job pages, {n} triggered-jobs pages, {reads} trigger reads; {n} trigger reads in the first cycle; {allowed})",
-                2 * n + reads
-            )
-        }
-    }
 }

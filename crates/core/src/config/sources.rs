@@ -8,9 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::legacy::ScheduledTarget;
-use crate::client::orchestrator::config::{
-    OrchestratorAuth, OrchestratorSource, PollSchedule, TriggerWatch,
-};
+use crate::client::orchestrator::config::{OrchestratorAuth, OrchestratorSource, PollSchedule};
 use crate::problem::Problems;
 
 #[derive(Deserialize)]
@@ -39,16 +37,7 @@ struct RawSource {
     tenant_id: Option<i64>,
     /// Watch triggers for runs that never happen (`{"grace": "10m", "refresh": "15m"}`).
     #[serde(default)]
-    triggers: Option<RawTriggers>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTriggers {
-    #[serde(default)]
-    grace: Option<String>,
-    #[serde(default)]
-    refresh: Option<String>,
+    triggers: Option<triggers::RawTriggers>,
 }
 
 #[derive(Deserialize)]
@@ -83,14 +72,14 @@ struct LegacyOrchestrator {
     ntlm_authentication: Value,
 }
 
+mod triggers;
+
 const DEFAULT_PAGE_SIZE: u32 = 1000;
 const DEFAULT_OVERLAP: Duration = Duration::from_secs(120);
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
 const DEFAULT_LOOKBACK: Duration = Duration::from_secs(3600);
 const DEFAULT_RPM: u32 = 90;
 const DEFAULT_SCOPE: &str = "OR.Jobs.Read OR.Folders.Read";
-const DEFAULT_TRIGGER_GRACE: Duration = Duration::from_secs(600);
-const DEFAULT_TRIGGER_REFRESH: Duration = Duration::from_secs(900);
 
 pub(super) fn read(
     orchestrators: Option<Value>,
@@ -234,7 +223,7 @@ fn build(r: RawSource, path: &str, p: &mut Problems) -> OrchestratorSource {
     let interval = r
         .interval_seconds
         .map_or(DEFAULT_INTERVAL, Duration::from_secs);
-    let triggers = r.triggers.map(|t| triggers(t, path, p));
+    let triggers = r.triggers.map(|t| triggers::read(t, path, p));
     OrchestratorSource {
         name: r.name,
         url: r.url.trim_end_matches('/').to_string(),
@@ -253,27 +242,6 @@ fn build(r: RawSource, path: &str, p: &mut Problems) -> OrchestratorSource {
         tenant_id: r.tenant_id,
         schedules: Vec::new(),
         triggers,
-    }
-}
-
-/// `triggers`: a grace of 1 minute to a day, a refresh of 1 minute to a day.
-fn triggers(t: RawTriggers, path: &str, p: &mut Problems) -> TriggerWatch {
-    let mut span = |text: Option<String>, key: &str, default: Duration| {
-        let Some(text) = text else { return default };
-        match crate::time::parse_span(&text) {
-            Ok(d) if d >= Duration::from_secs(60) && d <= Duration::from_secs(86_400) => d,
-            _ => {
-                p.push(
-                    format!("{path}.triggers.{key}"),
-                    format!("{text:?} is not a span from 1m to 1d (\"10m\")"),
-                );
-                default
-            }
-        }
-    };
-    TriggerWatch {
-        grace: span(t.grace, "grace", DEFAULT_TRIGGER_GRACE),
-        refresh: span(t.refresh, "refresh", DEFAULT_TRIGGER_REFRESH),
     }
 }
 

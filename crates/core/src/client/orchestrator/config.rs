@@ -84,3 +84,41 @@ pub enum OrchestratorAuth {
         password: SecretString,
     },
 }
+
+impl OrchestratorSource {
+    /// The Orchestrator requests one poll cycle makes at most (one page of jobs per folder),
+    /// against Automation Cloud's 100 a minute per tenant, for `opsbell check`.
+    pub fn requests_per_cycle(&self) -> String {
+        let s = self;
+        let minutes = s.interval.as_secs().div_ceil(60).max(1);
+        let allowed = format!(
+            "Automation Cloud allows 100 a minute, {} a cycle",
+            100 * minutes
+        );
+        let Some(t) = &s.triggers else {
+            return match s.folders.len() {
+                0 => format!(
+                    "  Orchestrator requests per cycle: 1 folder list + 1 job page per folder ({allowed})"
+                ),
+                n => {
+                    format!(
+                        "  Orchestrator requests per cycle: {n} (1 job page per folder; {allowed})"
+                    )
+                }
+            };
+        };
+        match s.folders.len() {
+            0 => format!(
+                "  Orchestrator requests per cycle: 2 folder lists + per folder 1 job page, 1 triggered-jobs page when a run fell due, and its triggers every {} ({allowed})",
+                crate::time::span_text(chrono::Duration::from_std(t.refresh).unwrap_or_default())
+            ),
+            n => {
+                let reads = t.reads_per_cycle(n, s.interval);
+                format!(
+                    "  Orchestrator requests per cycle: at most {} ({n} job pages, {n} triggered-jobs pages, {reads} trigger reads; {n} trigger reads in the first cycle; {allowed})",
+                    2 * n + reads
+                )
+            }
+        }
+    }
+}
