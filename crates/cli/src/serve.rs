@@ -18,7 +18,7 @@ use clap::Args;
 use opsbell_core::build::{self, Deps};
 use opsbell_core::config::Config;
 use opsbell_core::heartbeat::Heartbeats;
-use opsbell_core::http::{Reply, RetryPolicy, client};
+use opsbell_core::http::{RetryPolicy, client};
 use opsbell_core::ingest::{Ingest, MAX_BODY_BYTES};
 use opsbell_core::poll::Pollers;
 use opsbell_core::ports::{Clock, Escalations, SystemClock};
@@ -241,13 +241,8 @@ async fn chat_events(State(state): State<AppState>, headers: HeaderMap, body: By
 
 /// A heartbeat ping (`GET`, `POST` or `HEAD /ping/<key>[/start|/fail|/<exit code>]`).
 async fn ping(State(state): State<AppState>, Path(rest): Path<String>, body: Bytes) -> Response {
-    let reply = match &state.heartbeats {
-        Some(heartbeats) => heartbeats.ping(&rest, &body, chrono::Utc::now()).await,
-        None => Reply::new(
-            404,
-            json!({ "error": "no heartbeat checks are configured" }),
-        ),
-    };
+    let heartbeats = state.heartbeats.as_deref();
+    let reply = Heartbeats::answer(heartbeats, &rest, &body, chrono::Utc::now()).await;
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, Json(reply.body)).into_response()
 }

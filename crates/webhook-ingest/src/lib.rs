@@ -7,11 +7,9 @@
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::{Body, Error, Request, Response};
 use opsbell_core::heartbeat::Heartbeats;
-use opsbell_core::http::Reply;
 use opsbell_core::ingest::Ingest;
 use opsbell_core::ports::{Clock, SystemClock};
 use opsbell_core::signature::SIGNATURE_HEADER;
-use serde_json::json;
 
 pub async fn handle(
     request: Request,
@@ -19,16 +17,10 @@ pub async fn handle(
     heartbeats: Option<&Heartbeats>,
 ) -> Result<Response<Body>, Error> {
     let reply = match ping_path(request.uri().path()) {
-        Some(rest) => match heartbeats {
-            Some(heartbeats) => {
-                let now = SystemClock.now();
-                heartbeats.ping(rest, request.body().as_ref(), now).await
-            }
-            None => Reply::new(
-                404,
-                json!({ "error": "no heartbeat checks are configured" }),
-            ),
-        },
+        Some(rest) => {
+            let body = request.body().as_ref();
+            Heartbeats::answer(heartbeats, rest, body, SystemClock.now()).await
+        }
         None => {
             let signature = request
                 .headers()

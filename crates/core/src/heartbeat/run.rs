@@ -49,6 +49,23 @@ impl Heartbeats {
         &self.checks
     }
 
+    /// Answers `/ping/<rest>` for a process that may have no checks (`404` then), as
+    /// webhook-ingest and `opsbell serve` both route it.
+    pub async fn answer(
+        heartbeats: Option<&Heartbeats>,
+        rest: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Reply {
+        match heartbeats {
+            Some(heartbeats) => heartbeats.ping(rest, body, now).await,
+            None => Reply::new(
+                404,
+                json!({ "error": "no heartbeat checks are configured" }),
+            ),
+        }
+    }
+
     /// Answers `/ping/<rest>`: `<key>`, `<key>/start`, `<key>/fail` or `<key>/<exit code>`.
     pub async fn ping(&self, rest: &str, body: &[u8], now: DateTime<Utc>) -> Reply {
         let (key, action) = rest.split_once('/').unwrap_or((rest, ""));
