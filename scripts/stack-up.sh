@@ -3,8 +3,11 @@
 # vendors' references the rendered messages are checked with), starts it
 # on a free loopback port with DynamoDB item operations made atomic as on AWS, and stops it when
 # the calling script exits (its EXIT trap). Renders the CloudFormation template and builds the
-# five release Lambda binaries: the runtime-protocol tests and the Lambda benchmark run each
-# under its own role from the template. Exports AWS_ENDPOINT_URL with test credentials,
+# five Lambda binaries: the runtime-protocol tests and the Lambda benchmark run each under its
+# own role from the template. OPSBELL_LAMBDA_PROFILE picks their cargo profile: `release` (the
+# default, what the benchmark measures) or `dev` (scripts/test.sh: the tests check behaviour,
+# not speed, and dev binaries share the test build's compiled dependencies, which saves CI a
+# separate optimised build). Exports AWS_ENDPOINT_URL with test credentials,
 # OPSBELL_LAMBDA_BIN_DIR and OPSBELL_PYTHON.
 MOTO_VERSION=5.2.5
 PYSPNEGO_VERSION=0.12.4
@@ -71,9 +74,16 @@ export OPSBELL_SIGNED_MOTO_URL="http://127.0.0.1:$signed_port" OPSBELL_SIGNED_MO
 
 scripts/render-template.sh
 functions=$(grep -o 'dist/[a-z-]*\.zip' serverless.yml | sed 's#dist/##; s#\.zip##')
-# shellcheck disable=SC2046
-cargo build --release --locked $(printf -- '-p %s ' $functions)
-export OPSBELL_LAMBDA_BIN_DIR="${CARGO_TARGET_DIR:-$PWD/target}/release"
+if [ "${OPSBELL_LAMBDA_PROFILE:-release}" = dev ]; then
+  # The targets `cargo test --workspace` builds, so that the features of every dependency
+  # resolve as in the test build (dev-dependencies included) and the test run reuses all of it.
+  cargo build --workspace --locked --lib --bins --tests --examples
+  export OPSBELL_LAMBDA_BIN_DIR="${CARGO_TARGET_DIR:-$PWD/target}/debug"
+else
+  # shellcheck disable=SC2046
+  cargo build --release --locked $(printf -- '-p %s ' $functions)
+  export OPSBELL_LAMBDA_BIN_DIR="${CARGO_TARGET_DIR:-$PWD/target}/release"
+fi
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test. Installs moto (local AWS) into .venv when missing, starts it on a free
 # loopback port (and pyspnego, the NTLM acceptor the Windows-authentication tests run), renders
-# the CloudFormation template and builds the release Lambda binaries
-# (the runtime-protocol tests need both), runs the whole cargo test suite, and stops moto, also
+# the CloudFormation template and builds the Lambda binaries in the dev profile
+# (the runtime-protocol tests need both; dev shares the test build's dependencies), runs the whole cargo test suite, and stops moto, also
 # when tests fail.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p opsbell-core`, or `-- name`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# moto, the rendered template and the five release Lambda binaries.
+# moto, the rendered template and the five Lambda binaries (dev profile: see stack-up.sh).
+export OPSBELL_LAMBDA_PROFILE=${OPSBELL_LAMBDA_PROFILE:-dev}
 source scripts/stack-up.sh
 
 # The AWS tests are #[ignore]d so that a plain `cargo test` (no moto) lists them as ignored;

@@ -237,8 +237,8 @@ pub struct Function {
     _dir: tempfile::TempDir,
 }
 
-/// The release binary of `name` (`scripts/test.sh` builds them; `OPSBELL_LAMBDA_BIN_DIR`
-/// points elsewhere).
+/// The binary of `name` in `OPSBELL_LAMBDA_BIN_DIR` (`scripts/test.sh` builds them in the dev
+/// profile and sets it; without it, `target/release`).
 pub fn binary(name: &str) -> PathBuf {
     let dir = std::env::var("OPSBELL_LAMBDA_BIN_DIR")
         .unwrap_or_else(|_| format!("{}/../target/release", env!("CARGO_MANIFEST_DIR")));
