@@ -79,12 +79,16 @@ pub enum State {
     Down,
     /// A heartbeat check that was late or down pinged success again.
     Up,
-    /// A job has stayed Pending (or Running) longer than its limit (KAMONOHASHI `long`).
+    /// A job has stayed Pending (or Running) longer than its limit (KAMONOHASHI `long`), or an
+    /// Orchestrator job Pending or Suspended longer than its limit (`hung`).
     Stuck,
+    /// An Orchestrator job has been Running (or Stopping) longer than its limit (`hung`): set,
+    /// or learned from the process's successful runs.
+    Hung,
 }
 
 impl State {
-    pub const ALL: [State; 17] = [
+    pub const ALL: [State; 18] = [
         State::Created,
         State::Started,
         State::Faulted,
@@ -102,6 +106,7 @@ impl State {
         State::Down,
         State::Up,
         State::Stuck,
+        State::Hung,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -123,6 +128,7 @@ impl State {
             State::Down => "down",
             State::Up => "up",
             State::Stuck => "stuck",
+            State::Hung => "hung",
         }
     }
 
@@ -147,6 +153,7 @@ impl State {
             "down" => State::Down,
             "up" => State::Up,
             "stuck" => State::Stuck,
+            "hung" => State::Hung,
             _ => return None,
         };
         Some(state)
@@ -155,9 +162,12 @@ impl State {
     /// How bad it is, for colours and routing defaults.
     pub fn severity(self) -> Severity {
         match self {
-            State::Faulted | State::Alarm | State::NotStarted | State::Offline | State::Down => {
-                Severity::Critical
-            }
+            State::Faulted
+            | State::Alarm
+            | State::NotStarted
+            | State::Offline
+            | State::Down
+            | State::Hung => Severity::Critical,
             State::Stopped
             | State::Suspended
             | State::InsufficientData

@@ -195,7 +195,7 @@ async fn a_heartbeat_is_pinged_through_webhook_ingest_and_judged_by_the_job_poll
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator: run scripts/test.sh"]
-async fn job_poller_watches_triggers_under_its_role() {
+async fn job_poller_watches_triggers_and_hung_jobs_under_its_role() {
     let stack = Stack::new().await;
     let orchestrator = orchestrator_with_token().await;
     let schedules: Value =
@@ -205,10 +205,17 @@ async fn job_poller_watches_triggers_under_its_role() {
         .respond_with(ResponseTemplate::new(200).set_body_json(schedules))
         .mount(&orchestrator)
         .await;
+    // One job still running (the documented shape): neither an end for the poll nor a run
+    // for the triggers, and remembered by the hung-job watch.
+    let jobs: Value = serde_json::from_slice(&sample("uipath-odata-jobs.json")).unwrap();
+    let mut running = jobs["value"][0].clone();
+    running["State"] = json!("Running");
+    running["EndTime"] = Value::Null;
     Mock::given(method("GET"))
         .and(path("/odata/Jobs"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({ "@odata.count": 0, "value": [] })),
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "@odata.count": 1, "value": [running] })),
         )
         .mount(&orchestrator)
         .await;
@@ -217,6 +224,7 @@ async fn job_poller_watches_triggers_under_its_role() {
         .poller_config(&orchestrator, "orchestrator-triggers-secret")
         .await;
     config["sources"]["orchestrator"][0]["triggers"] = json!({ "grace": "10m" });
+    config["sources"]["orchestrator"][0]["hung"] = json!({});
     let (runtime, mut function, proxy) = stack.start("job-poller", config, &[], None).await;
     let answer = runtime
         .invoke(&mut function, schedule_tick(), TIMEOUT)
@@ -232,8 +240,17 @@ async fn job_poller_watches_triggers_under_its_role() {
         (Some(1), Some(1)),
         "{report}"
     );
-    // The folder's triggers, kept for the next cycles, under the poller's own role.
+    let hung = (report["polled"].as_array().unwrap().iter())
+        .find(|r| r["source"] == "cloud:hung")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(
+        (hung["folders"].as_u64(), hung["pages"].as_u64()),
+        (Some(1), Some(1))
+    );
+    // The folder's triggers and its running job, kept for the next cycles, under the poller's
+    // own role.
     assert_eq!(stack.records("TRIGGERS#cloud").await, ["1"]);
+    assert_eq!(stack.records("HUNG#cloud").await, ["1"]);
     assert_calls(&proxy, &["dynamodb:GetItem", "dynamodb:PutItem"]);
     let requests = orchestrator.received_requests().await.unwrap();
     assert!(requests.iter().any(|r| {

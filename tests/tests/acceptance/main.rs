@@ -9,6 +9,7 @@ mod chat_bot;
 mod cloudwatch;
 mod faults;
 mod flood;
+mod hung;
 mod lambda_runtime;
 mod ntlm;
 mod oncall;

@@ -326,6 +326,7 @@ fn orchestrator_source(url: &str, folders: Vec<i64>) -> OrchestratorSource {
         tenant_id: None,
         schedules: Vec::new(),
         triggers: None,
+        hung: None,
     }
 }
 

@@ -16,7 +16,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 use crate::support::*;
 
 /// One request to the fake Backlog as a line: what it did and its lifecycle fields.
-fn line(r: &Request) -> String {
+pub(crate) fn line(r: &Request) -> String {
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&r.body).unwrap_or_default();
     let field = |k: &str| {
         let v = form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -68,6 +68,35 @@ fn line(r: &Request) -> String {
         ),
         other => panic!("unexpected request {other:?}"),
     }
+}
+
+/// A Backlog whose first issue is OPS-1, taking comments and updates on it, and whose search
+/// finds nothing.
+pub(crate) async fn backlog_with_one_issue() -> MockServer {
+    let backlog = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/issues"))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"id": 1, "issueKey": "OPS-1"})),
+        )
+        .mount(&backlog)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/api/v2/issues/OPS-1/comments$"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 10})))
+        .mount(&backlog)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path_regex("^/api/v2/issues/OPS-1$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"issueKey": "OPS-1"})))
+        .mount(&backlog)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/issues"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&backlog)
+        .await;
+    backlog
 }
 
 fn occurrence(base: &Event, state: State, n: u32) -> Event {
@@ -218,29 +247,7 @@ async fn backlog_keeps_one_issue_per_process_through_repeats_recovery_reopening_
 async fn a_trigger_that_cannot_start_ten_times_is_one_issue_with_ten_counts_closed_by_its_next_success()
  {
     captured_logs();
-    let backlog = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v2/issues"))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(json!({"id": 1, "issueKey": "OPS-1"})),
-        )
-        .mount(&backlog)
-        .await;
-    Mock::given(method("POST"))
-        .and(path_regex("^/api/v2/issues/OPS-1/comments$"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 10})))
-        .mount(&backlog)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path_regex("^/api/v2/issues/OPS-1$"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"issueKey": "OPS-1"})))
-        .mount(&backlog)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/issues"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&backlog)
-        .await;
+    let backlog = backlog_with_one_issue().await;
     let file = json!({
         "language": "en", "timezone": "UTC",
         "webhook": {"orchestrator": {"secret": SECRET}},

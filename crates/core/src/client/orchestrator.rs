@@ -14,6 +14,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::RateLimiter;
+pub mod active;
 pub mod config;
 pub mod ntlm;
 pub mod schedules;

@@ -40,7 +40,7 @@ pub(super) fn read_intervals(
 
 /// A Backlog channel that closes issues on recovery must hear the recoveries of what its routes
 /// send it: each route that gives it problem states but no recovery state gets a twin for the
-/// recovery states (a successful run for a faulted or stopped one, OK for ALARM), with the same
+/// recovery states (a successful run for a faulted, stopped or hung one, OK for ALARM), with the same
 /// matchers. Without it, `close_on_recovery` on a routed channel would silently do nothing.
 pub(super) fn recovery_routes(
     explicit: &[Route],
@@ -53,7 +53,7 @@ pub(super) fn recovery_routes(
         let mut states: Vec<State> = Vec::new();
         for s in &route.matchers.states {
             let recovery = match s {
-                State::Faulted | State::Stopped => State::Successful,
+                State::Faulted | State::Stopped | State::Hung => State::Successful,
                 State::Alarm => State::Ok,
                 _ => continue,
             };

@@ -38,6 +38,9 @@ struct RawSource {
     /// Watch triggers for runs that never happen (`{"grace": "10m", "refresh": "15m"}`).
     #[serde(default)]
     triggers: Option<triggers::RawTriggers>,
+    /// Watch jobs that stay too long in one state (`{"running": "6h", "pending": "1h"}`).
+    #[serde(default)]
+    hung: Option<hung::RawHung>,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +75,7 @@ struct LegacyOrchestrator {
     ntlm_authentication: Value,
 }
 
+mod hung;
 mod triggers;
 
 const DEFAULT_PAGE_SIZE: u32 = 1000;
@@ -224,6 +228,7 @@ fn build(r: RawSource, path: &str, p: &mut Problems) -> OrchestratorSource {
         .interval_seconds
         .map_or(DEFAULT_INTERVAL, Duration::from_secs);
     let triggers = r.triggers.map(|t| triggers::read(t, path, p));
+    let hung = r.hung.map(|h| hung::read(h, path, p));
     OrchestratorSource {
         name: r.name,
         url: r.url.trim_end_matches('/').to_string(),
@@ -242,6 +247,7 @@ fn build(r: RawSource, path: &str, p: &mut Problems) -> OrchestratorSource {
         tenant_id: r.tenant_id,
         schedules: Vec::new(),
         triggers,
+        hung,
     }
 }
 
@@ -289,5 +295,6 @@ fn upgrade(scheduled: &Value, targets: &[ScheduledTarget], p: &mut Problems) -> 
         api_key: Some(o.api_key),
         tenant_id: None,
         triggers: None,
+        hung: None,
     })
 }

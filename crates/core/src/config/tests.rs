@@ -47,7 +47,8 @@ fn predecessor_config_loads_unchanged() {
             State::Faulted,
             State::NotStarted,
             State::Stopped,
-            State::Down
+            State::Down,
+            State::Hung
         ]
     );
     let [poll] = &config.orchestrators[..] else {
@@ -668,6 +669,55 @@ fn check_says_what_is_watched_and_the_orchestrator_requests_per_cycle() {
         wrong.contains("sources.orchestrator[0].triggers"),
         "{wrong}"
     );
+}
+
+#[test]
+fn check_says_when_a_job_is_hung_and_refuses_a_wrong_limit() {
+    let with = |hung: serde_json::Value| {
+        Config::from_value(serde_json::json!({
+            "channels": { "ops": { "type": "slack", "webhook_url": "https://hooks.slack.com/services/T/B/x" },
+                          "tickets": { "type": "backlog", "space_key": "acme", "api_key": "k",
+                                       "project_id": 1, "issue_type_id": 2 } },
+            "sources": { "orchestrator": [{
+                "name": "cloud", "url": "https://x", "folders": [1, 2], "hung": hung,
+                "auth": { "type": "password", "tenancy_name": "d", "username": "u", "password": "p" }
+            }]}
+        }))
+    };
+    let config =
+        with(serde_json::json!({ "suspended": "off", "max_running": { "Nightly": "2h" } }))
+            .unwrap();
+    let text = config.describe().join("\n");
+    for line in [
+        "watch cloud's jobs hung: Running longer than 3 × the p95 of its last 20 successful runs (at least 15m) once 5 are known, until then 6h (max_running: Nightly 2h), Stopping longer than 30m → ops, tickets; Pending longer than 1h, Suspended longer than no limit → ops",
+        "Orchestrator requests per cycle: 4 (2 job pages, 2 pages of jobs not ended; Automation Cloud allows 100 a minute, 500 a cycle)",
+    ] {
+        assert!(text.contains(line), "{line}\nnot in:\n{text}");
+    }
+    let plain = with(serde_json::json!({ "learn": false, "running": "off" })).unwrap();
+    let text = plain.describe().join("\n");
+    assert!(
+        text.contains("Running longer than no limit, Stopping"),
+        "{text}"
+    );
+    let wrong = with(serde_json::json!({ "pending": "soon", "learn": { "k": 0.5, "runs": 2 }, "max_running": { "A": "5s" }, "extra": 1 }))
+        .unwrap_err()
+        .to_string();
+    assert!(wrong.contains("sources.orchestrator[0]"), "{wrong}");
+    let wrong = with(serde_json::json!({ "pending": "soon", "learn": { "k": 0.5, "runs": 2 }, "max_running": { "A": "5s" } }))
+        .unwrap_err()
+        .to_string();
+    for at in [
+        "hung.pending",
+        "hung.learn.k",
+        "hung.learn.runs",
+        "hung.max_running.A",
+    ] {
+        assert!(
+            wrong.contains(&format!("sources.orchestrator[0].{at}")),
+            "{at}: {wrong}"
+        );
+    }
 }
 
 #[test]

@@ -174,6 +174,7 @@ impl ChannelConfig for BacklogConfig {
             State::NotStarted,
             State::Stopped,
             State::Down,
+            State::Hung,
         ];
         if self.close_on_recovery {
             states.extend([State::Successful, State::Up]);

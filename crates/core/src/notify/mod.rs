@@ -44,8 +44,8 @@ pub trait ChannelConfig: Sized {
     fn parse(value: Value, path: &str, p: &mut Problems) -> Option<Self>;
 
     /// The states a channel of this kind gets when no route names it: chat hears every job end,
-    /// every trigger that could not start, every alarm change, and robots that went offline
-    /// and came back.
+    /// every trigger that could not start, every alarm change, robots that went offline
+    /// and came back, heartbeats, and jobs stuck or hung.
     fn default_states(&self) -> Vec<State> {
         vec![
             State::Faulted,
@@ -60,6 +60,7 @@ pub trait ChannelConfig: Sized {
             State::Down,
             State::Up,
             State::Stuck,
+            State::Hung,
         ]
     }
 

@@ -1,9 +1,11 @@
 //! Polling: the safety net for lost webhooks, and the only way to hear about KAMONOHASHI jobs.
 
+pub mod hung;
 pub mod kamonohashi;
 pub mod orchestrator;
 mod ping;
 mod queues;
+mod runtimes;
 mod triggers;
 
 use std::sync::Arc;
@@ -200,18 +202,28 @@ impl Pollers {
         let watched = (self.orchestrators.iter())
             // Once per cycle: not again in a poll for some channels only.
             .filter(|_| destinations.is_empty())
-            .filter(|c| wanted(&c.source().name) && c.source().triggers.is_some())
-            .map(|client| {
+            .filter(|c| wanted(&c.source().name))
+            .flat_map(|client| {
                 let url = (self.ui_url.clone()).or_else(|| Some(client.source().url.clone()));
                 let ctx = UipathContext {
                     orchestrator_url: url,
                     received_at: now,
                     tenant: client.source().tenant_id.map(|t| t.to_string()),
                 };
-                async move {
-                    let queue = self.queue.as_ref();
-                    triggers::watch_source(client, &ctx, records, queue, now, deadline).await
-                }
+                let queue = self.queue.as_ref();
+                let source = client.source();
+                let triggers = (source.triggers.is_some()).then(|| {
+                    let ctx = ctx.clone();
+                    Box::pin(async move {
+                        triggers::watch_source(client, &ctx, records, queue, now, deadline).await
+                    }) as futures::future::BoxFuture<'_, _>
+                });
+                let hung = (source.hung.is_some()).then(|| {
+                    Box::pin(async move {
+                        hung::watch_source(client, &ctx, records, queue, now, deadline).await
+                    }) as futures::future::BoxFuture<'_, _>
+                });
+                triggers.into_iter().chain(hung)
             });
         let (mut results, more, watched) =
             futures::join!(join_all(uipath), join_all(kqi), join_all(watched));

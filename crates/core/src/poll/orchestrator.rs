@@ -96,6 +96,13 @@ async fn poll_folder(
             })?;
         let events = normalize(&page.jobs, folder, ctx);
         queue.enqueue(&events).await?;
+        if let Some(learn) = source.hung.as_ref().and_then(|h| h.learn.as_ref()) {
+            let learned =
+                super::runtimes::learn(records, &source.name, folder, &page.jobs, learn.runs, now);
+            if let Err(e) = learned.await {
+                warn!(source = %source.name, folder, error = %e, "Could not record the successful runs' durations; hung jobs are judged on what is known.");
+            }
+        }
         report.pages += 1;
         report.jobs += events.len();
         let last = page.jobs.iter().filter_map(cursor_of).max();

@@ -90,6 +90,7 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::En, Down) => "is down",
         (Language::En, Up) => "is up again",
         (Language::En, Stuck) => "has not moved on for too long",
+        (Language::En, Hung) => "has been running too long",
         (Language::Ja, Created) => "が作成されました",
         (Language::Ja, Started) => "が開始しました",
         (Language::Ja, Faulted) => "が失敗しました",
@@ -107,6 +108,7 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::Ja, Down) => "が停止しています",
         (Language::Ja, Up) => "が復旧しました",
         (Language::Ja, Stuck) => "が長時間進んでいません",
+        (Language::Ja, Hung) => "が長時間終わっていません",
         (Language::Ko, Created) => "생성되었습니다",
         (Language::Ko, Started) => "시작되었습니다",
         (Language::Ko, Faulted) => "실패했습니다",
@@ -124,6 +126,7 @@ pub fn state_phrase(state: State, lang: Language) -> &'static str {
         (Language::Ko, Down) => "중단되었습니다",
         (Language::Ko, Up) => "다시 정상입니다",
         (Language::Ko, Stuck) => "오랫동안 진행되지 않고 있습니다",
+        (Language::Ko, Hung) => "너무 오래 실행되고 있습니다",
     }
 }
 

@@ -58,6 +58,8 @@ pub struct Job {
     #[serde(default)]
     pub state: Option<String>,
     #[serde(default, deserialize_with = "de_time")]
+    pub creation_time: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "de_time")]
     pub start_time: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "de_time")]
     pub end_time: Option<DateTime<Utc>>,
@@ -203,6 +205,16 @@ pub fn terminal_state(job: &Job) -> Option<State> {
     }
 }
 
+/// The job's process as webhooks name it: `Release.ProcessKey` (not `ReleaseName`, which
+/// carries the environment).
+pub fn process_of(job: &Job) -> String {
+    let release = job.release.as_ref();
+    release
+        .and_then(|r| r.process_key.clone().or_else(|| r.name.clone()))
+        .or_else(|| job.release_name.clone())
+        .unwrap_or_else(|| "(unknown process)".to_string())
+}
+
 /// Normalizes one job (webhook or OData) into an event. Shared with the poller.
 pub fn job_event(
     job: &Job,
@@ -221,11 +233,7 @@ pub fn job_event(
             ));
         }
     };
-    let release = job.release.as_ref();
-    let process = release
-        .and_then(|r| r.process_key.clone().or_else(|| r.name.clone()))
-        .or_else(|| job.release_name.clone())
-        .unwrap_or_else(|| "(unknown process)".to_string());
+    let process = process_of(job);
     let robot = job.robot.as_ref();
     let mut event = Event {
         key: EventKey::new(Source::Uipath, "", &subject, state),

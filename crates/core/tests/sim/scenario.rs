@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use opsbell_core::client::orchestrator::config::{HungWatch, Learn};
 use opsbell_core::event::{Event, Source, State};
 use opsbell_core::heartbeat::{Heartbeat, Ping, Row, on_ping, on_tick};
 use opsbell_core::poll::orchestrator::normalize;
@@ -191,6 +192,47 @@ pub fn generate(seed: u64, base: DateTime<Utc>) -> Scenario {
             }
         }
     }
+    // Jobs that do not end: a folder's jobs in random states, judged by the real hung-job watch
+    // at a few later times, each event it says arriving once or twice; a stream of its own.
+    let mut hung = fastrand::Rng::with_seed(seed ^ 0x4a6e);
+    if hung.bool() {
+        let records = opsbell_core::testing::MemoryRecords::default();
+        let states = [
+            "Pending",
+            "Running",
+            "Suspended",
+            "Resumed",
+            "Stopping",
+            "Terminating",
+        ];
+        let jobs: Vec<Job> = (0..hung.usize(1..5))
+            .map(|n| {
+                let since = base - chrono::Duration::minutes(hung.i64(0..600));
+                serde_json::from_value(json!({
+                    "Id": 900 + n, "Key": format!("hung-{seed}-{n}"), "State": states[hung.usize(0..6)],
+                    "CreationTime": since.to_rfc3339(), "StartTime": since.to_rfc3339(),
+                    "Release": {"ProcessKey": PROCESSES[hung.usize(0..3)]},
+                }))
+                .unwrap()
+            })
+            .collect();
+        let (ctx, watch, mut now) = (UipathContext::default(), hung_watch(), base);
+        for _ in 0..hung.usize(1..5) {
+            now += chrono::Duration::minutes(hung.i64(1..240));
+            let judged =
+                opsbell_core::poll::hung::judge(&records, "sim", &watch, &ctx, 1, &jobs, now);
+            for event in futures::executor::block_on(judged).unwrap() {
+                events.push(event.clone());
+                for _ in 0..hung.usize(1..3) {
+                    let at = Duration::from_secs(hung.u64(0..span));
+                    arrivals.push(Arrival {
+                        at,
+                        event: event.clone(),
+                    });
+                }
+            }
+        }
+    }
     let mut silences = Vec::new();
     if rng.bool() {
         let (process, channel) = (
@@ -235,7 +277,12 @@ pub fn expected_channels(event: &Event) -> Vec<&'static str> {
     let mut channels = Vec::new();
     if matches!(
         event.state,
-        State::Faulted | State::Stopped | State::Alarm | State::NotStarted | State::Down
+        State::Faulted
+            | State::Stopped
+            | State::Alarm
+            | State::NotStarted
+            | State::Down
+            | State::Hung
     ) {
         channels.extend(["slack", "bot"]);
     }
@@ -248,10 +295,27 @@ pub fn expected_channels(event: &Event) -> Vec<&'static str> {
 /// The scenario's routes as a user writes them.
 pub fn config() -> serde_json::Value {
     json!([
-        {"channels": ["slack", "bot"], "states": ["faulted", "stopped", "alarm", "not_started", "down"]},
+        {"channels": ["slack", "bot"], "states": ["faulted", "stopped", "alarm", "not_started", "down", "hung"]},
         {"channels": ["chatwork"], "processes": ["Invoice*"]},
         {"channels": ["chatwork"], "tenants": ["2"]},
     ])
+}
+
+/// The scenario's hung-job watch: the defaults, nothing learned.
+fn hung_watch() -> HungWatch {
+    let hour = Duration::from_secs(3600);
+    HungWatch {
+        running: Some(2 * hour),
+        learn: Some(Learn {
+            k: 3.0,
+            runs: 20,
+            floor: hour / 4,
+        }),
+        pending: Some(hour),
+        suspended: Some(3 * hour),
+        stopping: Some(hour / 2),
+        max_running: Default::default(),
+    }
 }
 
 /// The scenario's heartbeat check: hourly, a grace of 30 minutes.

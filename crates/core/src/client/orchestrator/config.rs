@@ -1,6 +1,7 @@
 //! An Orchestrator tenant as the client polls it. Read from `sources.orchestrator[]` or the
 //! predecessor's `scheduled.orchestrator` by [`crate::config`].
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -32,6 +33,39 @@ pub struct OrchestratorSource {
     pub schedules: Vec<PollSchedule>,
     /// Triggers watched for runs that never happen and for being disabled (`triggers`).
     pub triggers: Option<TriggerWatch>,
+    /// Jobs watched for staying too long in one state (`hung`).
+    pub hung: Option<HungWatch>,
+}
+
+/// How jobs that stay too long in one state are found (`poll/hung.rs`). A limit of `None` is
+/// off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HungWatch {
+    /// Running (or Resumed) past this, for a process with no `max_running` and too few
+    /// successful runs learned.
+    pub running: Option<Duration>,
+    /// Learn each process's limit from its successful runs; `None`: never.
+    pub learn: Option<Learn>,
+    pub pending: Option<Duration>,
+    pub suspended: Option<Duration>,
+    /// Stopping or Terminating past this.
+    pub stopping: Option<Duration>,
+    /// A process's own Running limit (by process key), before anything learned.
+    pub max_running: BTreeMap<String, Duration>,
+}
+
+/// A learned Running limit: `k` × the p95 of the last `runs` successful runs' durations, at
+/// least `floor`, once [`Learn::MIN_RUNS`] are known.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Learn {
+    pub k: f64,
+    pub runs: usize,
+    pub floor: Duration,
+}
+
+impl Learn {
+    /// Fewer successful runs than this teach nothing (a p95 of two runs is one of them).
+    pub const MIN_RUNS: usize = 5;
 }
 
 /// How triggers are watched (`poll/triggers.rs`).
@@ -86,8 +120,9 @@ pub enum OrchestratorAuth {
 }
 
 impl OrchestratorSource {
-    /// The Orchestrator requests one poll cycle makes at most (one page of jobs per folder),
-    /// against Automation Cloud's 100 a minute per tenant, for `opsbell check`.
+    /// The Orchestrator requests one poll cycle makes at most (a page of ended jobs per folder,
+    /// and what the watches read), against Automation Cloud's 100 a minute per tenant, for
+    /// `opsbell check`.
     pub fn requests_per_cycle(&self) -> String {
         let s = self;
         let minutes = s.interval.as_secs().div_ceil(60).max(1);
@@ -95,30 +130,60 @@ impl OrchestratorSource {
             "Automation Cloud allows 100 a minute, {} a cycle",
             100 * minutes
         );
-        let Some(t) = &s.triggers else {
-            return match s.folders.len() {
-                0 => format!(
-                    "  Orchestrator requests per cycle: 1 folder list + 1 job page per folder ({allowed})"
+        let hung = usize::from(s.hung.is_some());
+        let n = s.folders.len();
+        if n == 0 {
+            let lists = 1 + hung + usize::from(s.triggers.is_some());
+            let list = match lists {
+                1 => "1 folder list".to_string(),
+                k => format!("{k} folder lists"),
+            };
+            let mut each = vec!["1 job page".to_string()];
+            if hung == 1 {
+                each.push("1 page of jobs not ended".into());
+            }
+            if let Some(t) = &s.triggers {
+                let every = chrono::Duration::from_std(t.refresh).unwrap_or_default();
+                each.push(format!(
+                    "1 triggered-jobs page when a run fell due, and its triggers every {}",
+                    crate::time::span_text(every)
+                ));
+            }
+            return match each.len() {
+                1 => format!(
+                    "  Orchestrator requests per cycle: {list} + 1 job page per folder ({allowed})"
                 ),
-                n => {
-                    format!(
-                        "  Orchestrator requests per cycle: {n} (1 job page per folder; {allowed})"
-                    )
-                }
+                _ => format!(
+                    "  Orchestrator requests per cycle: {list} + per folder {} ({allowed})",
+                    each.join(", ")
+                ),
+            };
+        }
+        let mut parts = vec![format!("{n} job pages")];
+        let mut total = n;
+        if hung == 1 {
+            parts.push(format!("{n} pages of jobs not ended"));
+            total += n;
+        }
+        let Some(t) = &s.triggers else {
+            return match hung {
+                0 => format!(
+                    "  Orchestrator requests per cycle: {n} (1 job page per folder; {allowed})"
+                ),
+                _ => format!(
+                    "  Orchestrator requests per cycle: {total} ({}; {allowed})",
+                    parts.join(", ")
+                ),
             };
         };
-        match s.folders.len() {
-            0 => format!(
-                "  Orchestrator requests per cycle: 2 folder lists + per folder 1 job page, 1 triggered-jobs page when a run fell due, and its triggers every {} ({allowed})",
-                crate::time::span_text(chrono::Duration::from_std(t.refresh).unwrap_or_default())
-            ),
-            n => {
-                let reads = t.reads_per_cycle(n, s.interval);
-                format!(
-                    "  Orchestrator requests per cycle: at most {} ({n} job pages, {n} triggered-jobs pages, {reads} trigger reads; {n} trigger reads in the first cycle; {allowed})",
-                    2 * n + reads
-                )
-            }
-        }
+        let reads = t.reads_per_cycle(n, s.interval);
+        parts.push(format!(
+            "{n} triggered-jobs pages, {reads} trigger reads; {n} trigger reads in the first cycle"
+        ));
+        format!(
+            "  Orchestrator requests per cycle: at most {} ({}; {allowed})",
+            total + n + reads,
+            parts.join(", ")
+        )
     }
 }

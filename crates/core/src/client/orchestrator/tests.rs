@@ -35,6 +35,7 @@ fn client(server: &MockServer) -> OrchestratorClient {
         tenant_id: None,
         schedules: Vec::new(),
         triggers: None,
+        hung: None,
     };
     let policy = RetryPolicy {
         max_attempts: 2,

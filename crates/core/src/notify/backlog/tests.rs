@@ -305,6 +305,7 @@ fn check_reads_and_refuses_lifecycle_settings() {
             State::NotStarted,
             State::Stopped,
             State::Down,
+            State::Hung,
             State::Successful,
             State::Up
         ]

@@ -180,6 +180,7 @@ fn client(server: &MockServer, page_size: u32) -> OrchestratorClient {
         tenant_id: None,
         schedules: Vec::new(),
         triggers: None,
+        hung: None,
     };
     let policy = RetryPolicy {
         base_delay: Duration::from_millis(5),

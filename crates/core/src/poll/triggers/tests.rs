@@ -128,6 +128,7 @@ fn client(server: &MockServer) -> OrchestratorClient {
         tenant_id: Some(7),
         schedules: Vec::new(),
         triggers: Some(TRIGGERS),
+        hung: None,
     };
     OrchestratorClient::new(source, reqwest::Client::new(), RetryPolicy::default())
 }
