@@ -16,6 +16,7 @@ use crate::http::Reply;
 use crate::ports::{Clock, Queue};
 use crate::signature::verify;
 use crate::source::Inbound;
+use crate::source::queue_item::{self, QueueItems};
 use crate::source::uipath::{UipathContext, parse_webhook};
 
 /// Largest body accepted (job bodies are a few KB; a faulted job's stack trace can reach tens).
@@ -35,6 +36,8 @@ pub struct Ingest {
     clock: Arc<dyn Clock>,
     /// How long an away robot's report waits before the fan-out judges it (`robots.grace`).
     robot_grace: std::time::Duration,
+    /// Which failed queue transactions are told (`queue_items`).
+    queue_items: Option<QueueItems>,
 }
 
 impl Ingest {
@@ -57,6 +60,7 @@ impl Ingest {
             queue,
             clock,
             robot_grace: config.robot_grace,
+            queue_items: config.queue_items,
         })
     }
 
@@ -95,6 +99,22 @@ impl Ingest {
                 );
             }
         };
+        let (events, unasked): (Vec<Event>, Vec<Event>) =
+            (events.into_iter()).partition(|e| QueueItems::admits(self.queue_items.as_ref(), e));
+        if events.is_empty() && !unasked.is_empty() {
+            info!(
+                kind = queue_item::FAILED,
+                "Failed queue transaction not told (queue_items)."
+            );
+            let reason = match self.queue_items {
+                None => "queue_items is not set",
+                Some(_) => "a business exception (queue_items.business_exceptions is off)",
+            };
+            return Reply::new(
+                200,
+                json!({ "ignored": queue_item::FAILED, "reason": reason }),
+            );
+        }
         // An away robot is judged after the grace period: the report waits on the queue.
         let (away, events): (Vec<Event>, Vec<Event>) =
             events.into_iter().partition(|e| e.state == State::Offline);
@@ -166,6 +186,40 @@ mod tests {
             (400, Some("body"))
         );
         assert_eq!(q.take().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_queue_transaction_is_told_only_as_queue_items_asks() {
+        let path = format!(
+            "{}/../../samplejson/uipath-webhook-queueitem-transaction-failed.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let business = std::fs::read(path).unwrap();
+        let mut app: serde_json::Value = serde_json::from_slice(&business).unwrap();
+        app["QueueItem"]["ProcessingException"]["Type"] = "ApplicationException".into();
+        let app = app.to_string().into_bytes();
+        let answers = |queue_items: Option<QueueItems>| {
+            let (business, app) = (business.clone(), app.clone());
+            async move {
+                let mut c = config(None, true);
+                c.queue_items = queue_items;
+                let q = Arc::new(MemoryQueue::default());
+                let i = ingest(&c, q.clone());
+                let b = i.handle(None, &business).await;
+                let a = i.handle(None, &app).await;
+                (b.status, a.status, b.body["reason"].clone(), q.take().len())
+            }
+        };
+        let (b, a, reason, queued) = answers(None).await;
+        assert_eq!((b, a, queued), (200, 200, 0));
+        assert_eq!(reason, "queue_items is not set");
+        let (b, a, _, queued) = answers(Some(QueueItems::default())).await;
+        assert_eq!((b, a, queued), (200, 202, 1), "application exceptions only");
+        let all = QueueItems {
+            business_exceptions: true,
+        };
+        let (b, a, _, queued) = answers(Some(all)).await;
+        assert_eq!((b, a, queued), (202, 202, 2));
     }
 
     #[tokio::test]

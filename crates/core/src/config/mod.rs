@@ -66,6 +66,8 @@ pub struct Config {
     pub self_ping: Option<SecretString>,
     /// Heartbeat checks pinged at `/ping/<key>` (`heartbeats`).
     pub heartbeats: Vec<crate::heartbeat::Heartbeat>,
+    /// Which failed queue transactions are told (`queue_items`); none when unset.
+    pub queue_items: Option<crate::source::queue_item::QueueItems>,
 }
 
 /// Settings for receiving Orchestrator webhooks.
@@ -221,6 +223,7 @@ impl Config {
             robot_grace: signals::DEFAULT_GRACE,
             self_ping: None,
             heartbeats: Vec::new(),
+            queue_items: None,
         }
     }
 

@@ -44,6 +44,8 @@ pub(super) struct RawConfig {
     self_ping: Option<Value>,
     #[serde(default)]
     heartbeats: Option<Value>,
+    #[serde(default)]
+    queue_items: Option<Value>,
     #[serde(flatten)]
     unknown: BTreeMap<String, Value>,
 }
@@ -58,7 +60,7 @@ struct RawSources {
     unknown: BTreeMap<String, Value>,
 }
 
-const KNOWN: [&str; 12] = [
+const KNOWN: [&str; 13] = [
     "language",
     "timezone",
     "webhook",
@@ -71,6 +73,7 @@ const KNOWN: [&str; 12] = [
     "robots",
     "self_ping",
     "heartbeats",
+    "queue_items",
 ];
 
 /// Steps 2 and 3: upgrades the predecessors' shapes into the channels' and sources' own, then
@@ -163,6 +166,7 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
     let robot_grace = super::signals::read(root.robots, &mut p);
     let self_ping = super::signals::self_ping(root.self_ping, &mut p);
     let heartbeats = crate::heartbeat::read(root.heartbeats, timezone, &mut p);
+    let queue_items = (root.queue_items).and_then(|raw| p.parse("queue_items", raw));
     for (i, route) in routes.iter().enumerate() {
         let label = if route.name.is_empty() {
             format!("#{i}")
@@ -307,5 +311,6 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
         robot_grace,
         self_ping,
         heartbeats,
+        queue_items,
     })
 }

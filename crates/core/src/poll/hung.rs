@@ -18,8 +18,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
-use tracing::{info, warn};
+use tracing::info;
 
+use super::folders::{Watch, each_folder};
 use super::{PollError, PollReport, runtimes};
 use crate::client::orchestrator::OrchestratorClient;
 use crate::client::orchestrator::config::HungWatch;
@@ -102,42 +103,19 @@ pub(super) async fn watch_source(
         source_name: source.name.clone(),
         error,
     };
-    let mut report = PollReport {
-        source: format!("{}:hung", source.name),
-        ..PollReport::default()
-    };
-    let folders = match source.folders.is_empty() {
-        true => {
-            report.pages += 1;
-            client.folders(deadline).await.map_err(err)?
+    each_folder(client, "hung", deadline, |folder, _| async move {
+        let page = client.active_jobs(folder, deadline).await.map_err(err)?;
+        let events = judge(records, &source.name, hung, ctx, folder, &page.jobs, now).await?;
+        if !events.is_empty() {
+            queue.enqueue(&events).await?;
+            info!(source = %source.name, folder, events = events.len(), "Jobs in one state too long.");
         }
-        false => source.folders.clone(),
-    };
-    report.folders = folders.len();
-    let mut first_error = None;
-    for folder in folders {
-        let result = async {
-            let page = client.active_jobs(folder, deadline).await.map_err(err)?;
-            let events = judge(records, &source.name, hung, ctx, folder, &page.jobs, now).await?;
-            if !events.is_empty() {
-                queue.enqueue(&events).await?;
-                info!(source = %source.name, folder, events = events.len(), "Jobs in one state too long.");
-            }
-            Ok::<_, PollError>(events.len())
-        };
-        match result.await {
-            Ok(events) => {
-                report.pages += 1;
-                report.jobs += events;
-            }
-            Err(e) => {
-                warn!(source = %source.name, folder, error = %e, "A folder's running jobs could not be judged; the next cycle retries.");
-                report.failed_folders.push(folder);
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    report.into_result(first_error)
+        Ok(Watch {
+            requests: 1,
+            events: events.len(),
+        })
+    })
+    .await
 }
 
 /// Judges `folder`'s jobs that have not ended at `now` (as `GET /odata/Jobs` lists them),

@@ -1,5 +1,6 @@
 //! Polling: the safety net for lost webhooks, and the only way to hear about KAMONOHASHI jobs.
 
+mod folders;
 pub mod hung;
 pub mod kamonohashi;
 pub mod orchestrator;

@@ -8,11 +8,14 @@
 //! after; otherwise it is a missed run: a `not_started` event, once (its key is the trigger and
 //! the time). Triggers on a calendar are skipped (the API does not give the calendar's days).
 
+use std::sync::Mutex;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use super::folders::{Watch, each_folder};
 use super::{PollError, PollReport};
 use crate::client::orchestrator::OrchestratorClient;
 use crate::client::orchestrator::config::TriggerWatch;
@@ -49,13 +52,6 @@ struct Watched {
     since: DateTime<Utc>,
 }
 
-/// What one folder's watch did: requests made, events queued.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Watch {
-    pub requests: usize,
-    pub events: usize,
-}
-
 /// Watches every folder of `client`'s source: a report named `<source>:triggers` whose
 /// `pages` are the requests made and `jobs` the events queued.
 pub(super) async fn watch_source(
@@ -70,51 +66,22 @@ pub(super) async fn watch_source(
     let Some(tw) = &source.triggers else {
         return Ok(PollReport::default());
     };
-    let mut report = PollReport {
-        source: format!("{}:triggers", source.name),
-        ..PollReport::default()
-    };
-    let folders = match source.folders.is_empty() {
-        true => {
-            report.pages += 1;
-            client
-                .folders(deadline)
-                .await
-                .map_err(|error| PollError::Orchestrator {
-                    source_name: source.name.clone(),
-                    error,
-                })?
+    // The trigger reads this cycle may still make, shared by the folders in turn.
+    let budget = Mutex::new(None);
+    each_folder(client, "triggers", deadline, |folder, folders| {
+        let budget = &budget;
+        async move {
+            let set = *budget.lock().unwrap_or_else(|p| p.into_inner());
+            let mut left = set.unwrap_or_else(|| tw.reads_per_cycle(folders, source.interval));
+            let watched = watch(
+                client, tw, ctx, records, queue, folder, now, deadline, &mut left,
+            )
+            .await;
+            *budget.lock().unwrap_or_else(|p| p.into_inner()) = Some(left);
+            watched
         }
-        false => source.folders.clone(),
-    };
-    report.folders = folders.len();
-    let mut budget = tw.reads_per_cycle(folders.len(), source.interval);
-    let mut first_error = None;
-    for folder in folders {
-        let watched = watch(
-            client,
-            tw,
-            ctx,
-            records,
-            queue,
-            folder,
-            now,
-            deadline,
-            &mut budget,
-        );
-        match watched.await {
-            Ok(w) => {
-                report.pages += w.requests;
-                report.jobs += w.events;
-            }
-            Err(e) => {
-                warn!(source = %source.name, folder, error = %e, "A folder's triggers could not be watched; the next cycle retries.");
-                report.failed_folders.push(folder);
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    report.into_result(first_error)
+    })
+    .await
 }
 
 /// Watches `folder`'s triggers at `now` (see the module's documentation); reads them again

@@ -2,6 +2,7 @@
 
 pub mod cloudwatch;
 pub mod lambda;
+pub mod queue_item;
 pub mod robot;
 pub mod schedule;
 pub mod sns;

@@ -144,6 +144,9 @@ pub fn parse_webhook(body: &[u8], ctx: &UipathContext) -> Result<Inbound, ParseE
             if kind == super::robot::STATUS {
                 return super::robot::parse(body, ctx);
             }
+            if kind == super::queue_item::FAILED {
+                return super::queue_item::parse(body, ctx);
+            }
             if state_of_type(&kind).is_none() {
                 return Ok(Inbound::Ignored { kind });
             }
@@ -156,6 +159,9 @@ pub fn parse_webhook(body: &[u8], ctx: &UipathContext) -> Result<Inbound, ParseE
         }
         if hook.kind == super::robot::STATUS {
             return super::robot::parse(body, ctx);
+        }
+        if hook.kind == super::queue_item::FAILED {
+            return super::queue_item::parse(body, ctx);
         }
         return Ok(Inbound::Ignored { kind: hook.kind });
     };

@@ -104,6 +104,20 @@ impl Config {
                 ),
                 heard(Offline)
             ),
+            match &self.queue_items {
+                Some(q) => format!(
+                    "watch failed queue transactions (queueItem.transactionFailed): {} → {}",
+                    match q.business_exceptions {
+                        true => "application and business exceptions",
+                        false => "application exceptions (business ones are off)",
+                    },
+                    heard(crate::event::State::Faulted)
+                ),
+                None => {
+                    "failed queue transactions (queueItem.transactionFailed): off (set queue_items)"
+                        .to_string()
+                }
+            },
             match &self.self_ping {
                 Some(_) => "self-ping after every poll cycle: on (self_ping.url)".to_string(),
                 None => "self-ping: off (set self_ping.url so someone hears when opsbell stops)"
