@@ -5,6 +5,7 @@ use lambda_http::{Error, run, service_fn, tracing};
 use opsbell_aws::dynamodb::DynamoStore;
 use opsbell_aws::lambda::required_env;
 use opsbell_aws::s3::S3Files;
+use opsbell_core::access::Access;
 use opsbell_core::chat::ChatSettings;
 use opsbell_core::chat::listener::ChatListener;
 use opsbell_core::chat::verify::ChatVerifier;
@@ -35,6 +36,14 @@ async fn main() -> Result<(), Error> {
         .and_then(|s| s.bucket.as_ref())
         .map(|b| S3Files::from_config(&aws, b));
     let oncall = oncall.as_ref().zip(files.as_ref().map(|f| f as &dyn Files));
+    // Who may act: only `access` of the deployed config.json (no channel secrets needed).
+    let raw = opsbell_core::config::Config::raw_from_environment()?;
+    let access = Access::from_raw(&raw).map_err(|problems| ConfigError { problems })?;
+    if access.responders.is_empty() {
+        tracing::warn!(
+            "No responders (access.responders): nobody may ack, silence or unsilence from chat."
+        );
+    }
     let listener = ChatListener {
         bot: &chat.bot,
         verifier: &verifier,
@@ -42,6 +51,7 @@ async fn main() -> Result<(), Error> {
         oncall,
         language: chat.language,
         silence_max: chat.silence_max,
+        access: &access,
     };
     if let Some(request) = opsbell_aws::local::request()? {
         let response = chat_listener::handle(request, &listener).await?;

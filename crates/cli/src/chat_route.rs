@@ -22,6 +22,7 @@ pub struct LocalChat {
     oncall: Option<(OncallSettings, DirFiles)>,
     language: opsbell_core::locale::Language,
     silence_max: chrono::Duration,
+    access: opsbell_core::access::Access,
 }
 
 impl LocalChat {
@@ -29,6 +30,7 @@ impl LocalChat {
     pub fn from_env(
         records: Arc<SqliteStore>,
         http: &reqwest::Client,
+        access: opsbell_core::access::Access,
     ) -> Result<Option<Arc<LocalChat>>, ConfigError> {
         let env: Vec<(String, String)> = std::env::vars().collect();
         let problems = |problems| ConfigError { problems };
@@ -47,6 +49,7 @@ impl LocalChat {
             oncall,
             language: chat.language,
             silence_max: chat.silence_max,
+            access,
         })))
     }
 
@@ -58,6 +61,7 @@ impl LocalChat {
             oncall: self.oncall.as_ref().map(|(s, f)| (s, f as &dyn Files)),
             language: self.language,
             silence_max: self.silence_max,
+            access: &self.access,
         };
         let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
         let reply = listener

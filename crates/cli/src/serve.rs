@@ -84,7 +84,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
     let (pending, dead) = outbox.counts().await?;
     info!(db = %args.db.display(), pending, dead, released, "Outbox opened.");
 
-    let chat = match crate::chat_route::LocalChat::from_env(store.clone(), &deps.http) {
+    let access = config.access.clone();
+    let chat = match crate::chat_route::LocalChat::from_env(store.clone(), &deps.http, access) {
         Ok(chat) => chat,
         Err(e) => {
             eprintln!("The Google Chat bot's settings (environment): {e}");

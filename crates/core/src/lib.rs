@@ -2,6 +2,7 @@
 //! configuration, routing, rendering, the HTTP adapters for chat and ticket services, and the
 //! ports ([`ports`]) that AWS and local storage implement. No AWS SDK here.
 
+pub mod access;
 pub mod build;
 pub mod chat;
 pub mod client;

@@ -26,6 +26,7 @@ const LAYERS: [&[&str]; 6] = [
         "oncall",
         "silence",
         "heartbeat",
+        "access",
     ],
     // the adapters
     &["notify", "client"],

@@ -116,6 +116,7 @@ async fn chat_events_drive_the_registry_in_dynamodb_and_only_google_gets_in() {
         oncall: None,
         language: opsbell_core::locale::Language::En,
         silence_max: chrono::Duration::days(30),
+        access: &opsbell_core::access::Access::default(),
     };
     let good = token("424242");
 

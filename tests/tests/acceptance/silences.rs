@@ -30,7 +30,9 @@ async fn setup() -> (Deployment, Config, MockServer) {
     let file = json!({
         "language": "en", "timezone": "UTC",
         "webhook": {"orchestrator": {"secret": SECRET}},
-        "channels": {"ops": {"type": "slack", "webhook_url": format!("{}{SLACK_PATH}", slack.uri())}}
+        "channels": {"ops": {"type": "slack", "webhook_url": format!("{}{SLACK_PATH}", slack.uri())}},
+        // The Chat samples' user.
+        "access": {"responders": ["chuck@example.com"]}
     });
     let config = Config::load(&file.to_string(), &[]).unwrap();
     (Deployment::start().await, config, slack)
@@ -82,6 +84,7 @@ async fn a_silence_from_chat_holds_back_until_unsilenced_and_what_it_held_stays_
         oncall: None,
         language: opsbell_core::locale::Language::En,
         silence_max: chrono::Duration::days(30),
+        access: &config.access,
     };
     let reply = say(
         &listener,
@@ -126,6 +129,51 @@ async fn a_silence_from_chat_holds_back_until_unsilenced_and_what_it_held_stays_
     assert_eq!(
         sent(&slack).await,
         [format!("opsbell · uipath · `{}`", after.key)]
+    );
+}
+
+/// Acting is for responders: a `silence` from someone who is not one (the Chat sample's user,
+/// when only the ops domain responds) is refused with the reason, silences nothing, and is
+/// logged with who tried; the next faulted job is delivered.
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn a_chat_silence_from_someone_who_is_not_a_responder_is_refused_and_logged_with_who_tried() {
+    let logs = captured_logs();
+    let (world, config, slack) = setup().await;
+    let (_keys, verifier) = listener_keys().await;
+    let ops_only = json!({"access": {"responders": ["@ops.example.com"]}});
+    let access = opsbell_core::access::Access::from_raw(&ops_only).unwrap();
+    let listener = ChatListener {
+        bot: "opsbell",
+        verifier: &verifier,
+        records: world.store.as_ref(),
+        oncall: None,
+        language: opsbell_core::locale::Language::En,
+        silence_max: chrono::Duration::days(30),
+        access: &access,
+    };
+    let reply = say(
+        &listener,
+        "silence process=Failing* for 30d \"quiet please\"",
+    )
+    .await;
+    assert_eq!(
+        reply,
+        "Only responders may `silence`: you are not one (access.responders)."
+    );
+    let none = opsbell_core::silence::Silence::all(world.store.as_ref(), chrono::Utc::now());
+    assert!(none.await.unwrap().is_empty(), "nothing was silenced");
+    let next = job(5);
+    let states = deliver(&world, &config, std::slice::from_ref(&next)).await;
+    assert_eq!(states[0].0, "delivered");
+    assert_eq!(sent(&slack).await.len(), 1);
+    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
+    let refused = (logged.lines())
+        .find(|l| l.contains("Chat action refused") && l.contains("chuck@example.com"))
+        .unwrap_or_else(|| panic!("no refusal logged:\n{logged}"));
+    assert!(
+        refused.contains("users/12345678901234567890") && refused.contains("spaces/AAAAAAAAAAA"),
+        "{refused}"
     );
 }
 

@@ -10,6 +10,7 @@ use tracing::{info, warn};
 
 use super::replies::Say;
 use super::verify::ChatVerifier;
+use crate::access::{Access, Who};
 use crate::escalation::{ack, short_id};
 use crate::http::Reply;
 use crate::locale::Language;
@@ -59,7 +60,12 @@ pub struct User {
     pub name: Option<String>,
     #[serde(default)]
     pub display_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
 }
+
+/// The commands that act, for responders only (`access`); the others read.
+const ACTIONS: [&str; 3] = ["ack", "silence", "unsilence"];
 
 /// Reads an interaction event; the error names the field that is wrong.
 pub fn parse_event(body: &[u8]) -> Result<ChatEvent, ParseError> {
@@ -77,6 +83,8 @@ pub struct ChatListener<'a> {
     pub language: Language,
     /// The longest silence it accepts ([`crate::chat::ChatSettings::silence_max`]).
     pub silence_max: chrono::Duration,
+    /// Who may ack, silence and unsilence (`access`).
+    pub access: &'a Access,
 }
 
 impl ChatListener<'_> {
@@ -149,6 +157,36 @@ impl ChatListener<'_> {
                 let by = user
                     .and_then(|u| u.display_name.clone().or_else(|| u.name.clone()))
                     .unwrap_or_else(|| "someone".into());
+                let verb = text.split_whitespace().next().unwrap_or_default();
+                let verb = verb.to_ascii_lowercase();
+                if ACTIONS.contains(&verb.as_str()) {
+                    let who = Who {
+                        email: user.and_then(|u| u.email.as_deref()),
+                        chat_user: user.and_then(|u| u.name.as_deref()),
+                    };
+                    let space = space.map(|s| s.name.as_str());
+                    if let Err(why) = self.access.may_act(&who, space) {
+                        warn!(
+                            verb,
+                            by,
+                            email = who.email,
+                            user = who.chat_user,
+                            space,
+                            ?why,
+                            "Chat action refused: not a responder here."
+                        );
+                        let say = Say::NotAllowed { verb: &verb, why };
+                        return Ok(json!({ "text": say.text(self.language) }));
+                    }
+                    info!(
+                        verb,
+                        by,
+                        email = who.email,
+                        user = who.chat_user,
+                        space,
+                        "Chat action by a responder."
+                    );
+                }
                 Ok(json!({ "text": self.command(text.trim(), &by, now).await? }))
             }
             _ => Ok(json!({})),

@@ -66,6 +66,11 @@ pub(crate) enum Say<'a> {
     SilenceRefused {
         why: &'a str,
     },
+    /// `verb` is for responders (`access`).
+    NotAllowed {
+        verb: &'a str,
+        why: crate::access::Refusal,
+    },
     Silenced {
         id: &'a str,
         until: &'a str,
@@ -170,6 +175,7 @@ impl Say<'_> {
             (FilesNeedFixing { day, topic: t, finding }, Ko) => {
                 format!("오늘({day}일) 당번{}: 파일 수정이 필요합니다: {finding}", topic(t, " · "))
             }
+            (NotAllowed { verb, why }, lang) => not_allowed(verb, *why, lang),
             (SilenceRefused { why }, En) => format!("Not silenced: {why}."),
             (SilenceRefused { why }, Ja) => format!("サイレンスにできません: {why}。"),
             (SilenceRefused { why }, Ko) => format!("사일런스를 만들 수 없습니다: {why}."),
@@ -185,6 +191,40 @@ impl Say<'_> {
             (NoSilence { id }, En) => format!("No active silence {id}."),
             (NoSilence { id }, Ja) => format!("有効なサイレンス {id} はありません。"),
             (NoSilence { id }, Ko) => format!("활성 사일런스 {id}이(가) 없습니다."),
+        }
+    }
+}
+
+/// Why `verb` was refused, and what would allow it.
+fn not_allowed(verb: &str, why: crate::access::Refusal, lang: Language) -> String {
+    use crate::access::Refusal::{NoResponders, NotHere, NotResponder};
+    match (why, lang) {
+        (NoResponders, Language::En) => {
+            format!("Only responders may `{verb}`, and none are configured (access.responders).")
+        }
+        (NoResponders, Language::Ja) => format!(
+            "`{verb}` はレスポンダーだけが使えますが、レスポンダーが設定されていません (access.responders)。"
+        ),
+        (NoResponders, Language::Ko) => format!(
+            "`{verb}`은(는) 응답자만 사용할 수 있지만 응답자가 설정되어 있지 않습니다 (access.responders)."
+        ),
+        (NotResponder, Language::En) => {
+            format!("Only responders may `{verb}`: you are not one (access.responders).")
+        }
+        (NotResponder, Language::Ja) => format!(
+            "`{verb}` はレスポンダーだけが使えます: あなたはレスポンダーではありません (access.responders)。"
+        ),
+        (NotResponder, Language::Ko) => format!(
+            "`{verb}`은(는) 응답자만 사용할 수 있습니다: 응답자가 아닙니다 (access.responders)."
+        ),
+        (NotHere, Language::En) => {
+            format!("Responders may `{verb}` only from the spaces in access.spaces.")
+        }
+        (NotHere, Language::Ja) => {
+            format!("`{verb}` は access.spaces のスペースからだけ使えます。")
+        }
+        (NotHere, Language::Ko) => {
+            format!("`{verb}`은(는) access.spaces의 스페이스에서만 사용할 수 있습니다.")
         }
     }
 }

@@ -68,6 +68,8 @@ pub struct Config {
     pub heartbeats: Vec<crate::heartbeat::Heartbeat>,
     /// Which failed queue transactions are told (`queue_items`); none when unset.
     pub queue_items: Option<crate::source::queue_item::QueueItems>,
+    /// Who may ack, silence and unsilence (`access`).
+    pub access: crate::access::Access,
 }
 
 /// Settings for receiving Orchestrator webhooks.
@@ -224,6 +226,7 @@ impl Config {
             self_ping: None,
             heartbeats: Vec::new(),
             queue_items: None,
+            access: crate::access::Access::default(),
         }
     }
 

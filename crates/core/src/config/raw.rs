@@ -46,6 +46,8 @@ pub(super) struct RawConfig {
     heartbeats: Option<Value>,
     #[serde(default)]
     queue_items: Option<Value>,
+    #[serde(default)]
+    access: Option<Value>,
     #[serde(flatten)]
     unknown: BTreeMap<String, Value>,
 }
@@ -60,7 +62,7 @@ struct RawSources {
     unknown: BTreeMap<String, Value>,
 }
 
-const KNOWN: [&str; 13] = [
+const KNOWN: [&str; 14] = [
     "language",
     "timezone",
     "webhook",
@@ -74,6 +76,7 @@ const KNOWN: [&str; 13] = [
     "self_ping",
     "heartbeats",
     "queue_items",
+    "access",
 ];
 
 /// Steps 2 and 3: upgrades the predecessors' shapes into the channels' and sources' own, then
@@ -167,6 +170,7 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
     let self_ping = super::signals::self_ping(root.self_ping, &mut p);
     let heartbeats = crate::heartbeat::read(root.heartbeats, timezone, &mut p);
     let queue_items = (root.queue_items).and_then(|raw| p.parse("queue_items", raw));
+    let access = crate::access::Access::read(root.access, &mut p);
     for (i, route) in routes.iter().enumerate() {
         let label = if route.name.is_empty() {
             format!("#{i}")
@@ -312,5 +316,6 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
         self_ping,
         heartbeats,
         queue_items,
+        access,
     })
 }

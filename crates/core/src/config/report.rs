@@ -25,6 +25,7 @@ impl Config {
         };
         lines.push(zone);
         lines.push(format!("language: {}", self.language.code()));
+        lines.push(self.access.describe());
         for (name, channel) in &self.channels {
             lines.push(format!(
                 "channel {name} ({}): {}",

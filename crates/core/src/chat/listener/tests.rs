@@ -37,6 +37,12 @@ async fn verifier() -> (MockServer, ChatVerifier) {
     (server, v)
 }
 
+/// The samples' user is the responder.
+static CHUCK: std::sync::LazyLock<Access> = std::sync::LazyLock::new(|| {
+    let raw = json!({ "access": { "responders": ["chuck@example.com"] } });
+    Access::from_raw(&raw).unwrap()
+});
+
 fn sample(name: &str) -> Vec<u8> {
     file(&format!(
         "../../samplejson/googlechat-event-{name}-docs.json"
@@ -54,6 +60,7 @@ async fn the_samples_drive_the_registry_and_commands_answer() {
         oncall: None,
         language: crate::locale::Language::En,
         silence_max: chrono::Duration::days(30),
+        access: &CHUCK,
     };
     let auth = bearer();
     let now = Utc::now();
@@ -141,6 +148,7 @@ async fn ack_marks_a_running_incident_and_oncall_says_when_unconfigured() {
         oncall: None,
         language: crate::locale::Language::En,
         silence_max: chrono::Duration::days(30),
+        access: &CHUCK,
     };
     let mut event: Value = serde_json::from_slice(&sample("message-room")).unwrap();
     let mut say = |text: &str| {
@@ -265,6 +273,7 @@ async fn status_lists_recent_deliveries_and_escalations() {
         oncall: None,
         language: crate::locale::Language::En,
         silence_max: chrono::Duration::days(30),
+        access: &CHUCK,
     };
     let mut event: Value = serde_json::from_slice(&sample("message-room")).unwrap();
     event["message"]["argumentText"] = json!(" status");
@@ -296,6 +305,7 @@ async fn a_message_from_an_unregistered_space_registers_it_once() {
         oncall: None,
         language: crate::locale::Language::En,
         silence_max: chrono::Duration::days(30),
+        access: &CHUCK,
     };
     let (auth, first) = (bearer(), Utc::now());
     let reply = listener
@@ -368,6 +378,7 @@ async fn oncall_follows_the_mapping_for_every_topic_and_names_a_gap() {
         oncall: Some((&settings, &files)),
         language: crate::locale::Language::En,
         silence_max: chrono::Duration::days(30),
+        access: &CHUCK,
     };
     let mut event: Value = serde_json::from_slice(&sample("message-room")).unwrap();
     let mut say = |text: &str| {
@@ -411,6 +422,7 @@ async fn the_bot_replies_in_the_deployments_language() {
             oncall: None,
             language,
             silence_max: chrono::Duration::days(30),
+            access: &CHUCK,
         };
         let now: DateTime<Utc> = "2026-11-23T03:00:00Z".parse().unwrap();
         let added = listener
@@ -427,4 +439,74 @@ async fn the_bot_replies_in_the_deployments_language() {
         }
         insta::assert_snapshot!(format!("replies-{code}"), lines.join("\n"));
     }
+}
+
+#[tokio::test]
+async fn only_responders_act_and_only_from_their_spaces_while_anyone_reads() {
+    let (_server, verifier) = verifier().await;
+    let records = MemoryRecords::default();
+    let mut event: Value = serde_json::from_slice(&sample("message-room")).unwrap();
+    let mut say = |text: &str, email: &str| {
+        event["message"]["argumentText"] = Value::String(format!(" {text}"));
+        event["user"]["email"] = Value::String(email.into());
+        event.to_string()
+    };
+    let access = |raw: Value| Access::from_raw(&json!({ "access": raw })).unwrap();
+    let (nobody, ops, elsewhere) = (
+        access(json!({})),
+        access(json!({ "responders": ["@ops.example.com"] })),
+        access(json!({ "responders": ["@ops.example.com"], "spaces": ["spaces/OTHER"] })),
+    );
+    let ask = async |access: &Access, body: String| {
+        let listener = ChatListener {
+            bot: "opsbell",
+            verifier: &verifier,
+            records: &records,
+            oncall: None,
+            language: crate::locale::Language::En,
+            silence_max: chrono::Duration::days(30),
+            access,
+        };
+        let reply = listener
+            .handle(Some(&bearer()), body.as_bytes(), Utc::now())
+            .await;
+        reply.body["text"].as_str().unwrap().to_string()
+    };
+    let silence = "silence process=InvoiceBot for 2h";
+    assert_eq!(
+        ask(&nobody, say(silence, "chuck@example.com")).await,
+        "Only responders may `silence`, and none are configured (access.responders)."
+    );
+    assert_eq!(
+        ask(&ops, say(silence, "chuck@example.com")).await,
+        "Only responders may `silence`: you are not one (access.responders)."
+    );
+    assert_eq!(
+        ask(&elsewhere, say(silence, "ann@ops.example.com")).await,
+        "Responders may `silence` only from the spaces in access.spaces."
+    );
+    for verb in ["ack inc-1", "unsilence s-1", "UNSILENCE s-1"] {
+        let refused = ask(&ops, say(verb, "mallory@example.com")).await;
+        assert!(
+            refused.starts_with("Only responders may"),
+            "{verb}: {refused}"
+        );
+    }
+    assert!(
+        crate::silence::Silence::all(&records, Utc::now())
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing was silenced"
+    );
+    // Anyone reads.
+    let listed = ask(&nobody, say("silences", "mallory@example.com")).await;
+    assert!(listed.starts_with("Silences"), "{listed}");
+    // A responder of the domain acts.
+    let done = ask(&ops, say(silence, "ann@ops.example.com")).await;
+    assert!(done.starts_with("Silenced"), "{done}");
+    let all = crate::silence::Silence::all(&records, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
 }
