@@ -81,6 +81,7 @@ pub fn check(s: &Scenario, o: &Outcome) -> Result<(usize, usize), String> {
             }
         }
     }
+    robots(s, o, &direct, &digested, &mut expected, &mut wrong);
     for (pair, n) in direct.iter().chain(digested.iter()) {
         if !expected.contains(pair) {
             wrong.push(format!(
@@ -144,6 +145,42 @@ fn judge(
     };
     if let Some(p) = problem {
         wrong.push(format!("{key} at {target}: {p}"));
+    }
+}
+
+/// A robot that went away and never came back is announced offline exactly once at each
+/// target its reports are routed to (more only after an ambiguous send), whichever of its away
+/// reports is taken first; never back, it is never announced online.
+fn robots(
+    s: &Scenario,
+    o: &Outcome,
+    direct: &BTreeMap<(String, String), usize>,
+    digested: &BTreeMap<(String, String), usize>,
+    expected: &mut Vec<(String, String)>,
+    wrong: &mut Vec<String>,
+) {
+    let targets: Vec<String> = std::iter::once("slack".to_string())
+        .chain(LIVE.iter().map(|sp| format!("bot#{sp}")))
+        .collect();
+    for keys in &s.robots {
+        for target in &targets {
+            let channel = target.split('#').next().unwrap_or_default();
+            let mut said = 0;
+            for key in keys {
+                let pair = (key.clone(), target.clone());
+                said += direct.get(&pair).copied().unwrap_or(0);
+                said += digested.get(&pair).copied().unwrap_or(0);
+                expected.push(pair);
+            }
+            let ambiguous =
+                (keys.iter()).any(|k| o.ambiguous.contains(&(k.clone(), channel.to_string())));
+            if said == 0 || (said > 1 && !ambiguous) {
+                wrong.push(format!(
+                    "robot {} at {target}: announced offline {said}x, not once",
+                    keys[0]
+                ));
+            }
+        }
     }
 }
 

@@ -41,6 +41,10 @@ pub struct Scenario {
     pub vendor: f64,
     /// When every Chat space answers 404 (a wrong `api_base`), after the start.
     pub misconfigured: Option<(Duration, Duration)>,
+    /// Robots that went away and never came back: the keys of each one's away reports. Which
+    /// report is the news depends on the order they are taken in, so these are judged apart
+    /// (`oracle::robots`): each robot is announced offline once at every routed target.
+    pub robots: Vec<Vec<String>>,
     /// How long after the run the dead letters are redriven (past the flood window's TTL in
     /// some scenarios).
     pub redrive_after: Duration,
@@ -233,6 +237,39 @@ pub fn generate(seed: u64, base: DateTime<Utc>) -> Scenario {
             }
         }
     }
+    // Robots that go away and stay away: several away reports (`robot.status`), each delivered
+    // once or twice, in any order, through the real parser and the fan-out's presence stage.
+    let mut away = fastrand::Rng::with_seed(seed ^ 0x40b0);
+    let mut robots = Vec::new();
+    if away.bool() {
+        for r in 0..away.usize(1..3) {
+            let mut keys = Vec::new();
+            for n in 0..away.usize(1..4) {
+                let at = (base + chrono::Duration::minutes(5 * n as i64)).to_rfc3339();
+                let body = json!({
+                    "Type": "robot.status", "EventId": format!("{seed}-{r}-{n}"), "Timestamp": at,
+                    "Sessions": [{"SessionId": 100 + r, "RobotId": 100 + r, "HostMachineName": format!("PC-{r}"),
+                                  "State": "Disconnected", "ReportingTime": at, "IsUnresponsive": true}],
+                    "TenantId": 1, "OrganizationUnitId": 1,
+                });
+                let Inbound::Events(mut parsed) =
+                    parse_webhook(body.to_string().as_bytes(), &UipathContext::default()).unwrap()
+                else {
+                    panic!("an away report")
+                };
+                let report = parsed.remove(0);
+                keys.push(report.key.to_string());
+                for _ in 0..away.usize(1..3) {
+                    let at = Duration::from_secs(away.u64(0..span));
+                    arrivals.push(Arrival {
+                        at,
+                        event: report.clone(),
+                    });
+                }
+            }
+            robots.push(keys);
+        }
+    }
     let mut silences = Vec::new();
     if rng.bool() {
         let (process, channel) = (
@@ -263,6 +300,7 @@ pub fn generate(seed: u64, base: DateTime<Utc>) -> Scenario {
         crash: rate(&mut rng, 0.08),
         vendor: rate(&mut rng, 0.4),
         misconfigured,
+        robots,
         redrive_after: Duration::from_secs(match rng.u8(0..3) {
             0 => 60,
             1 => 86_400,
@@ -283,6 +321,7 @@ pub fn expected_channels(event: &Event) -> Vec<&'static str> {
             | State::NotStarted
             | State::Down
             | State::Hung
+            | State::Offline
     ) {
         channels.extend(["slack", "bot"]);
     }
@@ -295,7 +334,7 @@ pub fn expected_channels(event: &Event) -> Vec<&'static str> {
 /// The scenario's routes as a user writes them.
 pub fn config() -> serde_json::Value {
     json!([
-        {"channels": ["slack", "bot"], "states": ["faulted", "stopped", "alarm", "not_started", "down", "hung"]},
+        {"channels": ["slack", "bot"], "states": ["faulted", "stopped", "alarm", "not_started", "down", "hung", "offline"]},
         {"channels": ["chatwork"], "processes": ["Invoice*"]},
         {"channels": ["chatwork"], "tenants": ["2"]},
     ])
