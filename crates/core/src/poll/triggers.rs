@@ -31,6 +31,8 @@ const WINDOW_MAX_HOURS: i64 = 24;
 const FIRES_MAX: usize = 200;
 /// A job created this long before its time still counts (clocks differ).
 const EARLY_SECONDS: i64 = 60;
+/// A folder's row, written every cycle it is watched, expires this long after the last.
+const ROW_TTL_DAYS: i64 = 30;
 
 /// What the folder's row remembers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -159,7 +161,9 @@ pub(super) async fn watch(
     }
     done.events = events.len();
     row.checked_until = Some(to.max(from));
-    save(records, &key, &row, None).await?;
+    // A folder no cycle watches any more (a source or folder removed) goes after a while.
+    let expires = now + Duration::days(ROW_TTL_DAYS);
+    save(records, &key, &row, Some(expires)).await?;
     Ok(done)
 }
 

@@ -51,9 +51,14 @@ impl OrchestratorClient {
         folder: i64,
         deadline: Instant,
     ) -> Result<Vec<ProcessSchedule>, OrchestratorError> {
-        let page: ODataPage<ProcessSchedule> = self
-            .get("/odata/ProcessSchedules", Some(folder), deadline)
-            .await?;
+        // Only the fields the watch reads: a trigger's input arguments can be large.
+        let select =
+            "Id,Name,Enabled,StartProcessCron,TimeZoneIana,UseCalendar,PackageName,ReleaseName";
+        let path = format!(
+            "/odata/ProcessSchedules?{}",
+            encode_query(&[("$select", select)])
+        );
+        let page: ODataPage<ProcessSchedule> = self.get(&path, Some(folder), deadline).await?;
         Ok(page.value)
     }
 

@@ -51,6 +51,8 @@ impl Respond for Handler {
         let query: BTreeMap<String, String> = req.url.query_pairs().into_owned().collect();
         match req.url.path() {
             "/odata/ProcessSchedules" => {
+                let select = query.get("$select").map(String::as_str).unwrap_or_default();
+                assert!(select.contains("StartProcessCron,TimeZoneIana"), "{select}");
                 let value = f
                     .triggers
                     .lock()
