@@ -1030,3 +1030,72 @@ async fn a_heartbeat_that_stops_goes_late_then_down_and_recovers_on_the_next_pin
     let log = std::fs::read_to_string(db.with_extension("serve.log")).unwrap();
     assert!(!log.contains(KEY), "the key is a secret:\n{log}");
 }
+
+/// The hung-job watch in serve: the same poll as the job-poller's, on the local database. A job
+/// Running past its process's `max_running` is told once, as `hung`.
+#[tokio::test]
+async fn a_job_running_past_its_limit_is_told_once_as_hung_in_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&hook)
+        .await;
+    let orchestrator = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"result": "t", "success": true})),
+        )
+        .mount(&orchestrator)
+        .await;
+    let jobs = std::fs::read(repo("samplejson/uipath-odata-jobs.json")).unwrap();
+    let jobs: Value = serde_json::from_slice(&jobs).unwrap();
+    let mut running = jobs["value"][0].clone();
+    running["State"] = json!("Running");
+    running["EndTime"] = Value::Null;
+    running["StartTime"] = json!((chrono::Utc::now() - chrono::Duration::hours(3)).to_rfc3339());
+    running["Release"] = json!({"ProcessKey": "InvoiceBot"});
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::query_param_contains(
+            "$filter",
+            "State eq 'Running'",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"@odata.count": 1, "value": [running]})),
+        )
+        .mount(&orchestrator)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"@odata.count": 0, "value": []})),
+        )
+        .mount(&orchestrator)
+        .await;
+    let config = dir.path().join("config.json");
+    let text = json!({
+        "webhook": { "orchestrator": { "secret": SECRET } },
+        "sources": { "orchestrator": [{ "name": "prod", "url": orchestrator.uri(), "folders": [1], "interval_seconds": 2,
+            "auth": { "type": "password", "tenancy_name": "default", "username": "poller", "password": "orchestrator-secret-password" },
+            "hung": { "max_running": { "InvoiceBot": "2h" } } }] },
+        "channels": { "ops-hook": { "type": "webhook", "url": format!("{}/hooks", hook.uri()), "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" } }
+    });
+    std::fs::write(&config, text.to_string()).unwrap();
+    let db = dir.path().join("t.db");
+    let _serve = Serve::start(&config, &db).await;
+    let heard = wait_for_requests(&hook, 1, Duration::from_secs(30)).await;
+    assert_eq!(heard.len(), 1, "told once");
+    let body: Value = serde_json::from_slice(&heard[0].body).unwrap();
+    assert_eq!(
+        (
+            body["data"]["state"].as_str(),
+            body["data"]["process"].as_str()
+        ),
+        (Some("hung"), Some("InvoiceBot"))
+    );
+    // Further cycles say nothing more of it.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(hook.received_requests().await.unwrap().len(), 1);
+    let log = std::fs::read_to_string(db.with_extension("serve.log")).unwrap();
+    assert!(!log.contains("orchestrator-secret-password"), "{log}");
+}
