@@ -96,6 +96,26 @@ async fn requests(kit: &Kit) -> Vec<String> {
     out
 }
 
+/// Comments and status changes on any issue, and a search that finds nothing.
+async fn mount_issue_changes(kit: &Kit) {
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path_regex(
+            "^/api/v2/issues/OPS-[0-9]+/comments$",
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
+        .mount(&kit.server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"issueKey": "OPS-7"})))
+        .mount(&kit.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/issues"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&kit.server)
+        .await;
+}
+
 fn at(kit: &Kit, state: State, minutes: i64) -> Event {
     let mut e = kit.event.clone();
     e.state = state;
@@ -118,22 +138,7 @@ async fn one_issue_per_process_comments_closes_reopens_and_survives_a_lost_recor
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({"issueKey": "OPS-8"})))
         .mount(&kit.server)
         .await;
-    Mock::given(method("POST"))
-        .and(wiremock::matchers::path_regex(
-            "^/api/v2/issues/OPS-[0-9]+/comments$",
-        ))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
-        .mount(&kit.server)
-        .await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"issueKey": "OPS-7"})))
-        .mount(&kit.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v2/issues"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&kit.server)
-        .await;
+    mount_issue_changes(&kit).await;
     let records = Arc::new(MemoryRecords::default());
     let clock = Arc::new(ManualClock::at(Utc::now()));
     let lifecycle = json!({"close_on_recovery": true, "reopen_within": "24h"});
@@ -218,6 +223,65 @@ async fn one_issue_per_process_comments_closes_reopens_and_survives_a_lost_recor
             format!("search {marker}"),
             "comment OPS-8 Occurred again: FailingJob faulted (PC-DOC)".into(),
             "comment OPS-8 Occurred again (#3): FailingJob faulted (PC-DOC)".into(),
+        ]
+    );
+}
+
+/// A hung job is an issue of its own, whatever `ticket_per`: a fault of another job of the
+/// process does not touch it, and the job's end closes it, even an end as faulted (which the
+/// process's issue then counts).
+#[tokio::test]
+async fn a_hung_job_is_its_own_issue_and_its_end_closes_it_however_it_ends() {
+    let kit = Kit::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/issues"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"issueKey": "OPS-7"})))
+        .mount(&kit.server)
+        .await;
+    mount_issue_changes(&kit).await;
+    let records = Arc::new(MemoryRecords::default());
+    let clock = Arc::new(ManualClock::at(Utc::now()));
+    let lifecycle = json!({"close_on_recovery": true});
+    let backlog = BacklogNotifier::new(kit.ctx("ops-backlog"), config(&kit, lifecycle))
+        .with_tickets(records.clone(), clock.clone());
+    let send = |state: State, job: &str, minutes: i64| {
+        let mut e = at(&kit, state, minutes);
+        e.job_key = Some(job.into());
+        let backlog = &backlog;
+        async move {
+            let deadline = Instant::now() + std::time::Duration::from_secs(5);
+            backlog.notify(&e, deadline).await.unwrap().detail
+        }
+    };
+    assert_eq!(send(State::Hung, "JOB-A", 0).await, "OPS-7");
+    assert_eq!(
+        send(State::Faulted, "JOB-B", 1).await,
+        "OPS-7",
+        "the process's own issue"
+    );
+    assert_eq!(
+        send(State::Faulted, "JOB-A", 2).await,
+        "OPS-7 comment #2; hung: OPS-7 closed"
+    );
+    assert_eq!(
+        send(State::Successful, "JOB-A", 3).await,
+        "OPS-7 closed",
+        "the process's"
+    );
+    let got = requests(&kit).await;
+    let got: Vec<&str> = got
+        .iter()
+        .map(String::as_str)
+        .filter(|r| !r.starts_with("search"))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "open FailingJob has been running too long (PC-DOC)",
+            "open FailingJob faulted (PC-DOC)",
+            "comment OPS-7 Occurred again (#2): FailingJob faulted (PC-DOC)",
+            "status OPS-7 4 Recovered: FailingJob faulted (PC-DOC)",
+            "status OPS-7 4 Recovered: FailingJob completed successfully (PC-DOC)",
         ]
     );
 }

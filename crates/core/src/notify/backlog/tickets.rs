@@ -16,7 +16,7 @@ use tracing::{info, warn};
 
 use super::TicketPer;
 use super::api::{Api, Found};
-use crate::event::{Event, Severity, Source};
+use crate::event::{Event, Severity, Source, State};
 use crate::ports::{Clock, NotifyError, Receipt, Records, StoreError};
 use crate::render::backlog::render;
 use crate::render::{Label, label};
@@ -38,6 +38,9 @@ pub(super) fn problem_of(event: &Event, per: TicketPer) -> String {
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     if let Some(trigger) = trigger::problem(event) {
         return trigger;
+    }
+    if event.state == State::Hung {
+        return hung::problem(event);
     }
     if event.source == Source::Cloudwatch {
         let (account, region) = (or_dash(&event.tenant), or_dash(&event.folder));
@@ -92,7 +95,11 @@ impl Tickets {
         deadline: Instant,
     ) -> Result<Receipt, NotifyError> {
         let problem = problem_of(event, api.config.ticket_per);
-        let done = self.handle_problem(api, event, &problem, deadline).await?;
+        let mut done = self.handle_problem(api, event, &problem, deadline).await?;
+        if let Some(closed) = self.end_hang(api, event, deadline).await? {
+            done.detail = format!("{}; hung: {}", done.detail, closed.detail);
+            done.attempts += closed.attempts;
+        }
         if event.state.severity() != Severity::Good {
             return Ok(done);
         }
@@ -107,6 +114,7 @@ impl Tickets {
         Ok(receipt(details.join("; "), attempts))
     }
 
+    /// `event` happened to `problem`: a recovery when it is good, else an occurrence.
     async fn handle_problem(
         &self,
         api: &Api,
@@ -114,19 +122,31 @@ impl Tickets {
         problem: &str,
         deadline: Instant,
     ) -> Result<Receipt, NotifyError> {
-        let problem = problem.to_string();
-        let lock = self.lock_of(&problem);
+        let over = event.state.severity() == Severity::Good;
+        self.settle(api, event, problem, deadline, over).await
+    }
+
+    /// Ends `problem` (`over`) or counts `event` in it, one delivery of it at a time.
+    pub(super) async fn settle(
+        &self,
+        api: &Api,
+        event: &Event,
+        problem: &str,
+        deadline: Instant,
+        over: bool,
+    ) -> Result<Receipt, NotifyError> {
+        let lock = self.lock_of(problem);
         let _one_at_a_time = lock.lock().await;
         let run = Run {
             tickets: self,
             api,
             event,
-            problem: &problem,
+            problem,
             deadline,
         };
-        match event.state.severity() {
-            Severity::Good => run.recover().await,
-            _ => run.occur().await,
+        match over {
+            true => run.recover().await,
+            false => run.occur().await,
         }
     }
 }
@@ -309,5 +329,6 @@ impl Run<'_> {
     }
 }
 
+mod hung;
 mod recover;
 mod trigger;
