@@ -63,3 +63,11 @@ fn strip_position(message: &str) -> String {
         None => message.to_string(),
     }
 }
+
+/// A webhook's `EventId` as text, whether Orchestrator sent it as a string or a number.
+pub(crate) fn event_id(id: Option<serde_json::Value>) -> Option<String> {
+    id.map(|v| match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    })
+}

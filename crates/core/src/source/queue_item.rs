@@ -136,10 +136,7 @@ pub fn parse(body: &[u8], ctx: &UipathContext) -> Result<Inbound, ParseError> {
     e.folder = (item.organization_unit_id.or(hook.organization_unit_id)).map(|f| f.to_string());
     e.robot = item.robot.as_ref().and_then(|r| r.name.clone());
     e.machine = item.robot.as_ref().and_then(|r| r.machine_name.clone());
-    e.origin_id = hook.event_id.map(|v| match v {
-        Value::String(s) => s,
-        other => other.to_string(),
-    });
+    e.origin_id = super::event_id(hook.event_id);
     e.via = Some(Via::Webhook);
     let exception = item.processing_exception;
     let kind = exception.as_ref().and_then(|x| x.kind.clone());

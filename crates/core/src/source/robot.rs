@@ -62,10 +62,7 @@ pub fn parse(body: &[u8], ctx: &UipathContext) -> Result<Inbound, ParseError> {
     let at = (hook.timestamp.as_deref())
         .and_then(parse_utc)
         .unwrap_or(ctx.received_at);
-    let origin = hook.event_id.map(|v| match v {
-        Value::String(s) => s,
-        other => other.to_string(),
-    });
+    let origin = super::event_id(hook.event_id);
     let events: Vec<Event> = (hook.sessions.iter())
         .filter_map(|s| Some((s, away(s)?)))
         .map(|(s, away)| {

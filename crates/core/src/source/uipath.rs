@@ -171,10 +171,7 @@ pub fn parse_webhook(body: &[u8], ctx: &UipathContext) -> Result<Inbound, ParseE
         (None, Some(OneOrMany::One(job))) => (vec![*job], "Jobs"),
         (None, None) => return Err(ParseError::new("Job", "missing field `Job` (or `Jobs`)")),
     };
-    let origin_id = hook.event_id.map(|v| match v {
-        serde_json::Value::String(s) => s,
-        other => other.to_string(),
-    });
+    let origin_id = super::event_id(hook.event_id);
     let occurred_at = hook.timestamp.unwrap_or(ctx.received_at);
     let events = jobs
         .iter()
