@@ -62,21 +62,10 @@ struct RawSources {
     unknown: BTreeMap<String, Value>,
 }
 
+#[rustfmt::skip]
 const KNOWN: [&str; 14] = [
-    "language",
-    "timezone",
-    "webhook",
-    "scheduled",
-    "channels",
-    "routes",
-    "time_intervals",
-    "silences",
-    "sources",
-    "robots",
-    "self_ping",
-    "heartbeats",
-    "queue_items",
-    "access",
+    "language", "timezone", "webhook", "scheduled", "channels", "routes", "time_intervals",
+    "silences", "sources", "robots", "self_ping", "heartbeats", "queue_items", "access",
 ];
 
 /// Steps 2 and 3: upgrades the predecessors' shapes into the channels' and sources' own, then
