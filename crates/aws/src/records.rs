@@ -126,12 +126,7 @@ impl Records for DynamoStore {
                 .await
                 .map_err(err)?;
             for item in page.items() {
-                let sk = item
-                    .get("sk")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default();
-                out.push((sk, body_of(item)?));
+                out.push((sort_key(item), body_of(item)?));
             }
             match page.last_evaluated_key() {
                 Some(k) if !k.is_empty() => start = Some(k.clone()),
@@ -139,4 +134,39 @@ impl Records for DynamoStore {
             }
         }
     }
+
+    /// One bounded query, newest first (`ScanIndexForward=false`, `Limit`).
+    async fn page_before(
+        &self,
+        pk: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Value)>, StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX));
+        query = match before {
+            Some(b) => query
+                .key_condition_expression("pk = :pk AND sk < :before")
+                .expression_attribute_values(":before", s(b)),
+            None => query.key_condition_expression("pk = :pk"),
+        };
+        let page = query.send().await.map_err(err)?;
+        page.items()
+            .iter()
+            .take(limit)
+            .map(|item| Ok((sort_key(item), body_of(item)?)))
+            .collect()
+    }
+}
+
+fn sort_key(item: &HashMap<String, AttributeValue>) -> String {
+    item.get("sk")
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
 }

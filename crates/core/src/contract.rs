@@ -227,6 +227,32 @@ pub async fn records(store: &dyn Records, prefix: &str) {
         listed,
         vec![("a".to_string(), body(2)), ("b".to_string(), body(3))]
     );
+    // A page of a partition: newest first, below a cursor, bounded, other partitions apart.
+    let paged = format!("{prefix}#PAGE");
+    for n in 1..=5 {
+        store
+            .put_record(&paged, &format!("2026-12-0{n}"), &body(n), None)
+            .await
+            .unwrap();
+    }
+    let sks = |page: Vec<(String, serde_json::Value)>| -> Vec<String> {
+        page.into_iter().map(|(sk, _)| sk).collect()
+    };
+    let first = store.page_before(&paged, None, 2).await.unwrap();
+    assert_eq!(first[0].1, body(5), "bodies come with their keys");
+    assert_eq!(sks(first), ["2026-12-05", "2026-12-04"]);
+    let next = store.page_before(&paged, Some("2026-12-04"), 2).await;
+    assert_eq!(sks(next.unwrap()), ["2026-12-03", "2026-12-02"]);
+    let last = store.page_before(&paged, Some("2026-12-02"), 10).await;
+    assert_eq!(sks(last.unwrap()), ["2026-12-01"]);
+    assert!(
+        store
+            .page_before(&other, Some("a"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     store.delete_record(&pk, "a").await.unwrap();
     store.delete_record(&pk, "never-there").await.unwrap();
     assert_eq!(store.list_records(&pk).await.unwrap().len(), 1);

@@ -20,7 +20,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use tokio::time::Instant;
-use tracing::{error, warn};
+use tracing::error;
 
 mod claim;
 mod digest;
@@ -30,6 +30,7 @@ mod outcome;
 mod pace;
 mod presence;
 mod record;
+mod remember;
 mod route;
 mod send;
 mod silence;
@@ -41,7 +42,6 @@ pub use pace::IN_FLIGHT;
 use crate::event::{Event, Source};
 use crate::ports::{Clock, DeliveryLog, Notifier, Records, Spaces};
 use crate::route::{Route, TimeInterval};
-use crate::state::RecentDelivery;
 use route::Routed;
 
 /// A configured destination as the fan-out delivers to it.
@@ -153,8 +153,10 @@ impl Fanout {
         let now = self.clock.now();
         let targets = self.route(event, now);
         if targets.is_empty() {
-            // Routed nowhere: nothing to hold back or record, so no store is read.
-            return Report::nothing(event);
+            // Routed nowhere: nothing to hold back or claim; the history says so.
+            let report = Report::nothing(event);
+            self.remember(event, &report).await;
+            return report;
         }
         let outcomes = match self.silences(now).await {
             Ok(silences) => {
@@ -208,25 +210,6 @@ impl Fanout {
             None => self.send(name, destination, event, deadline).await,
         };
         self.record(name, event, result, deadline).await
-    }
-
-    /// Notes what reached a target now, for the bot's `status`; a failure here loses nothing.
-    async fn remember(&self, event: &Event, report: &Report) {
-        let reached: Vec<String> = (report.targets.iter())
-            .filter_map(|(name, o)| match o {
-                TargetOutcome::Delivered { .. } => Some(name.clone()),
-                TargetOutcome::Withheld { reason } => Some(format!("{name} ({reason})")),
-                _ => None,
-            })
-            .collect();
-        let reached: Vec<&str> = reached.iter().map(String::as_str).collect();
-        if reached.is_empty() {
-            return;
-        }
-        let recent = RecentDelivery::of(event, &reached, self.clock.now());
-        if let Err(e) = recent.save(self.records.as_ref()).await {
-            warn!(key = %event.key, error = %e, "Could not note the delivery for `status`.");
-        }
     }
 }
 

@@ -214,6 +214,21 @@ pub trait Records: Send + Sync {
     async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), StoreError>;
     /// Every record under `pk`, by sort key.
     async fn list_records(&self, pk: &str) -> Result<Vec<(String, serde_json::Value)>, StoreError>;
+    /// Up to `limit` records under `pk` whose sort key is below `before` (any, when `None`),
+    /// greatest sort key first: one page of a time-ordered partition, newest first. Stores
+    /// override it with a bounded query; this default reads the whole partition.
+    async fn page_before(
+        &self,
+        pk: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        let mut all = self.list_records(pk).await?;
+        all.retain(|(sk, _)| before.is_none_or(|b| sk.as_str() < b));
+        all.reverse();
+        all.truncate(limit);
+        Ok(all)
+    }
 }
 
 /// The time, replaceable in tests.

@@ -268,14 +268,41 @@ impl Records for SqliteStore {
         })
         .await
         .map_err(StoreError)?;
-        rows.into_iter()
-            .map(|(sk, t)| {
-                serde_json::from_str(&t)
-                    .map(|v| (sk, v))
-                    .map_err(|e| StoreError(e.to_string()))
-            })
-            .collect()
+        bodies(rows)
     }
+
+    async fn page_before(
+        &self,
+        pk: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Value)>, StoreError> {
+        let (pk, before) = (pk.to_string(), before.map(str::to_string));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows: Vec<(String, String)> = with_conn(&self.conn, move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT sk, body FROM records WHERE pk = ?1 AND (?2 IS NULL OR sk < ?2)
+                 ORDER BY sk DESC LIMIT ?3",
+            )?;
+            let rows =
+                stmt.query_map(params![pk, before, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+        .await
+        .map_err(StoreError)?;
+        bodies(rows)
+    }
+}
+
+/// Rows of (sort key, JSON text) as records.
+fn bodies(rows: Vec<(String, String)>) -> Result<Vec<(String, Value)>, StoreError> {
+    rows.into_iter()
+        .map(|(sk, t)| {
+            serde_json::from_str(&t)
+                .map(|v| (sk, v))
+                .map_err(|e| StoreError(e.to_string()))
+        })
+        .collect()
 }
 
 #[cfg(test)]

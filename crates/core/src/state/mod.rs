@@ -13,6 +13,7 @@
 //! | [`Incident`]       | `INCIDENT#<id>`                       | `STATE`             | 30 d    |
 //! | [`RecentDelivery`] | `RECENT#DELIVERY`                     | `<at>#<event key>`  | 24 h    |
 //! | [`RecentIncident`] | `RECENT#INCIDENT`                     | `<at>#<id>`         | 7 d     |
+//! | [`History`]        | `HISTORY#<yyyy-mm-dd>`                | `<at>#<event key>`  | 14 d    |
 //! | [`Ticket`]         | `TICKET#<channel>`                    | problem (`process:…`) | 90 d  |
 //! | `Silence`          | `SILENCE#ALL`                         | silence id          | end + 7 d |
 //! | heartbeat `Row`    | `HEARTBEAT#ALL`                       | check name          | never   |
@@ -33,6 +34,7 @@ use crate::ports::{Records, StoreError};
 
 mod chat;
 mod flood;
+mod history;
 mod incident;
 mod poll;
 mod recent;
@@ -40,6 +42,7 @@ mod ticket;
 
 pub use chat::{DEFAULT_BOT_NAME, Space};
 pub use flood::{DIGEST_NAMES, FloodWindow, KEPT_MAX, OTHERS, WINDOW_TTL_DAYS};
+pub use history::{Fate, History, Told};
 pub use incident::{Call, INCIDENT_TTL_DAYS, Incident, Status, short_id};
 pub use poll::{JOB_STATE_TTL_DAYS, JobState, PollTime, TenantSnapshot, WatchDayState, Watermark};
 pub use recent::{DELIVERY_WINDOW, INCIDENT_WINDOW, RecentDelivery, RecentIncident};

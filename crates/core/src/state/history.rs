@@ -1,0 +1,183 @@
+//! The event history the console reads: one row per event under the UTC day it happened, with
+//! what became of it at each channel. Written after every delivery of the event (a later copy
+//! or retry merges its outcomes in), kept as long as the delivery log.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{DELIVERY_TTL_DAYS, Key, Stored, load_stored, swap};
+use crate::event::Event;
+use crate::ports::{Records, StoreError};
+
+const PREFIX: &str = "HISTORY#";
+/// Writers that may race on one event's row (a webhook copy and a poll copy) before giving up.
+const SWAP_TRIES: usize = 5;
+
+/// What a channel's delivery of an event became.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Fate {
+    Delivered,
+    /// Not sent on purpose (a mute interval, a silence), with the reason.
+    Withheld,
+    /// Held by flood control for a digest.
+    Digest,
+    /// Failed; the event comes back (a retry, the DLQ and a redrive).
+    Retrying,
+    /// Refused by the vendor; not retried until the channel is fixed and the event redriven.
+    Failed,
+    /// The place is gone (a Chat space the bot left) and was forgotten.
+    Gone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Told {
+    pub fate: Fate,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    pub at: DateTime<Utc>,
+}
+
+/// `HISTORY#<yyyy-mm-dd>` / `<occurred at>#<event key>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub event: Event,
+    /// By channel; empty when the event was routed nowhere.
+    #[serde(default)]
+    pub channels: BTreeMap<String, Told>,
+}
+
+impl History {
+    pub fn partition(day: NaiveDate) -> String {
+        format!("{PREFIX}{day}")
+    }
+
+    /// The row's sort key, which also names it in the console's links.
+    pub fn id(event: &Event) -> String {
+        let at = event
+            .occurred_at
+            .to_rfc3339_opts(SecondsFormat::Millis, true);
+        format!("{at}#{}", event.key)
+    }
+
+    /// The key of the row named `id` (its first ten characters are its day).
+    pub fn key_of(id: &str) -> Option<Key> {
+        let day = NaiveDate::parse_from_str(id.get(..10)?, "%Y-%m-%d").ok()?;
+        Some(Key::new(Self::partition(day), id))
+    }
+
+    /// Merges `told` into `event`'s row (a channel's newer outcome replaces its older one).
+    pub async fn note(
+        records: &dyn Records,
+        event: &Event,
+        told: &[(String, Told)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let key = Self::key_of(&Self::id(event)).expect("an id starts with its day");
+        let expires = Some(now.max(event.occurred_at) + Duration::days(DELIVERY_TTL_DAYS));
+        // The first copy of an event writes its row in one conditional write, without a read.
+        let fresh = History {
+            event: event.clone(),
+            channels: told.iter().cloned().collect(),
+        };
+        if swap(records, &key, None, &fresh, expires).await?.is_some() {
+            return Ok(());
+        }
+        for _ in 0..SWAP_TRIES {
+            let read: Option<Stored<History>> = load_stored(records, &key).await?;
+            let mut row = match &read {
+                Some(stored) => stored.row.clone(),
+                None => History {
+                    event: event.clone(),
+                    channels: BTreeMap::new(),
+                },
+            };
+            if read.is_some() && told.iter().all(|(c, t)| row.channels.get(c) == Some(t)) {
+                return Ok(());
+            }
+            row.channels.extend(told.iter().cloned());
+            if swap(records, &key, read.as_ref(), &row, expires)
+                .await?
+                .is_some()
+            {
+                return Ok(());
+            }
+        }
+        Err(StoreError(format!(
+            "{}: changed by others {SWAP_TRIES} times",
+            key.sk
+        )))
+    }
+
+    pub async fn load(records: &dyn Records, id: &str) -> Result<Option<History>, StoreError> {
+        match Self::key_of(id) {
+            Some(key) => super::load(records, &key).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Up to `limit` rows of `day` before `before` (an id), newest first; unreadable rows are
+    /// skipped.
+    pub async fn page(
+        records: &dyn Records,
+        day: NaiveDate,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, History)>, StoreError> {
+        let rows = (records.page_before(&Self::partition(day), before, limit)).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(sk, v)| Some((sk, serde_json::from_value(v).ok()?)))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Source, State};
+    use crate::testing::MemoryRecords;
+
+    #[tokio::test]
+    async fn a_later_copy_merges_its_outcomes_into_the_one_row_of_its_event() {
+        let records = MemoryRecords::default();
+        let at = "2026-12-06T03:04:05Z".parse().unwrap();
+        let e = Event::new(
+            Source::Uipath,
+            "1/2",
+            "job-1",
+            State::Faulted,
+            "InvoiceBot",
+            at,
+        );
+        let told = |fate, detail: &str| Told {
+            fate,
+            detail: detail.into(),
+            at,
+        };
+        let first = [
+            ("slack".to_string(), told(Fate::Delivered, "ts 1")),
+            ("backlog".to_string(), told(Fate::Retrying, "HTTP 503")),
+        ];
+        History::note(&records, &e, &first, at).await.unwrap();
+        let second = [("backlog".to_string(), told(Fate::Delivered, "OPS-7"))];
+        History::note(&records, &e, &second, at).await.unwrap();
+
+        let id = History::id(&e);
+        let row = History::load(&records, &id).await.unwrap().unwrap();
+        assert_eq!(row.channels["slack"], told(Fate::Delivered, "ts 1"));
+        assert_eq!(row.channels["backlog"], told(Fate::Delivered, "OPS-7"));
+        let day = at.date_naive();
+        let page = History::page(&records, day, None, 10).await.unwrap();
+        assert_eq!(page.len(), 1, "one row per event");
+        assert_eq!(page[0].0, id);
+        assert!(
+            History::load(&records, "not-a-day")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
