@@ -3,6 +3,7 @@
 
 pub mod chat_route;
 pub mod check;
+pub mod console;
 pub mod dead;
 #[cfg(feature = "aws")]
 pub mod import;

@@ -15,10 +15,7 @@ use opsbell_core::ports::Notifier;
 use opsbell_core::render::RenderOptions;
 use opsbell_core::route::targets;
 use opsbell_core::signature::verify;
-use opsbell_core::source::Inbound;
-use opsbell_core::source::cloudwatch::parse_sns;
-use opsbell_core::source::sns::first_sns;
-use opsbell_core::source::uipath::{UipathContext, parse_webhook};
+use opsbell_core::source::{Inbound, parse_any};
 use tokio::time::{Duration, Instant};
 
 #[derive(Debug, Args)]
@@ -88,17 +85,7 @@ async fn once(
         verify(&config.orchestrator.secrets, Some(signature), body)
             .map_err(|e| format!("{}: {e}", args.file.display()))?;
     }
-    let ctx = UipathContext {
-        orchestrator_url: config.orchestrator.url.clone(),
-        received_at: Utc::now(),
-        tenant: None,
-    };
-    // An SNS Lambda event (CloudWatch alarms), or an Orchestrator webhook body.
-    let sns = first_sns(body);
-    let parsed = match &sns {
-        Some(sns) => parse_sns(sns, Utc::now()),
-        None => parse_webhook(body, &ctx),
-    };
+    let parsed = parse_any(body, config.orchestrator.url.clone(), Utc::now());
     let events = match parsed.map_err(|e| format!("{}: {e}", args.file.display()))? {
         Inbound::Events(events) => events,
         Inbound::Ignored { kind } => {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRef, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{any, get, post};
@@ -30,6 +30,8 @@ use serde_json::json;
 use tokio::sync::watch;
 use tracing::{error, info};
 
+use crate::console::Pages;
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Configuration file (environment variables OPSBELL__… override its values).
@@ -41,6 +43,9 @@ pub struct ServeArgs {
     /// SQLite database: outbox and delivery log. One `opsbell serve` per file.
     #[arg(long, default_value = "opsbell.db")]
     pub db: PathBuf,
+    /// Serve no console pages (needed on a non-loopback address, which has no login).
+    #[arg(long)]
+    pub no_console: bool,
 }
 
 #[derive(Clone)]
@@ -49,6 +54,13 @@ struct AppState {
     heartbeats: Option<Arc<Heartbeats>>,
     outbox: Arc<SqliteOutbox>,
     chat: Option<Arc<crate::chat_route::LocalChat>>,
+    pages: Pages,
+}
+
+impl FromRef<AppState> for Pages {
+    fn from_ref(state: &AppState) -> Pages {
+        state.pages.clone()
+    }
 }
 
 pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
@@ -63,6 +75,16 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
             );
             return Ok(ExitCode::from(2));
         }
+    };
+    let login = match args.no_console {
+        true => None,
+        false => match crate::console::login(args.listen) {
+            Ok(login) => Some(login),
+            Err(e) => {
+                eprintln!("{e}");
+                return Ok(ExitCode::from(2));
+            }
+        },
     };
     let db = Db::open(&args.db).map_err(|e| format!("{}: {e}", args.db.display()))?;
     let store = Arc::new(SqliteStore::new(&db)?);
@@ -84,6 +106,16 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
     let (pending, dead) = outbox.counts().await?;
     info!(db = %args.db.display(), pending, dead, released, "Outbox opened.");
 
+    let pages = Pages(login.map(|login| {
+        Arc::new(crate::console::build(crate::console::Parts {
+            config: config.clone(),
+            store: store.clone(),
+            outbox: outbox.clone(),
+            db: db.clone(),
+            clock: clock.clone(),
+            login,
+        }))
+    }));
     let access = config.access.clone();
     let chat = match crate::chat_route::LocalChat::from_env(store.clone(), &deps.http, access) {
         Ok(chat) => chat,
@@ -123,7 +155,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("{}: {e}", args.listen))?;
-    info!(address = %listener.local_addr()?, "opsbell listening: POST /webhook/orchestrator, GET /healthz.");
+    info!(address = %listener.local_addr()?, "opsbell listening: POST /webhook/orchestrator, GET /healthz, the console at /.");
     axum::serve(
         listener,
         router(AppState {
@@ -131,6 +163,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
             heartbeats,
             outbox: outbox.clone(),
             chat,
+            pages,
         }),
     )
     .with_graceful_shutdown(signalled())
@@ -225,6 +258,7 @@ fn router(state: AppState) -> Router {
         .route("/chat/events", post(chat_events))
         .route("/ping/{*rest}", any(ping))
         // Room above our own 1 MiB limit, so the ingest code answers 413 with its reason.
+        .fallback(crate::console::handle)
         .layer(DefaultBodyLimit::max(2 * MAX_BODY_BYTES))
         .with_state(state)
 }

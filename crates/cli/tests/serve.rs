@@ -1099,3 +1099,116 @@ async fn a_job_running_past_its_limit_is_told_once_as_hung_in_serve() {
     let log = std::fs::read_to_string(db.with_extension("serve.log")).unwrap();
     assert!(!log.contains("orchestrator-secret-password"), "{log}");
 }
+
+/// The console's session cookie and the CSRF token of its forms, from a first page.
+async fn console_session(serve: &Serve) -> (String, String) {
+    let first = serve.http.get(format!("{}/", serve.base)).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let cookie = first.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let page = serve
+        .http
+        .get(format!("{}/silences", serve.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap();
+    (cookie, csrf.split('"').next().unwrap().to_string())
+}
+
+async fn console_page(serve: &Serve, path: &str) -> String {
+    let response = serve.http.get(format!("{}{path}", serve.base)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_console_shows_a_fault_and_a_silence_saved_there_withholds_the_next_one_in_serve() {
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &slack);
+    let serve = Serve::start(&config, &dir.path().join("opsbell.db")).await;
+    let body = sample("faulted");
+    assert_eq!(serve.post(&body, Some(&signature(&body))).await.0, 202);
+    assert_eq!(wait_for_requests(&slack, 1, Duration::from_secs(10)).await.len(), 1);
+    let mut now = String::new();
+    for _ in 0..50 {
+        now = console_page(&serve, "/").await;
+        if now.contains("FailingJob") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(now.contains("FailingJob") && now.contains("ops-slack: delivered"), "{now}");
+
+    let (cookie, csrf) = console_session(&serve).await;
+    let post = |path: &str, form: Vec<(&str, &str)>| {
+        serve
+            .http
+            .post(format!("{}{path}", serve.base))
+            .header("cookie", &cookie)
+            .form(&form)
+            .send()
+    };
+    let text = "process=FailingJob for 1h deploying";
+    let preview = post("/silences", vec![("csrf", &csrf), ("text", text), ("preview", "1")]);
+    let preview = preview.await.unwrap().text().await.unwrap();
+    let held = preview.split("Recent events it would have held").nth(1).unwrap();
+    assert!(held.contains("FailingJob"), "the preview lists the fault: {preview}");
+    let forged = post("/silences", vec![("text", text), ("save", "1")]).await.unwrap();
+    assert_eq!(forged.status(), 403, "a POST without the CSRF token");
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let saved = no_redirects
+        .post(format!("{}/silences", serve.base))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str()), ("text", text), ("save", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
+    let listed = console_page(&serve, "/silences").await;
+    assert!(listed.contains(&format!("{user}@localhost: deploying")), "{listed}");
+
+    // The next fault of the process is withheld, and History says so.
+    let next = String::from_utf8(body).unwrap().replace("9cc6c2e4", "1111c2e4");
+    let next = next.into_bytes();
+    assert_eq!(serve.post(&next, Some(&signature(&next))).await.0, 202);
+    let mut history = String::new();
+    for _ in 0..50 {
+        history = console_page(&serve, "/history?fate=withheld").await;
+        if history.contains("FailingJob") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(history.contains("ops-slack: withheld"), "{history}");
+    assert_eq!(slack.received_requests().await.unwrap().len(), 1, "nothing more posted");
+}
+
+#[test]
+fn serve_on_an_address_other_than_loopback_refuses_to_start_with_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .args(["serve", "--listen", "0.0.0.0:0", "--db"])
+        .arg(dir.path().join("opsbell.db"))
+        .arg("--config")
+        .arg(repo("config.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("lets nobody in by accident") && said.contains("--no-console"), "{said}");
+}

@@ -7,6 +7,7 @@ pub mod build;
 pub mod chat;
 pub mod client;
 pub mod config;
+pub mod console;
 #[cfg(any(test, feature = "test-util"))]
 pub mod contract;
 pub mod escalation;

@@ -32,7 +32,7 @@ const LAYERS: [&[&str]; 6] = [
     &["notify", "client"],
     &["config"],
     // the flows
-    &["ingest", "fanout", "poll", "chat", "escalation"],
+    &["ingest", "fanout", "poll", "chat", "escalation", "console"],
     // the composition root
     &["build"],
 ];

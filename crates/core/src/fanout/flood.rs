@@ -49,7 +49,7 @@ fn store(e: StoreError) -> String {
 }
 
 /// The window `now` falls in (tumbling windows from the epoch).
-fn window_of(policy: &FloodPolicy, now: DateTime<Utc>) -> DateTime<Utc> {
+pub fn window_of(policy: &FloodPolicy, now: DateTime<Utc>) -> DateTime<Utc> {
     let w = i64::try_from(policy.window.as_millis())
         .unwrap_or(i64::MAX)
         .max(1);

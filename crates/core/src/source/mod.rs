@@ -64,6 +64,26 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// Any payload a person may paste (`opsbell send`, the console's "test an event"): an SNS
+/// Lambda event (CloudWatch alarms), else an Orchestrator webhook body.
+pub fn parse_any(
+    body: &[u8],
+    orchestrator_url: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Inbound, ParseError> {
+    match sns::first_sns(body) {
+        Some(sns) => cloudwatch::parse_sns(&sns, now),
+        None => {
+            let ctx = uipath::UipathContext {
+                orchestrator_url,
+                received_at: now,
+                tenant: None,
+            };
+            uipath::parse_webhook(body, &ctx)
+        }
+    }
+}
+
 /// A webhook's `EventId` as text, whether Orchestrator sent it as a string or a number.
 pub(crate) fn event_id(id: Option<serde_json::Value>) -> Option<String> {
     id.map(|v| match v {

@@ -14,6 +14,8 @@ use crate::ports::{Records, StoreError};
 const PREFIX: &str = "HISTORY#";
 /// Writers that may race on one event's row (a webhook copy and a poll copy) before giving up.
 const SWAP_TRIES: usize = 5;
+/// How old an event's own time may be and still place its row.
+const RECENT_DAYS: i64 = 2;
 
 /// What a channel's delivery of an event became.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
@@ -54,11 +56,17 @@ impl History {
         format!("{PREFIX}{day}")
     }
 
-    /// The row's sort key, which also names it in the console's links.
-    pub fn id(event: &Event) -> String {
-        let at = event
-            .occurred_at
-            .to_rfc3339_opts(SecondsFormat::Millis, true);
+    /// The row's sort key, which also names it in the console's links: the event's own time
+    /// when it is recent, so every copy of it (a webhook and a poll, a retry) lands on one row;
+    /// else when it was handled (a sample from 2018, a clock far off, a redrive days later),
+    /// so it sorts among what opsbell did that day.
+    pub fn id(event: &Event, now: DateTime<Utc>) -> String {
+        let recent = now - Duration::days(RECENT_DAYS)..=now + Duration::minutes(5);
+        let at = match recent.contains(&event.occurred_at) {
+            true => event.occurred_at,
+            false => now,
+        };
+        let at = at.to_rfc3339_opts(SecondsFormat::Millis, true);
         format!("{at}#{}", event.key)
     }
 
@@ -75,7 +83,7 @@ impl History {
         told: &[(String, Told)],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let key = Self::key_of(&Self::id(event)).expect("an id starts with its day");
+        let key = Self::key_of(&Self::id(event, now)).expect("an id starts with its day");
         let expires = Some(now.max(event.occurred_at) + Duration::days(DELIVERY_TTL_DAYS));
         // The first copy of an event writes its row in one conditional write, without a read.
         let fresh = History {
@@ -165,7 +173,12 @@ mod tests {
         let second = [("backlog".to_string(), told(Fate::Delivered, "OPS-7"))];
         History::note(&records, &e, &second, at).await.unwrap();
 
-        let id = History::id(&e);
+        let id = History::id(&e, at);
+        let old = History::id(&e, at + Duration::days(3));
+        assert!(
+            old.starts_with("2026-12-09T03:04:05"),
+            "an old event sorts by when it was handled: {old}"
+        );
         let row = History::load(&records, &id).await.unwrap().unwrap();
         assert_eq!(row.channels["slack"], told(Fate::Delivered, "ts 1"));
         assert_eq!(row.channels["backlog"], told(Fate::Delivered, "OPS-7"));
