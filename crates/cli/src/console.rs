@@ -1,7 +1,8 @@
 //! The console in `opsbell serve`: the core's pages ([`opsbell_core::console`]) over the local
-//! database, mounted at `/`. On a loopback address the local user is let in as a responder (as
-//! the CLI trusts them); on any other address serve refuses to start with the console on,
-//! because nobody may be let in by accident and no login is configured.
+//! database, mounted at `/`. With `console.login`, people sign in (OpenID Connect) and `access`
+//! says who may read and who may act; without it, on a loopback address the local user is let
+//! in as a responder (as the CLI trusts them), and on any other address serve refuses to start
+//! with the console on: nobody may be let in by accident.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,10 +13,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use opsbell_core::config::Config;
+use opsbell_core::console::login::Oidc;
 use opsbell_core::console::session::{Login, Sessions, random_key};
 use opsbell_core::console::{Console, DeadLetters, Oncall, Request};
 use opsbell_core::ports::{Clock, StoreError};
 use opsbell_local::{Db, SqliteOutbox, SqliteStore};
+use secrecy::ExposeSecret;
 
 /// The outbox's dead rows, as the Health page shows and redrives them.
 struct LocalDead {
@@ -40,8 +43,12 @@ impl DeadLetters for LocalDead {
     }
 }
 
-/// Who the console lets in on `listen`; `Err` says why serve must not start.
-pub fn login(listen: SocketAddr) -> Result<Login, String> {
+/// Who the console lets in on `listen`: whoever signs in, when a login is configured; else the
+/// local user on loopback. `Err` says why serve must not start.
+pub fn login(config: &Config, listen: SocketAddr) -> Result<Login, String> {
+    if config.console.login.is_some() {
+        return Ok(Login::Required);
+    }
     if listen.ip().is_loopback() {
         let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
         return Ok(Login::Loopback {
@@ -50,8 +57,8 @@ pub fn login(listen: SocketAddr) -> Result<Login, String> {
     }
     Err(format!(
         "{listen} is not a loopback address, and the console lets nobody in by accident: \
-         listen on 127.0.0.1 (a reverse proxy in front), or pass --no-console to serve only \
-         the webhook, chat and ping endpoints"
+         configure a login (console.login, OpenID Connect), listen on 127.0.0.1, or pass \
+         --no-console to serve only the webhook, chat and ping endpoints"
     ))
 }
 
@@ -76,6 +83,12 @@ pub fn build(parts: Parts) -> Console {
         });
     let silence_max = opsbell_core::silence::max_length(&env)
         .unwrap_or_else(|_| chrono::Duration::days(opsbell_core::silence::MAX_LENGTH_DAYS));
+    let login = parts.config.console.login.clone();
+    let secure = login
+        .as_ref()
+        .is_some_and(|l| l.redirect_url.starts_with("https://"));
+    let key = (parts.config.console.cookie_key.as_ref())
+        .map_or_else(random_key, |k| k.expose_secret().as_bytes().to_vec());
     Console {
         config: Arc::new(parts.config),
         records: parts.store,
@@ -86,7 +99,8 @@ pub fn build(parts: Parts) -> Console {
             db: parts.db,
         })),
         base: String::new(),
-        sessions: Sessions::new(random_key(), parts.login, false),
+        sessions: Sessions::new(key, parts.login, secure),
+        oidc: login.map(|l| Arc::new(Oidc::new(l))),
         silence_max,
     }
 }

@@ -78,7 +78,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
     };
     let login = match args.no_console {
         true => None,
-        false => match crate::console::login(args.listen) {
+        false => match crate::console::login(&config, args.listen) {
             Ok(login) => Some(login),
             Err(e) => {
                 eprintln!("{e}");

@@ -1,152 +1,21 @@
 //! `opsbell` end to end: the built binary over real HTTP, a wiremock Slack as the sink.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use opsbell_core::signature::sign;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 mod support {
     pub mod flood;
+    pub mod serve;
 }
 
-const SECRET: &str = "e2e-webhook-secret";
-const SAMPLES: [&str; 5] = ["created", "started", "faulted", "completed", "stopped"];
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_opsbell")
-}
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
-
-fn sample(name: &str) -> Vec<u8> {
-    std::fs::read(repo(&format!("samplejson/uipath-webhook-job-{name}.json"))).unwrap()
-}
-
-fn signature(body: &[u8]) -> String {
-    sign(&SecretString::from(SECRET), body)
-}
-
-fn write_config(dir: &Path, slack: &MockServer) -> PathBuf {
-    let path = dir.join("config.json");
-    let config = json!({
-        "webhook": { "orchestrator": { "secret": SECRET } },
-        "channels": { "ops-slack": { "type": "slack", "webhook_url": format!("{}/hook", slack.uri()) } }
-    });
-    std::fs::write(&path, config.to_string()).unwrap();
-    path
-}
-
-struct Serve {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Serve {
-    async fn start(config: &Path, db: &Path) -> Serve {
-        Serve::start_with(config, db, &[]).await
-    }
-
-    /// Starts `opsbell serve` on a port the system picks, and reads which from its log: a port
-    /// picked here and handed over could be taken meanwhile by another run's server, which
-    /// would then answer this test.
-    async fn start_with(config: &Path, db: &Path, env: &[(&str, String)]) -> Serve {
-        let log_path = db.with_extension("serve.log");
-        let log = std::fs::File::create(&log_path).unwrap();
-        let mut child = Command::new(bin())
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .arg("--config")
-            .arg(config)
-            .arg("--db")
-            .arg(db)
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        for _ in 0..300 {
-            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-            let address = text
-                .lines()
-                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                .find(|l| {
-                    l["message"]
-                        .as_str()
-                        .is_some_and(|m| m.starts_with("opsbell listening"))
-                })
-                .and_then(|l| l["address"].as_str().map(str::to_string));
-            if let Some(address) = address {
-                return Serve {
-                    child,
-                    base: format!("http://{address}"),
-                    http: reqwest::Client::new(),
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!(
-            "opsbell serve did not start:\n{}",
-            std::fs::read_to_string(&log_path).unwrap_or_default()
-        );
-    }
-
-    async fn post(&self, body: &[u8], signature: Option<&str>) -> (u16, Value) {
-        let mut request = self
-            .http
-            .post(format!("{}/webhook/orchestrator", self.base))
-            .body(body.to_vec());
-        if let Some(sig) = signature {
-            request = request.header("X-UiPath-Signature", sig);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn health(&self) -> Value {
-        self.http
-            .get(format!("{}/healthz", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn wait_for_requests(
-    server: &MockServer,
-    n: usize,
-    within: Duration,
-) -> Vec<wiremock::Request> {
-    let until = std::time::Instant::now() + within;
-    loop {
-        let received = server.received_requests().await.unwrap();
-        if received.len() >= n || std::time::Instant::now() > until {
-            return received;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use support::serve::{
+    SAMPLES, SECRET, Serve, bin, repo, sample, signature, wait_for_requests, write_config,
+};
 
 #[tokio::test]
 async fn pending_deliveries_survive_sigkill_and_are_delivered_exactly_once() {
@@ -1102,10 +971,18 @@ async fn a_job_running_past_its_limit_is_told_once_as_hung_in_serve() {
 
 /// The console's session cookie and the CSRF token of its forms, from a first page.
 async fn console_session(serve: &Serve) -> (String, String) {
-    let first = serve.http.get(format!("{}/", serve.base)).send().await.unwrap();
+    let first = serve
+        .http
+        .get(format!("{}/", serve.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.status(), 200);
     let cookie = first.headers()["set-cookie"].to_str().unwrap();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     let cookie = cookie.split(';').next().unwrap().to_string();
     let page = serve
         .http
@@ -1122,7 +999,12 @@ async fn console_session(serve: &Serve) -> (String, String) {
 }
 
 async fn console_page(serve: &Serve, path: &str) -> String {
-    let response = serve.http.get(format!("{}{path}", serve.base)).send().await.unwrap();
+    let response = serve
+        .http
+        .get(format!("{}{path}", serve.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200, "{path}");
     response.text().await.unwrap()
 }
@@ -1139,7 +1021,12 @@ async fn the_console_shows_a_fault_and_a_silence_saved_there_withholds_the_next_
     let serve = Serve::start(&config, &dir.path().join("opsbell.db")).await;
     let body = sample("faulted");
     assert_eq!(serve.post(&body, Some(&signature(&body))).await.0, 202);
-    assert_eq!(wait_for_requests(&slack, 1, Duration::from_secs(10)).await.len(), 1);
+    assert_eq!(
+        wait_for_requests(&slack, 1, Duration::from_secs(10))
+            .await
+            .len(),
+        1
+    );
     let mut now = String::new();
     for _ in 0..50 {
         now = console_page(&serve, "/").await;
@@ -1148,7 +1035,10 @@ async fn the_console_shows_a_fault_and_a_silence_saved_there_withholds_the_next_
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(now.contains("FailingJob") && now.contains("ops-slack: delivered"), "{now}");
+    assert!(
+        now.contains("FailingJob") && now.contains("ops-slack: delivered"),
+        "{now}"
+    );
 
     let (cookie, csrf) = console_session(&serve).await;
     let post = |path: &str, form: Vec<(&str, &str)>| {
@@ -1160,11 +1050,22 @@ async fn the_console_shows_a_fault_and_a_silence_saved_there_withholds_the_next_
             .send()
     };
     let text = "process=FailingJob for 1h deploying";
-    let preview = post("/silences", vec![("csrf", &csrf), ("text", text), ("preview", "1")]);
+    let preview = post(
+        "/silences",
+        vec![("csrf", &csrf), ("text", text), ("preview", "1")],
+    );
     let preview = preview.await.unwrap().text().await.unwrap();
-    let held = preview.split("Recent events it would have held").nth(1).unwrap();
-    assert!(held.contains("FailingJob"), "the preview lists the fault: {preview}");
-    let forged = post("/silences", vec![("text", text), ("save", "1")]).await.unwrap();
+    let held = preview
+        .split("Recent events it would have held")
+        .nth(1)
+        .unwrap();
+    assert!(
+        held.contains("FailingJob</a>"),
+        "the preview lists the fault: {preview}"
+    );
+    let forged = post("/silences", vec![("text", text), ("save", "1")])
+        .await
+        .unwrap();
     assert_eq!(forged.status(), 403, "a POST without the CSRF token");
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -1180,10 +1081,15 @@ async fn the_console_shows_a_fault_and_a_silence_saved_there_withholds_the_next_
     assert_eq!(saved.status(), 303);
     let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
     let listed = console_page(&serve, "/silences").await;
-    assert!(listed.contains(&format!("{user}@localhost: deploying")), "{listed}");
+    assert!(
+        listed.contains(&format!("{user}@localhost: deploying")),
+        "{listed}"
+    );
 
     // The next fault of the process is withheld, and History says so.
-    let next = String::from_utf8(body).unwrap().replace("9cc6c2e4", "1111c2e4");
+    let next = String::from_utf8(body)
+        .unwrap()
+        .replace("9cc6c2e4", "1111c2e4");
     let next = next.into_bytes();
     assert_eq!(serve.post(&next, Some(&signature(&next))).await.0, 202);
     let mut history = String::new();
@@ -1195,7 +1101,11 @@ async fn the_console_shows_a_fault_and_a_silence_saved_there_withholds_the_next_
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(history.contains("ops-slack: withheld"), "{history}");
-    assert_eq!(slack.received_requests().await.unwrap().len(), 1, "nothing more posted");
+    assert_eq!(
+        slack.received_requests().await.unwrap().len(),
+        1,
+        "nothing more posted"
+    );
 }
 
 #[test]
@@ -1210,5 +1120,8 @@ fn serve_on_an_address_other_than_loopback_refuses_to_start_with_the_console() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("lets nobody in by accident") && said.contains("--no-console"), "{said}");
+    assert!(
+        said.contains("lets nobody in by accident") && said.contains("--no-console"),
+        "{said}"
+    );
 }

@@ -73,6 +73,8 @@ pub enum Refusal {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Access {
     pub responders: Vec<Principal>,
+    /// Who may sign in to the console to read it (responders may too); e-mail or `@domain`.
+    pub viewers: Vec<Principal>,
     /// Where responders may act from (chat space names); empty: anywhere the bot is.
     pub spaces: Vec<String>,
 }
@@ -82,6 +84,8 @@ pub struct Access {
 struct RawAccess {
     #[serde(default)]
     responders: Vec<String>,
+    #[serde(default)]
+    viewers: Vec<String>,
     #[serde(default)]
     spaces: Vec<String>,
 }
@@ -95,16 +99,21 @@ impl Access {
         let Some(r) = p.parse::<RawAccess>("access", raw) else {
             return Access::default();
         };
-        let mut responders = Vec::new();
-        for (i, text) in r.responders.iter().enumerate() {
-            match Principal::parse(text) {
-                Some(who) => responders.push(who),
-                None => p.push(
-                    format!("access.responders[{i}]"),
-                    format!("{text:?} is not an e-mail address, @domain or users/<id>"),
-                ),
+        let mut principals = |list: &[String], key: &str| -> Vec<Principal> {
+            let mut named = Vec::new();
+            for (i, text) in list.iter().enumerate() {
+                match Principal::parse(text) {
+                    Some(who) => named.push(who),
+                    None => p.push(
+                        format!("access.{key}[{i}]"),
+                        format!("{text:?} is not an e-mail address, @domain or users/<id>"),
+                    ),
+                }
             }
-        }
+            named
+        };
+        let responders = principals(&r.responders, "responders");
+        let viewers = principals(&r.viewers, "viewers");
         for (i, space) in r.spaces.iter().enumerate() {
             if !space.starts_with("spaces/") {
                 p.push(
@@ -115,6 +124,7 @@ impl Access {
         }
         Access {
             responders,
+            viewers,
             spaces: r.spaces,
         }
     }
@@ -143,6 +153,19 @@ impl Access {
             true => Ok(()),
             false => Err(Refusal::NotHere),
         }
+    }
+
+    /// Whether a signed-in `email` (verified by the identity provider) may see the console
+    /// (`Some(false)`) or also act in it (`Some(true)`); `None`: not let in.
+    pub fn console_role(&self, email: &str) -> Option<bool> {
+        let who = Who {
+            email: Some(email),
+            chat_user: None,
+        };
+        if self.responders.iter().any(|r| r.names(&who)) {
+            return Some(true);
+        }
+        self.viewers.iter().any(|v| v.names(&who)).then_some(false)
     }
 
     /// For `opsbell check`.
@@ -226,6 +249,19 @@ mod tests {
             Access::default().may_act(&alice, None),
             Err(Refusal::NoResponders)
         );
+    }
+
+    #[test]
+    fn the_console_lets_in_viewers_and_responders_only() {
+        let (a, problems) = access(serde_json::json!({
+            "responders": ["ana@example.com"], "viewers": ["@example.com", "vic@partner.test"]
+        }));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(a.console_role("ANA@example.com"), Some(true));
+        assert_eq!(a.console_role("bob@example.com"), Some(false));
+        assert_eq!(a.console_role("vic@partner.test"), Some(false));
+        assert_eq!(a.console_role("eve@example.com.evil.test"), None);
+        assert_eq!(a.console_role("eve@evil.test"), None);
     }
 
     #[test]

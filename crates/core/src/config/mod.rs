@@ -6,6 +6,7 @@
 //! at once, each with its path.
 
 mod channel;
+pub mod console;
 pub mod deploy;
 mod env;
 pub mod flood;
@@ -70,6 +71,8 @@ pub struct Config {
     pub queue_items: Option<crate::source::queue_item::QueueItems>,
     /// Who may ack, silence and unsilence (`access`).
     pub access: crate::access::Access,
+    /// How people sign in to the console (`console`).
+    pub console: console::ConsoleSettings,
 }
 
 /// Settings for receiving Orchestrator webhooks.
@@ -227,6 +230,7 @@ impl Config {
             heartbeats: Vec::new(),
             queue_items: None,
             access: crate::access::Access::default(),
+            console: console::ConsoleSettings::default(),
         }
     }
 

@@ -48,6 +48,7 @@ pub(super) struct RawConfig {
     queue_items: Option<Value>,
     #[serde(default)]
     access: Option<Value>,
+    console: Option<Value>,
     #[serde(flatten)]
     unknown: BTreeMap<String, Value>,
 }
@@ -63,9 +64,9 @@ struct RawSources {
 }
 
 #[rustfmt::skip]
-const KNOWN: [&str; 14] = [
+const KNOWN: [&str; 15] = [
     "language", "timezone", "webhook", "scheduled", "channels", "routes", "time_intervals",
-    "silences", "sources", "robots", "self_ping", "heartbeats", "queue_items", "access",
+    "silences", "sources", "robots", "self_ping", "heartbeats", "queue_items", "access", "console",
 ];
 
 /// Steps 2 and 3: upgrades the predecessors' shapes into the channels' and sources' own, then
@@ -160,6 +161,7 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
     let heartbeats = crate::heartbeat::read(root.heartbeats, timezone, &mut p);
     let queue_items = (root.queue_items).and_then(|raw| p.parse("queue_items", raw));
     let access = crate::access::Access::read(root.access, &mut p);
+    let console = super::console::ConsoleSettings::read(root.console, &mut p);
     for (i, route) in routes.iter().enumerate() {
         let label = if route.name.is_empty() {
             format!("#{i}")
@@ -306,5 +308,6 @@ pub(super) fn build(value: Value, files: &NamedFiles) -> Result<Config, ConfigEr
         heartbeats,
         queue_items,
         access,
+        console,
     })
 }

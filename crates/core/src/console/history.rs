@@ -26,7 +26,7 @@ pub(super) async fn scan(
     before: Option<String>,
     want: usize,
     budget: usize,
-    keep: impl Fn(&History) -> bool,
+    keep: impl Fn(&str, &History) -> bool,
 ) -> Result<(Vec<(String, History)>, Option<String>), StoreError> {
     let mut day = before
         .as_deref()
@@ -41,7 +41,7 @@ pub(super) async fn scan(
         for (id, row) in rows {
             read += 1;
             cursor = Some(id.clone());
-            if keep(&row) {
+            if keep(&id, &row) {
                 kept.push((id, row));
             }
             if kept.len() >= want || read >= budget {
@@ -98,6 +98,15 @@ impl Filters {
     }
 }
 
+const FATES: [&str; 6] = [
+    "delivered",
+    "withheld",
+    "digest",
+    "retrying",
+    "failed",
+    "gone",
+];
+
 pub fn fate_name(fate: Fate) -> &'static str {
     match fate {
         Fate::Delivered => "delivered",
@@ -121,7 +130,19 @@ async fn list(view: &View<'_>, request: &Request) -> Result<Markup, StoreError> 
     let until = date("until").unwrap_or(today);
     let records = view.console.records.as_ref();
     let before = request.param("before").filter(|b| !b.is_empty());
-    let (rows, next) = scan(records, from, until, before, PAGE, BUDGET, |h| f.keep(h)).await?;
+    let (rows, next) = scan(records, from, until, before, PAGE, BUDGET, |_, h| f.keep(h)).await?;
+    let states: Vec<&str> = crate::event::State::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let select = |name: &str, label: Word, value: &str, options: &[&str]| {
+        html! {
+            label { (view.word(label)) select name=(name) {
+                option value="" { "" }
+                @for o in options { option value=(o) selected[*o == value] { (o) } }
+            } }
+        }
+    };
     let text = |name: &str, label: Word, value: &str| {
         html! {
             label { (view.word(label)) input type="text" name=(name) value=(value) size="12"; }
@@ -140,10 +161,10 @@ async fn list(view: &View<'_>, request: &Request) -> Result<Markup, StoreError> 
     });
     Ok(html! {
         form.filters method="get" action=(view.link("/history")) {
-            (text("state", Word::State, &f.state)) (text("source", Word::Source, &f.source))
+            (select("state", Word::State, &f.state, &states)) (text("source", Word::Source, &f.source))
             (text("process", Word::Process, &f.process)) (text("folder", Word::Folder, &f.folder))
             (text("tenant", Word::Tenant, &f.tenant)) (text("channel", Word::Channels, &f.channel))
-            (text("fate", Word::Message, &f.fate))
+            (select("fate", Word::Outcome, &f.fate, &FATES))
             label { (view.word(Word::From)) input type="date" name="from" value=(from); }
             label { (view.word(Word::Until)) input type="date" name="until" value=(until); }
             button type="submit" { (view.word(Word::Filter)) }

@@ -54,7 +54,8 @@ pub fn page(view: &View<'_>, here: &str, title: &str, content: Markup) -> String
                     @for (path, word) in PAGES {
                         a href=(view.link(path)) class=[(path == here).then_some("here")] { (view.word(word)) }
                     }
-                    span.who { (view.word(Word::SignedIn)) " " (view.session.who) " (" (role(view)) ")" }
+                    span.who { (view.word(Word::SignedIn)) " " (view.session.who) " (" (role(view)) ")"
+                        @if view.console.oidc.is_some() { " " (button(view, "/logout", &[], view.word(Word::SignOut))) } }
                 }
                 main { h1 { (title) } (content) }
             }

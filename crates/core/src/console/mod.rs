@@ -19,10 +19,12 @@ mod actions;
 mod health;
 mod history;
 mod layout;
+pub mod login;
 mod now;
 mod oncall;
 mod routes;
 pub mod session;
+mod signin;
 mod silences;
 mod words;
 
@@ -54,6 +56,8 @@ pub struct Console {
     /// Where the pages are mounted: `""` in serve, `"/console"` behind the HTTP API.
     pub base: String,
     pub sessions: session::Sessions,
+    /// Sign-in by OpenID Connect, when configured.
+    pub oidc: Option<Arc<login::Oidc>>,
     /// The longest silence a person may ask for (`SILENCE_MAX`).
     pub silence_max: chrono::Duration,
 }
@@ -100,7 +104,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn html(status: u16, body: String) -> Reply {
+    pub(super) fn html(status: u16, body: String) -> Reply {
         let headers = vec![
             ("content-type".into(), "text/html; charset=utf-8".into()),
             ("cache-control".into(), "no-store".into()),
@@ -117,7 +121,7 @@ impl Reply {
         }
     }
 
-    fn redirect(to: String) -> Reply {
+    pub(super) fn redirect(to: String) -> Reply {
         Reply {
             status: 303,
             headers: vec![("location".into(), to)],
@@ -153,9 +157,15 @@ impl View<'_> {
 
 impl Console {
     pub async fn handle(&self, request: &Request) -> Reply {
+        if let Some(reply) = self.sign_in(request).await {
+            return reply;
+        }
         let now = self.clock.now();
         let (session, set_cookie) = match self.sessions.admit(request.cookie.as_deref(), now) {
             Ok(admitted) => admitted,
+            Err(_) if self.oidc.is_some() && !request.post => {
+                return Reply::redirect(format!("{}/login", self.base));
+            }
             Err(refusal) => return Reply::html(refusal.status, layout::refused(&refusal.reason)),
         };
         let language = words::language(request.accept_language.as_deref(), self.config.language);

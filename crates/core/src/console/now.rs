@@ -36,7 +36,7 @@ pub async fn open_problems(view: &View<'_>) -> Result<Vec<(String, History)>, St
     let records = view.console.records.as_ref();
     let until = view.now.date_naive();
     let from = (view.now - Duration::hours(LOOKBACK_HOURS)).date_naive();
-    let (rows, _) = scan(records, from, until, None, usize::MAX, BUDGET, |_| true).await?;
+    let (rows, _) = scan(records, from, until, None, usize::MAX, BUDGET, |_, _| true).await?;
     let mut latest: BTreeMap<_, (String, History)> = BTreeMap::new();
     for (id, h) in rows {
         // Newest first: the first row of a problem is its latest.

@@ -13,9 +13,12 @@ use hmac::{KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretSlice};
 use serde::{Deserialize, Serialize};
 
+use super::login::{PENDING_MINUTES, Pending};
+
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 const COOKIE: &str = "opsbell_session";
+const PENDING: &str = "opsbell_login";
 /// How long a session lasts.
 pub const SESSION_HOURS: i64 = 12;
 
@@ -89,18 +92,33 @@ impl Sessions {
         B64.encode(mac.finalize().into_bytes())
     }
 
+    /// `value` as signed text (`<base64 JSON>.<base64 HMAC>`), for `purpose` only.
+    fn seal<T: Serialize>(&self, purpose: &str, value: &T) -> String {
+        let body = B64.encode(serde_json::to_vec(value).expect("plain data serializes"));
+        format!("{body}.{}", self.mac(purpose, &body))
+    }
+
+    /// What `token` holds, when this key signed it for `purpose`.
+    fn open<T: serde::de::DeserializeOwned>(&self, purpose: &str, token: &str) -> Option<T> {
+        let (body, mac) = token.split_once('.')?;
+        let expected = self.mac(purpose, body);
+        if !constant_eq(mac.as_bytes(), expected.as_bytes()) {
+            return None;
+        }
+        serde_json::from_slice(&B64.decode(body).ok()?).ok()
+    }
+
     /// A signed cookie value for `who` as `role` until `SESSION_HOURS` from `now`.
     pub fn issue(&self, who: &str, role: Role, now: DateTime<Utc>) -> Session {
         let expires = (now + Duration::hours(SESSION_HOURS)).timestamp();
-        let body = serde_json::json!({ "who": who, "role": role, "expires": expires });
-        let body = B64.encode(body.to_string());
-        let token = format!("{body}.{}", self.mac("session", &body));
-        Session {
+        let mut session = Session {
             who: who.into(),
             role,
             expires,
-            token,
-        }
+            token: String::new(),
+        };
+        session.token = self.seal("session", &session);
+        session
     }
 
     /// The `Set-Cookie` header value carrying `session`.
@@ -115,18 +133,34 @@ impl Sessions {
 
     /// The session a valid cookie names; `None` for a missing, forged or expired one.
     pub fn read(&self, cookie_header: Option<&str>, now: DateTime<Utc>) -> Option<Session> {
-        let token = (cookie_header?.split(';'))
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE)?
-            .1;
-        let (body, mac) = token.split_once('.')?;
-        let expected = self.mac("session", body);
-        if !constant_eq(mac.as_bytes(), expected.as_bytes()) {
-            return None;
-        }
-        let mut session: Session = serde_json::from_slice(&B64.decode(body).ok()?).ok()?;
+        let token = cookie(cookie_header, COOKIE)?;
+        let mut session: Session = self.open("session", token)?;
         session.token = token.to_string();
         (session.expires > now.timestamp()).then_some(session)
+    }
+
+    /// The cookie that carries a login under way to the provider and back.
+    pub fn pending_cookie(&self, pending: &Pending) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        let age = PENDING_MINUTES * 60;
+        format!(
+            "{PENDING}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}{secure}",
+            self.seal("login", pending)
+        )
+    }
+
+    pub fn read_pending(&self, cookie_header: Option<&str>) -> Option<Pending> {
+        self.open("login", cookie(cookie_header, PENDING)?)
+    }
+
+    /// A cookie header that ends the session.
+    pub fn logout_cookie(&self) -> String {
+        format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+    }
+
+    /// Whether a login can let people in (else they are refused outright).
+    pub fn needs_login(&self) -> bool {
+        self.login == Login::Required
     }
 
     /// The request's session, and a cookie to set when a new one was made; or why not.
@@ -161,7 +195,15 @@ impl Sessions {
     }
 }
 
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+/// The value of cookie `name` in a `Cookie` header.
+fn cookie<'a>(header: Option<&'a str>, name: &str) -> Option<&'a str> {
+    (header?.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+pub(super) fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -45,9 +45,10 @@ async fn preview(view: &View<'_>, draft: &Silence) -> Result<Vec<(String, Histor
         view.now.date_naive(),
         (view.now - Duration::days(1)).date_naive(),
     );
-    let since = view.now - Duration::days(1);
-    let held = |h: &History| {
-        h.event.occurred_at >= since
+    // Rows sort by when they were told (`History::id`), not by the event's own clock.
+    let since = (view.now - Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let held = |id: &str, h: &History| {
+        *id >= *since
             && h.channels
                 .keys()
                 .any(|c| draft.covers(&h.event, c, view.now))

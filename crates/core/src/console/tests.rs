@@ -43,6 +43,7 @@ fn fixture(login: Login, oncall: Option<Oncall>) -> Fixture {
         dead: None,
         base: String::new(),
         sessions: Sessions::new(vec![9; 32], login, false),
+        oidc: None,
         silence_max: Duration::days(30),
     };
     Fixture { console, records }

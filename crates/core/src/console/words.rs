@@ -72,6 +72,8 @@ words! {
     NoEvents: "No events match.", "該当するイベントはありません。", "일치하는 이벤트가 없습니다.";
     RoutedNowhere: "routed nowhere", "送信先なし", "전송 대상 없음";
     Message: "What the channel got", "チャンネルへの内容", "채널이 받은 내용";
+    Outcome: "Outcome", "結果", "결과";
+    SignOut: "Sign out", "ログアウト", "로그아웃";
     From: "From", "開始", "시작";
     Until: "Until", "終了", "종료";
     Preview: "Preview", "プレビュー", "미리 보기";
