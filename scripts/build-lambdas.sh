@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 VENV=$(realpath -m "${OPSBELL_VENV:-.venv}")
 CONFIG=${OPSBELL_DEPLOY_CONFIG:-deploy/config.json}
-FUNCTIONS=(webhook-ingest job-poller alarm-fanout oncall-caller chat-listener)
+FUNCTIONS=(webhook-ingest job-poller alarm-fanout oncall-caller chat-listener console)
 
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 if [ ! -x "$VENV/bin/cargo-lambda" ]; then

@@ -7,7 +7,7 @@
 # own role from the template. OPSBELL_LAMBDA_PROFILE picks their cargo profile: `release` (the
 # default, what the benchmark measures) or `dev` (scripts/test.sh: the tests check behaviour,
 # not speed, and dev binaries share the test build's compiled dependencies, which saves CI a
-# separate optimised build). Exports AWS_ENDPOINT_URL with test credentials,
+# separate optimised build; OPSBELL_SKIP_LAMBDAS=1 builds none). Exports AWS_ENDPOINT_URL with test credentials,
 # OPSBELL_LAMBDA_BIN_DIR and OPSBELL_PYTHON.
 MOTO_VERSION=5.2.5
 PYSPNEGO_VERSION=0.12.4
@@ -74,7 +74,9 @@ export OPSBELL_SIGNED_MOTO_URL="http://127.0.0.1:$signed_port" OPSBELL_SIGNED_MO
 
 scripts/render-template.sh
 functions=$(grep -o 'dist/[a-z-]*\.zip' serverless.yml | sed 's#dist/##; s#\.zip##')
-if [ "${OPSBELL_LAMBDA_PROFILE:-release}" = dev ]; then
+if [ -n "${OPSBELL_SKIP_LAMBDAS:-}" ]; then
+  : # A benchmark that runs no Lambda (scripts/bench-console.sh).
+elif [ "${OPSBELL_LAMBDA_PROFILE:-release}" = dev ]; then
   # The targets `cargo test --workspace` builds, so that the features of every dependency
   # resolve as in the test build (dev-dependencies included) and the test run reuses all of it.
   cargo build --workspace --locked --lib --bins --tests --examples

@@ -15,12 +15,16 @@
 #[path = "../tests/acceptance/support/mod.rs"]
 mod support;
 
+use opsbell_core::event::{Source, State};
+use opsbell_core::state::{Fate, History, Told};
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::deployment::{
-    STAGE, Stack, chat_headers, google_keys, http_event, orchestrator_with_token, schedule_tick,
+    STAGE, Stack, chat_headers, console_event, google_keys, http_event, orchestrator_with_token,
+    schedule_tick,
 };
 use support::iam::{Exchange, IamProxy};
 use support::runtime::{Function, RuntimeApi};
@@ -361,5 +365,45 @@ async fn cases(stack: &Stack, sink: &MockServer) -> Vec<Case> {
             event: Box::new(move |_| event.clone()),
         }
     };
-    vec![webhook, poller, fanout, caller, listener]
+    // The console's Now page for a signed-in responder, over a day of history (1,000 events).
+    let console = {
+        let (config, cookie, _) = stack.console().await;
+        let store = opsbell_aws::dynamodb::DynamoStore::new(stack.dynamodb.clone(), &stack.table);
+        let now = chrono::Utc::now();
+        for n in 0..1000 {
+            let state = if n % 10 == 0 {
+                State::Faulted
+            } else {
+                State::Successful
+            };
+            let at = now - chrono::Duration::seconds(n * 86);
+            let process = format!("Proc{:03}", n % 100);
+            let e = opsbell_core::event::Event::new(
+                Source::Uipath,
+                "1/7",
+                &format!("job-{n}"),
+                state,
+                &process,
+                at,
+            );
+            let told = Told {
+                fate: Fate::Delivered,
+                detail: "ts".into(),
+                at,
+            };
+            History::note(&store, &e, &[("ops-slack".into(), told)], at)
+                .await
+                .unwrap();
+        }
+        let event = console_event("GET", "/console/", &cookie, None);
+        Case {
+            name: "console",
+            config,
+            overrides: vec![],
+            connect: None,
+            paced: None,
+            event: Box::new(move |_| event.clone()),
+        }
+    };
+    vec![webhook, poller, fanout, caller, listener, console]
 }

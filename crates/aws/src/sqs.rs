@@ -152,3 +152,73 @@ impl opsbell_core::ports::Escalations for SqsEscalations {
             .map_err(|e| EscalationError::Schedule(e.0))
     }
 }
+
+/// The events queue and its dead-letter queue, as the console's Health page reads and redrives
+/// them: depths from `GetQueueAttributes`, a redrive as one `StartMessageMoveTask` from the DLQ
+/// back to the queue it came from (its redrive policy's source).
+pub struct SqsDeadLetters {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+    queue_arn: String,
+    dlq_url: String,
+    dlq_arn: String,
+}
+
+impl SqsDeadLetters {
+    pub fn from_config(
+        config: &aws_config::SdkConfig,
+        queue_url: String,
+        queue_arn: String,
+        dlq_url: String,
+        dlq_arn: String,
+    ) -> Self {
+        let client = aws_sdk_sqs::Client::new(config);
+        SqsDeadLetters {
+            client,
+            queue_url,
+            queue_arn,
+            dlq_url,
+            dlq_arn,
+        }
+    }
+
+    async fn depth(&self, url: &str) -> Result<u64, opsbell_core::ports::StoreError> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .map_err(|e| opsbell_core::ports::StoreError(describe(&e)))?;
+        let attributes = out.attributes().cloned().unwrap_or_default();
+        Ok(attributes
+            .values()
+            .filter_map(|v| v.parse::<u64>().ok())
+            .sum())
+    }
+}
+
+#[async_trait]
+impl opsbell_core::console::DeadLetters for SqsDeadLetters {
+    async fn depths(&self) -> Result<(u64, u64), opsbell_core::ports::StoreError> {
+        Ok((
+            self.depth(&self.queue_url).await?,
+            self.depth(&self.dlq_url).await?,
+        ))
+    }
+
+    async fn redrive(&self) -> Result<Option<u64>, opsbell_core::ports::StoreError> {
+        self.client
+            .start_message_move_task()
+            .source_arn(&self.dlq_arn)
+            .destination_arn(&self.queue_arn)
+            .send()
+            .await
+            .map_err(|e| opsbell_core::ports::StoreError(describe(&e)))?;
+        Ok(None)
+    }
+}

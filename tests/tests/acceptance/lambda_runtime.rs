@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use crate::support::deployment::{
-    STAGE, Stack, chat_headers, google_keys, http_event, orchestrator_with_token, schedule_tick,
+    STAGE, Stack, chat_headers, console_event, google_keys, http_event, orchestrator_with_token,
+    schedule_tick,
 };
 use crate::support::iam::IamProxy;
 use crate::support::runtime::Answer;
@@ -471,6 +472,93 @@ async fn chat_listener_takes_a_chat_event_under_its_role() {
             "s3:GetObject",
             "dynamodb:Query",
             "dynamodb:DeleteItem",
+        ],
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator: run scripts/test.sh"]
+async fn console_serves_pages_and_takes_a_silence_and_a_redrive_under_its_role() {
+    let stack = Stack::new().await;
+    let (config, cookie, csrf) = stack.console().await;
+    // A fault the fan-out told, in the history the pages read.
+    let store = opsbell_aws::dynamodb::DynamoStore::new(stack.dynamodb.clone(), &stack.table);
+    let now = chrono::Utc::now();
+    let mut event = opsbell_core::event::Event::new(
+        opsbell_core::event::Source::Uipath,
+        "1/7",
+        "job-1",
+        opsbell_core::event::State::Faulted,
+        "InvoiceBot",
+        now,
+    );
+    event.folder = Some("7".into());
+    let told = opsbell_core::state::Told {
+        fate: opsbell_core::state::Fate::Delivered,
+        detail: "ts".into(),
+        at: now,
+    };
+    opsbell_core::state::History::note(&store, &event, &[("ops-slack".into(), told)], now)
+        .await
+        .unwrap();
+    // A dead message to redrive.
+    (stack
+        .sqs
+        .send_message()
+        .queue_url(&stack.events_dlq)
+        .message_body("{}")
+        .send())
+    .await
+    .unwrap();
+
+    let (runtime, mut function, proxy) = stack.start("console", config, &[], None).await;
+    let mut invoke =
+        async |event: Value| (runtime.invoke(&mut function, event, TIMEOUT).await).response();
+    let now_page = invoke(console_event("GET", "/console/", &cookie, None)).await;
+    assert_eq!(now_page["statusCode"], 200, "{now_page}");
+    assert!(
+        now_page["body"].as_str().unwrap().contains("InvoiceBot"),
+        "{now_page}"
+    );
+    let anonymous = invoke(console_event("GET", "/console/history", "x=y", None)).await;
+    assert_eq!(anonymous["statusCode"], 303, "no session: to the sign-in");
+    let form = format!("csrf={csrf}&text=process%3DInvoice*+for+1h+deploy&save=1");
+    let saved = invoke(console_event(
+        "POST",
+        "/console/silences",
+        &cookie,
+        Some(&form),
+    ))
+    .await;
+    assert_eq!(saved["statusCode"], 303, "{saved}");
+    assert_eq!(stack.records("SILENCE#ALL").await.len(), 1);
+    let health = invoke(console_event("GET", "/console/health", &cookie, None)).await;
+    assert!(
+        health["body"].as_str().unwrap().contains("1 dead"),
+        "{health}"
+    );
+    let redrive = invoke(console_event(
+        "POST",
+        "/console/redrive",
+        &cookie,
+        Some(&format!("csrf={csrf}")),
+    ))
+    .await;
+    assert_eq!(redrive["statusCode"], 303, "{redrive}");
+    assert_eq!(
+        stack.queued(&stack.events_queue).await.len(),
+        1,
+        "moved back to the events queue"
+    );
+    assert_calls(
+        &proxy,
+        &[
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "sqs:GetQueueAttributes",
+            "sqs:StartMessageMoveTask",
+            "ssm:GetParameter",
+            "secretsmanager:GetSecretValue",
         ],
     );
 }

@@ -31,7 +31,7 @@ fn watching(t: &Template, metric: &str, dimension: &str, target: &Value) -> Vec<
 fn every_function_has_errors_and_throttles_alarms() {
     let t = Template::load();
     let functions = t.of_type("AWS::Lambda::Function");
-    assert_eq!(functions.len(), 5);
+    assert_eq!(functions.len(), 6);
     for (id, _) in functions {
         for metric in ["Errors", "Throttles"] {
             let found = watching(&t, metric, "FunctionName", &json!({ "Ref": id }));

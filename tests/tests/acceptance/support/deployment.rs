@@ -25,6 +25,7 @@ pub struct Stack {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub table: String,
     pub events_queue: String,
+    pub events_dlq: String,
     pub check_queue: String,
 }
 
@@ -94,8 +95,26 @@ impl Stack {
             dynamodb,
             table,
             events_queue: queues[1].clone(),
+            events_dlq: queues[0].clone(),
             check_queue: queues[3].clone(),
         }
+    }
+
+    /// The console's configuration (a login, its client secret in SSM, the cookie key in
+    /// Secrets Manager, ana a responder), and a session of ana's: its cookie and CSRF token.
+    pub async fn console(&self) -> (Value, String, String) {
+        let key = "console-cookie-key-for-the-runtime-test-0123456789";
+        let config = json!({
+            "access": { "responders": ["ana@example.com"] },
+            "console": {
+                "login": { "issuer": "https://accounts.example.com", "client_id": "opsbell",
+                    "client_secret": self.secret("ssm", "oidc-client-secret", "s3cret").await,
+                    "redirect_url": "https://ops.example.com/console/auth/callback" },
+                "cookie_key": self.secret("secretsmanager", "console-cookie-key", key).await
+            }
+        });
+        let (cookie, csrf) = console_session(key);
+        (config, cookie, csrf)
     }
 
     /// Stores secret `name` under the stage's prefix, in SSM or in Secrets Manager.
@@ -178,6 +197,36 @@ impl Stack {
             .map(|i| i["sk"].as_s().unwrap().clone())
             .collect()
     }
+}
+
+/// An API Gateway HTTP API (payload 2.0) request to the console: `method` at `route` (with its
+/// query), the session cookie in `cookies`, a form as the body of a POST.
+pub fn console_event(method: &str, route: &str, cookie: &str, form: Option<&str>) -> Value {
+    let (path, query) = route.split_once('?').unwrap_or((route, ""));
+    let mut e = http_event(
+        path,
+        json!({ "content-type": "application/x-www-form-urlencoded" }),
+        form.unwrap_or_default().as_bytes(),
+    );
+    e["routeKey"] = json!(format!("{method} /console/{{proxy+}}"));
+    e["rawQueryString"] = json!(query);
+    e["requestContext"]["http"]["method"] = json!(method);
+    e["cookies"] = json!([cookie]);
+    e
+}
+
+/// A responder's session cookie and CSRF token under `key`.
+pub fn console_session(key: &str) -> (String, String) {
+    use opsbell_core::console::session::{Login, Role, Sessions};
+    let sessions = Sessions::new(key.as_bytes().to_vec(), Login::Required, true);
+    let session = sessions.issue("ana@example.com", Role::Responder, chrono::Utc::now());
+    let cookie = sessions
+        .cookie(&session)
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    (cookie, sessions.csrf(&session))
 }
 
 /// An API Gateway HTTP API (payload 2.0) event for `path` with `body`.

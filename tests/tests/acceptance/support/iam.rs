@@ -251,8 +251,9 @@ fn authorization(
                 .strip_suffix("Batch")
                 .unwrap_or(operation)
                 .to_string();
-            let queue = field("QueueUrl");
-            let name = queue.rsplit('/').next().unwrap_or_default();
+            // A queue by its URL; a message move task by its source queue's ARN.
+            let queue = [field("QueueUrl"), field("SourceArn")].join("");
+            let name = queue.rsplit(['/', ':']).next().unwrap_or_default();
             (
                 format!("sqs:{action}"),
                 format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"),

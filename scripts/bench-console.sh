@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The console's page times: Now and History with 100,000 events in SQLite and in DynamoDB on
+# moto (tests/examples/console_pages.rs), p50 and p99 of each page over N renders.
+# Usage: scripts/bench-console.sh [events] [renders]   (defaults 100000 and 30)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OPSBELL_SKIP_LAMBDAS=1
+source scripts/stack-up.sh
+cargo build --release --locked -p opsbell-tests --example console_pages
+target/release/examples/console_pages "${1:-100000}" "${2:-30}"

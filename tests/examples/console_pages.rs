@@ -1,0 +1,150 @@
+//! The console's page times with a full history: 100,000 events over the 14 days the history
+//! keeps, in SQLite (as `opsbell serve` keeps them) and in DynamoDB on moto (as the `console`
+//! Lambda reads them), then the Now and History pages rendered over each store through the
+//! same `Console::handle` both hosts call: p50 and p99 of each. A measurement, not a test
+//! (scripts/bench-console.sh runs it against the emulator stack-up.sh starts).
+//!
+//! Usage: console_pages [events] [renders]   (defaults 100000 and 30)
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{Duration, Utc};
+use futures::StreamExt;
+use opsbell_aws::dynamodb::DynamoStore;
+use opsbell_core::config::Config;
+use opsbell_core::console::session::{Login, Sessions};
+use opsbell_core::console::{Console, Request};
+use opsbell_core::event::{Event, Source, State};
+use opsbell_core::ports::{Records, SystemClock};
+use opsbell_core::state::{Fate, History, Told};
+use opsbell_local::{Db, SqliteStore};
+
+const PAGES: [&str; 4] = [
+    "/",
+    "/history",
+    "/history?state=faulted",
+    "/history?process=Proc042",
+];
+
+/// Event `n` of `total`, spread evenly over the last 14 days: one in ten faulted, 500 processes.
+fn event(n: usize, total: usize, now: chrono::DateTime<Utc>) -> (Event, Vec<(String, Told)>) {
+    let back = Duration::seconds((14 * 86_400 * n / total) as i64);
+    let state = if n.is_multiple_of(10) {
+        State::Faulted
+    } else {
+        State::Successful
+    };
+    let process = format!("Proc{:03}", n % 500);
+    let mut e = Event::new(
+        Source::Uipath,
+        "1/7",
+        &format!("job-{n}"),
+        state,
+        &process,
+        now - back,
+    );
+    e.folder = Some("7".into());
+    let told = Told {
+        fate: Fate::Delivered,
+        detail: "ts".into(),
+        at: now - back,
+    };
+    (e, vec![("ops-slack".to_string(), told)])
+}
+
+async fn fill(records: Arc<dyn Records>, total: usize, now: chrono::DateTime<Utc>) -> f64 {
+    let started = Instant::now();
+    futures::stream::iter(0..total)
+        .map(|n| {
+            let records = records.clone();
+            async move {
+                let (e, told) = event(n, total, now);
+                let at = e.occurred_at;
+                History::note(records.as_ref(), &e, &told, at)
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<()>>()
+        .await;
+    started.elapsed().as_secs_f64()
+}
+
+fn console(records: Arc<dyn Records>) -> Console {
+    let config = serde_json::json!({
+        "channels": { "ops-slack": { "type": "console" } },
+        "routes": [ { "channels": ["ops-slack"], "states": ["faulted"] } ]
+    });
+    Console {
+        config: Arc::new(Config::from_value(config).unwrap()),
+        records,
+        clock: Arc::new(SystemClock),
+        oncall: None,
+        dead: None,
+        base: String::new(),
+        sessions: Sessions::new(
+            vec![1; 32],
+            Login::Loopback {
+                who: "bench".into(),
+            },
+            false,
+        ),
+        oidc: None,
+        silence_max: Duration::days(30),
+    }
+}
+
+async fn measure(store: &str, console: &Console, renders: usize) {
+    for page in PAGES {
+        let (path, query) = page.split_once('?').unwrap_or((page, ""));
+        let request = Request {
+            path: path.into(),
+            query: query.into(),
+            ..Request::default()
+        };
+        let mut times = Vec::new();
+        let mut rows = 0;
+        for _ in 0..renders {
+            let started = Instant::now();
+            let reply = console.handle(&request).await;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(reply.status, 200, "{page}: {}", reply.body);
+            rows = reply.body.matches("<tr>").count().saturating_sub(1);
+        }
+        times.sort_by(f64::total_cmp);
+        let at =
+            |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
+        println!(
+            "{store:<9} {page:<28} p50 {:>8.1} ms  p99 {:>8.1} ms  ({rows} rows shown)",
+            at(0.5),
+            at(0.99)
+        );
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let total: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let renders: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(30);
+    let now = Utc::now();
+    println!("{total} events over 14 days; {renders} renders of each page");
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("bench.db")).unwrap();
+    let sqlite: Arc<dyn Records> = Arc::new(SqliteStore::new(&db).unwrap());
+    let took = fill(sqlite.clone(), total, now).await;
+    println!("sqlite    filled in {took:.1} s");
+    measure("sqlite", &console(sqlite), renders).await;
+
+    let aws = opsbell_aws::testing::emulator().await;
+    let table = opsbell_aws::testing::unique("console-bench");
+    let client = aws_sdk_dynamodb::Client::new(&aws);
+    DynamoStore::create_table(&client, &table).await.unwrap();
+    let dynamo: Arc<dyn Records> = Arc::new(DynamoStore::new(client, &table));
+    let took = fill(dynamo.clone(), total, now).await;
+    println!("dynamodb  filled in {took:.1} s (moto)");
+    measure("dynamodb", &console(dynamo), renders).await;
+}
