@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 export OPSBELL_SKIP_LAMBDAS=1
 source scripts/stack-up.sh
 cargo build --release --locked -p opsbell-tests --example console_pages
-target/release/examples/console_pages "${1:-100000}" "${2:-30}"
+"${CARGO_TARGET_DIR:-target}/release/examples/console_pages" "${1:-100000}" "${2:-30}"

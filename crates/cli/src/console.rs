@@ -44,16 +44,18 @@ impl DeadLetters for LocalDead {
 }
 
 /// Who the console lets in on `listen`: whoever signs in, when a login is configured; else the
-/// local user on loopback. `Err` says why serve must not start.
-pub fn login(config: &Config, listen: SocketAddr) -> Result<Login, String> {
+/// local user on loopback; `None` with `--no-console`. `Err` says why serve must not start.
+pub fn login(config: &Config, listen: SocketAddr, off: bool) -> Result<Option<Login>, String> {
+    if off {
+        return Ok(None);
+    }
     if config.console.login.is_some() {
-        return Ok(Login::Required);
+        return Ok(Some(Login::Required));
     }
     if listen.ip().is_loopback() {
         let user = std::env::var("USER").unwrap_or_else(|_| "local".into());
-        return Ok(Login::Loopback {
-            who: format!("{user}@localhost"),
-        });
+        let who = format!("{user}@localhost");
+        return Ok(Some(Login::Loopback { who }));
     }
     Err(format!(
         "{listen} is not a loopback address, and the console lets nobody in by accident: \
@@ -62,16 +64,17 @@ pub fn login(config: &Config, listen: SocketAddr) -> Result<Login, String> {
     ))
 }
 
-pub struct Parts {
-    pub config: Config,
-    pub store: Arc<SqliteStore>,
-    pub outbox: Arc<SqliteOutbox>,
-    pub db: Db,
-    pub clock: Arc<dyn Clock>,
-    pub login: Login,
-}
+/// What the pages read in serve: its configuration, store, outbox, database and clock.
+pub type Parts = (
+    Config,
+    Arc<SqliteStore>,
+    Arc<SqliteOutbox>,
+    Db,
+    Arc<dyn Clock>,
+);
 
-pub fn build(parts: Parts) -> Console {
+pub fn build(parts: Parts, login: Login) -> Arc<Console> {
+    let (config, store, outbox, db, clock) = parts;
     let env: Vec<(String, String)> = std::env::vars().collect();
     let oncall = opsbell_core::oncall::settings::OncallSettings::optional(&env)
         .ok()
@@ -83,26 +86,21 @@ pub fn build(parts: Parts) -> Console {
         });
     let silence_max = opsbell_core::silence::max_length(&env)
         .unwrap_or_else(|_| chrono::Duration::days(opsbell_core::silence::MAX_LENGTH_DAYS));
-    let login = parts.config.console.login.clone();
-    let secure = login
-        .as_ref()
-        .is_some_and(|l| l.redirect_url.starts_with("https://"));
-    let key = (parts.config.console.cookie_key.as_ref())
+    let oidc = config.console.login.clone();
+    let secure = (oidc.as_ref()).is_some_and(|l| l.redirect_url.starts_with("https://"));
+    let key = (config.console.cookie_key.as_ref())
         .map_or_else(random_key, |k| k.expose_secret().as_bytes().to_vec());
-    Console {
-        config: Arc::new(parts.config),
-        records: parts.store,
-        clock: parts.clock,
+    Arc::new(Console {
+        config: Arc::new(config),
+        records: store,
+        clock,
         oncall,
-        dead: Some(Arc::new(LocalDead {
-            outbox: parts.outbox,
-            db: parts.db,
-        })),
+        dead: Some(Arc::new(LocalDead { outbox, db })),
         base: String::new(),
-        sessions: Sessions::new(key, parts.login, secure),
-        oidc: login.map(|l| Arc::new(Oidc::new(l))),
+        sessions: Sessions::new(key, login, secure),
+        oidc: oidc.map(|l| Arc::new(Oidc::new(l))),
         silence_max,
-    }
+    })
 }
 
 /// The console of a serve, if it has one.

@@ -9,6 +9,7 @@ pub mod dead;
 pub mod import;
 pub mod logging;
 pub mod oncall;
+pub mod schedule;
 pub mod send;
 pub mod serve;
 pub mod sign;

@@ -20,7 +20,6 @@ use opsbell_core::config::Config;
 use opsbell_core::heartbeat::Heartbeats;
 use opsbell_core::http::{RetryPolicy, client};
 use opsbell_core::ingest::{Ingest, MAX_BODY_BYTES};
-use opsbell_core::poll::Pollers;
 use opsbell_core::ports::{Clock, Escalations, SystemClock};
 use opsbell_core::signature::SIGNATURE_HEADER;
 use opsbell_local::dispatcher::{DispatchOptions, Dispatcher};
@@ -76,15 +75,12 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
             return Ok(ExitCode::from(2));
         }
     };
-    let login = match args.no_console {
-        true => None,
-        false => match crate::console::login(&config, args.listen) {
-            Ok(login) => Some(login),
-            Err(e) => {
-                eprintln!("{e}");
-                return Ok(ExitCode::from(2));
-            }
-        },
+    let login = match crate::console::login(&config, args.listen, args.no_console) {
+        Ok(login) => login,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(2));
+        }
     };
     let db = Db::open(&args.db).map_err(|e| format!("{}: {e}", args.db.display()))?;
     let store = Arc::new(SqliteStore::new(&db)?);
@@ -106,16 +102,14 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
     let (pending, dead) = outbox.counts().await?;
     info!(db = %args.db.display(), pending, dead, released, "Outbox opened.");
 
-    let pages = Pages(login.map(|login| {
-        Arc::new(crate::console::build(crate::console::Parts {
-            config: config.clone(),
-            store: store.clone(),
-            outbox: outbox.clone(),
-            db: db.clone(),
-            clock: clock.clone(),
-            login,
-        }))
-    }));
+    let parts = (
+        config.clone(),
+        store.clone(),
+        outbox.clone(),
+        db.clone(),
+        clock.clone(),
+    );
+    let pages = Pages(login.map(|login| crate::console::build(parts, login)));
     let access = config.access.clone();
     let chat = match crate::chat_route::LocalChat::from_env(store.clone(), &deps.http, access) {
         Ok(chat) => chat,
@@ -133,10 +127,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, crate::Error> {
     let dispatching = tokio::spawn(dispatcher.run(shutdown.clone()));
     let pollers = build::pollers(&config, &deps, outbox.clone());
     let mut scheduler = Scheduler::default();
-    schedule_pollers(&mut scheduler, Arc::new(pollers), &shutdown);
+    crate::schedule::pollers(&mut scheduler, Arc::new(pollers), &shutdown);
     let heartbeats = build::heartbeats(&config, store.clone(), outbox.clone());
     if let Some(heartbeats) = &heartbeats {
-        schedule_heartbeats(&mut scheduler, heartbeats.clone(), &shutdown);
+        crate::schedule::heartbeats(&mut scheduler, heartbeats.clone(), &shutdown);
     }
     scheduler.every(
         "purge-expired".into(),
@@ -206,51 +200,6 @@ fn local_oncall(
     }
 }
 
-/// Each poll on its own interval (a source's, or a `scheduled.<target>`'s), with the same code
-/// as the `job-poller` Lambda.
-fn schedule_pollers(
-    scheduler: &mut Scheduler,
-    pollers: Arc<Pollers>,
-    shutdown: &watch::Receiver<bool>,
-) {
-    if pollers.schedule().is_empty() && pollers.pings() {
-        // Nothing to poll: the self-ping still says, every 5 minutes, that opsbell is alive.
-        let pollers = pollers.clone();
-        let every = std::time::Duration::from_secs(300);
-        scheduler.every(
-            "self-ping".to_string(),
-            every,
-            shutdown.clone(),
-            move || {
-                let pollers = pollers.clone();
-                async move {
-                    let deadline = tokio::time::Instant::now() + every;
-                    pollers.cycle(&[], &[], chrono::Utc::now(), deadline).await;
-                }
-            },
-        );
-    }
-    for job in pollers.schedule() {
-        let scope = opsbell_core::poll::PollJob::scope(&job.source, &job.destinations);
-        info!(poll = %scope, every = ?job.every, "Polling.");
-        let pollers = pollers.clone();
-        let every = job.every;
-        scheduler.every(format!("poll:{scope}"), every, shutdown.clone(), move || {
-            let pollers = pollers.clone();
-            let (only, destinations) = (vec![job.source.clone()], job.destinations.clone());
-            async move {
-                let deadline = tokio::time::Instant::now() + every;
-                let now = chrono::Utc::now();
-                for result in pollers.cycle(&only, &destinations, now, deadline).await {
-                    if let Err(e) = result {
-                        error!(error = %e, "Poll failed; the next run retries from the stored state.");
-                    }
-                }
-            }
-        });
-    }
-}
-
 fn router(state: AppState) -> Router {
     Router::new()
         .route("/webhook/orchestrator", post(webhook))
@@ -280,36 +229,6 @@ async fn ping(State(state): State<AppState>, Path(rest): Path<String>, body: Byt
     let reply = Heartbeats::answer(heartbeats, &rest, &body, chrono::Utc::now()).await;
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, Json(reply.body)).into_response()
-}
-
-/// Heartbeat checks judged often enough to see a grace end: a quarter of the shortest grace
-/// or period, between 1 second and a minute.
-fn schedule_heartbeats(
-    scheduler: &mut Scheduler,
-    heartbeats: Arc<Heartbeats>,
-    shutdown: &watch::Receiver<bool>,
-) {
-    let shortest = (heartbeats.checks().iter())
-        .flat_map(|c| {
-            let period = match &c.every {
-                opsbell_core::heartbeat::Every::Period(p) => Some(*p),
-                opsbell_core::heartbeat::Every::Cron { .. } => None,
-            };
-            [Some(c.grace), period].into_iter().flatten()
-        })
-        .filter_map(|d| d.to_std().ok())
-        .min()
-        .unwrap_or(Duration::from_secs(60));
-    let every = (shortest / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
-    info!(checks = heartbeats.checks().len(), every = ?every, "Heartbeat checks.");
-    scheduler.every("heartbeats".into(), every, shutdown.clone(), move || {
-        let heartbeats = heartbeats.clone();
-        async move {
-            if let Err(e) = heartbeats.tick(chrono::Utc::now()).await {
-                error!(error = %e, "Heartbeat checks could not be judged; the next tick retries.");
-            }
-        }
-    });
 }
 
 async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {

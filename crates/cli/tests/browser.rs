@@ -4,224 +4,24 @@
 //! all three; without them these tests are ignored (`cargo test -- --include-ignored` runs
 //! them). Each page is saved as a screenshot in `target/console-screenshots/` (en and ja).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{Value, json};
+use fantoccini::Locator;
+use serde_json::json;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 mod support {
+    pub mod browser;
     pub mod serve;
 }
 
+use support::browser::{
+    CLIENT_SECRET, Provider, browser, click_and_load, provider, shot, sign_in, text,
+    until_page_says,
+};
 use support::serve::{SECRET, Serve, repo, sample, signature, wait_for_requests};
-
-/// A child process that is killed with the test.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The first line of `child`'s standard output that `pick` finds something in. The rest is
-/// read on (and dropped) by a thread: a closed pipe would end the child at its next line.
-fn read_line<T: Send + 'static>(
-    child: &mut Child,
-    what: &str,
-    pick: impl Fn(&str) -> Option<T> + Send + 'static,
-) -> T {
-    let out = child.stdout.take().unwrap();
-    let (found, first) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(out).lines().map_while(Result::ok);
-        for line in lines.by_ref() {
-            if let Some(value) = pick(&line) {
-                let _ = found.send(value);
-                break;
-            }
-        }
-        lines.for_each(drop);
-    });
-    first
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|_| panic!("{what} did not start"))
-}
-
-/// The OIDC provider, its issuer, and the file its clients are read from.
-struct Provider {
-    _proc: Proc,
-    issuer: String,
-    clients: PathBuf,
-}
-
-fn provider(dir: &Path) -> Provider {
-    let clients = dir.join("clients.json");
-    std::fs::write(&clients, "[]").unwrap();
-    let mut child = Command::new("node")
-        .arg(repo("scripts/oidc/provider.mjs"))
-        .env("CLIENTS_FILE", &clients)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node (scripts/test.sh installs the provider)");
-    let issuer = read_line(&mut child, "the OIDC provider", |l| {
-        serde_json::from_str::<Value>(l).ok()?["issuer"]
-            .as_str()
-            .map(str::to_string)
-    });
-    Provider {
-        _proc: Proc(child),
-        issuer,
-        clients,
-    }
-}
-
-const CLIENT_SECRET: &str = "browser-test-client-secret-0123456789";
-
-/// A headless Chromium with `language` first in Accept-Language.
-async fn browser(dir: &Path, language: &str) -> (Proc, Client) {
-    let mut driver = Command::new("chromedriver")
-        .arg("--port=0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver (scripts/test.sh installs chromium-driver)");
-    let port: u16 = read_line(&mut driver, "chromedriver", |l| {
-        l.split("started successfully on port ")
-            .nth(1)?
-            .trim_end_matches('.')
-            .parse()
-            .ok()
-    });
-    let profile = dir.join(format!("profile-{language}-{}", fastrand_suffix()));
-    let args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1100,900",
-        &format!("--lang={language}"),
-        &format!("--user-data-dir={}", profile.display()),
-    ];
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({ "binary": "/usr/bin/chromium", "args": args, "prefs": { "intl.accept_languages": language } }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let client = ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a WebDriver session in Chromium");
-    (Proc(driver), client)
-}
-
-fn fastrand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-}
-
-async fn shot(client: &Client, name: &str) {
-    let dir = repo("target/console-screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
-}
-
-async fn text(client: &Client) -> String {
-    let body = client
-        .wait()
-        .for_element(Locator::Css("body"))
-        .await
-        .unwrap();
-    body.text().await.unwrap()
-}
-
-/// Clicks what `css` finds and waits for the page it loads (the old one gone stale).
-async fn click_and_load(client: &Client, css: &str) {
-    let old = client.find(Locator::Css("html")).await.unwrap();
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    for _ in 0..200 {
-        if old.tag_name().await.is_err() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    client
-        .wait()
-        .for_element(Locator::Css("body"))
-        .await
-        .unwrap();
-}
-
-/// Signs in at the provider's login form as `email`, from wherever the console sent us.
-async fn sign_in(client: &Client, console: &str, email: &str) {
-    client.goto(&format!("{console}/")).await.unwrap();
-    let login = client
-        .wait()
-        .for_element(Locator::Css("input[name=login]"))
-        .await
-        .unwrap();
-    login.send_keys(email).await.unwrap();
-    client
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys("any")
-        .await
-        .unwrap();
-    click_and_load(client, "button[type=submit]").await;
-    for _ in 0..100 {
-        if client
-            .current_url()
-            .await
-            .unwrap()
-            .as_str()
-            .starts_with(console)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "not back at the console: {}",
-        client.current_url().await.unwrap()
-    );
-}
-
-/// Waits until the page at `path` (reloaded) contains `what`.
-async fn until_page_says(client: &Client, url: &str, what: &str) -> String {
-    let mut body = String::new();
-    for _ in 0..50 {
-        client.goto(url).await.unwrap();
-        body = text(client).await;
-        if body.contains(what) {
-            return body;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{url} never said {what:?}:\n{body}");
-}
 
 struct World {
     _provider: Provider,

@@ -7,6 +7,7 @@ mod support;
 mod chat;
 mod chat_bot;
 mod cloudwatch;
+mod console_browser;
 mod faults;
 mod flood;
 mod hung;
