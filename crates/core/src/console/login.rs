@@ -148,7 +148,8 @@ impl Oidc {
         if pending.expires <= now {
             return Err("the login took too long; sign in again".into());
         }
-        if !super::session::constant_eq(pending.state.as_bytes(), state.as_bytes()) {
+        // The state is a nonce bound to this browser's signed cookie, not a secret to guess.
+        if pending.state != state {
             return Err("the login's state does not match this browser's".into());
         }
         let client = self.client().await?;
