@@ -103,24 +103,7 @@ async fn the_console_lambda_signs_in_shows_a_fault_and_takes_a_silence_in_a_brow
         }
     });
     // A fault the fan-out told, in the table the Lambda reads.
-    let store = opsbell_aws::dynamodb::DynamoStore::new(stack.dynamodb.clone(), &stack.table);
-    let now = chrono::Utc::now();
-    let event = opsbell_core::event::Event::new(
-        opsbell_core::event::Source::Uipath,
-        "1/7",
-        "job-1",
-        opsbell_core::event::State::Faulted,
-        "InvoiceBot",
-        now,
-    );
-    let told = opsbell_core::state::Told {
-        fate: opsbell_core::state::Fate::Delivered,
-        detail: "ts".into(),
-        at: now,
-    };
-    (opsbell_core::state::History::note(&store, &event, &[("ops-slack".into(), told)], now))
-        .await
-        .unwrap();
+    stack.told_fault("InvoiceBot").await;
     let (runtime, function, proxy) = stack.start("console", config, &[], None).await;
     let lambda: Lambda = Arc::new(Mutex::new((runtime, function)));
     let app = axum::Router::new()

@@ -482,25 +482,7 @@ async fn console_serves_pages_and_takes_a_silence_and_a_redrive_under_its_role()
     let stack = Stack::new().await;
     let (config, cookie, csrf) = stack.console().await;
     // A fault the fan-out told, in the history the pages read.
-    let store = opsbell_aws::dynamodb::DynamoStore::new(stack.dynamodb.clone(), &stack.table);
-    let now = chrono::Utc::now();
-    let mut event = opsbell_core::event::Event::new(
-        opsbell_core::event::Source::Uipath,
-        "1/7",
-        "job-1",
-        opsbell_core::event::State::Faulted,
-        "InvoiceBot",
-        now,
-    );
-    event.folder = Some("7".into());
-    let told = opsbell_core::state::Told {
-        fate: opsbell_core::state::Fate::Delivered,
-        detail: "ts".into(),
-        at: now,
-    };
-    opsbell_core::state::History::note(&store, &event, &[("ops-slack".into(), told)], now)
-        .await
-        .unwrap();
+    stack.told_fault("InvoiceBot").await;
     // A dead message to redrive.
     (stack
         .sqs

@@ -117,6 +117,25 @@ impl Stack {
         (config, cookie, csrf)
     }
 
+    /// A job of `process` that faulted now and that the fan-out told `ops-slack`: the history
+    /// row the console's pages read.
+    pub async fn told_fault(&self, process: &str) {
+        use opsbell_core::event::{Event, Source, State};
+        use opsbell_core::state::{Fate, History, Told};
+        let store = DynamoStore::new(self.dynamodb.clone(), &self.table);
+        let now = chrono::Utc::now();
+        let mut event = Event::new(Source::Uipath, "1/7", "job-1", State::Faulted, process, now);
+        event.folder = Some("7".into());
+        let told = Told {
+            fate: Fate::Delivered,
+            detail: "ts".into(),
+            at: now,
+        };
+        History::note(&store, &event, &[("ops-slack".into(), told)], now)
+            .await
+            .unwrap();
+    }
+
     /// Stores secret `name` under the stage's prefix, in SSM or in Secrets Manager.
     pub async fn secret(&self, store: &str, name: &str, value: &str) -> String {
         let full = format!("/opsbell/{STAGE}/{name}");
