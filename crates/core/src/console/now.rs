@@ -1,55 +1,37 @@
 //! Now: the problems still open (the latest event of each process, alarm or check is bad) and
 //! the escalations calling, with their step, who is rung, the time to the next step and Ack.
 
-use std::collections::BTreeMap;
-
 use chrono::Duration;
+use futures::{StreamExt, TryStreamExt};
 use maud::{Markup, html};
 
 use super::View;
-use super::history::{row, scan};
+use super::history::row;
 use super::layout::{button, page as frame, span};
 use super::words::Word;
 use crate::escalation::narrate::mask;
 use crate::event::Severity;
 use crate::ports::StoreError;
-use crate::state::{History, INCIDENT_WINDOW, Incident, RecentIncident, Status, short_id};
+use crate::state::{
+    History, INCIDENT_WINDOW, Incident, OPEN_WINDOW, Problem, RecentIncident, Status, short_id,
+};
 
-/// How far back open problems are looked for.
-const LOOKBACK_HOURS: i64 = 48;
-/// Rows read at most for it.
-const BUDGET: usize = 20_000;
-
-/// What one problem is: where it ran and what it is called (a job's process, an alarm).
-fn problem(h: &History) -> (String, String, String, String) {
-    let e = &h.event;
-    (
-        e.source.as_str().to_string(),
-        e.tenant.clone().unwrap_or_default(),
-        e.folder.clone().unwrap_or_default(),
-        e.process.clone(),
-    )
-}
+/// History rows read at once for it.
+const LOADS: usize = 16;
 
 /// The latest event of each problem whose state is bad, worst first, then newest.
 pub async fn open_problems(view: &View<'_>) -> Result<Vec<(String, History)>, StoreError> {
     let records = view.console.records.as_ref();
-    let until = view.now.date_naive();
-    let from = (view.now - Duration::hours(LOOKBACK_HOURS)).date_naive();
-    let (rows, _) = scan(records, from, until, None, usize::MAX, BUDGET, |_, _| true).await?;
-    let mut latest: BTreeMap<_, (String, History)> = BTreeMap::new();
-    for (id, h) in rows {
-        // Newest first: the first row of a problem is its latest.
-        latest.entry(problem(&h)).or_insert((id, h));
-    }
-    let mut open: Vec<(String, History)> = (latest.into_values())
-        .filter(|(_, h)| {
-            matches!(
-                h.event.state.severity(),
-                Severity::Critical | Severity::Warning
-            )
+    let ids = Problem::open(records, view.now - OPEN_WINDOW).await?;
+    let mut open: Vec<(String, History)> = futures::stream::iter(ids)
+        .map(|id| async move {
+            // A row past its time may be gone before its index entry.
+            Ok::<_, StoreError>(History::load(records, &id).await?.map(|h| (id, h)))
         })
-        .collect();
+        .buffer_unordered(LOADS)
+        .try_filter_map(|found| async move { Ok(found) })
+        .try_collect()
+        .await?;
     open.sort_by_key(|(id, h)| {
         (
             h.event.state.severity() != Severity::Critical,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{DELIVERY_TTL_DAYS, Key, Stored, load_stored, swap};
+use super::{DELIVERY_TTL_DAYS, Key, Problem, Stored, load_stored, swap};
 use crate::event::Event;
 use crate::ports::{Records, StoreError};
 
@@ -76,14 +76,26 @@ impl History {
         Some(Key::new(Self::partition(day), id))
     }
 
-    /// Merges `told` into `event`'s row (a channel's newer outcome replaces its older one).
+    /// Merges `told` into `event`'s row (a channel's newer outcome replaces its older one), and
+    /// points its problem at the row when it is the problem's latest word.
     pub async fn note(
         records: &dyn Records,
         event: &Event,
         told: &[(String, Told)],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let key = Self::key_of(&Self::id(event, now)).expect("an id starts with its day");
+        Self::merge(records, event, told, now).await?;
+        Problem::note(records, event, &Self::id(event, now)).await
+    }
+
+    async fn merge(
+        records: &dyn Records,
+        event: &Event,
+        told: &[(String, Told)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let id = Self::id(event, now);
+        let key = Self::key_of(&id).expect("an id starts with its day");
         let expires = Some(now.max(event.occurred_at) + Duration::days(DELIVERY_TTL_DAYS));
         // The first copy of an event writes its row in one conditional write, without a read.
         let fresh = History {

@@ -37,6 +37,7 @@ mod flood;
 mod history;
 mod incident;
 mod poll;
+mod problem;
 mod recent;
 mod ticket;
 
@@ -45,6 +46,7 @@ pub use flood::{DIGEST_NAMES, FloodWindow, KEPT_MAX, OTHERS, WINDOW_TTL_DAYS};
 pub use history::{Fate, History, Told};
 pub use incident::{Call, INCIDENT_TTL_DAYS, Incident, Status, short_id};
 pub use poll::{JOB_STATE_TTL_DAYS, JobState, PollTime, TenantSnapshot, WatchDayState, Watermark};
+pub use problem::{OPEN_WINDOW, Problem};
 pub use recent::{DELIVERY_WINDOW, INCIDENT_WINDOW, RecentDelivery, RecentIncident};
 pub use ticket::{TICKET_TTL_DAYS, Ticket, TicketStatus};
 
