@@ -13,5 +13,5 @@ events=${1:-1000}
 source scripts/stack-up.sh
 cargo build --release --locked -p opsbell-tests --example lambda_bench
 report=target/lambda-bench.json
-target/release/examples/lambda_bench "$events" "$report"
+"${CARGO_TARGET_DIR:-target}/release/examples/lambda_bench" "$events" "$report"
 python3 scripts/lambda-cost.py "$report"

@@ -25,11 +25,6 @@ impl Fanout {
             })
             .collect();
         let records = self.records.as_ref();
-        if (report.targets.is_empty() || !told.is_empty())
-            && let Err(e) = History::note(records, event, &told, now).await
-        {
-            warn!(key = %event.key, error = %e, "Could not note the event in the history.");
-        }
         let reached: Vec<String> = (report.targets.iter())
             .filter_map(|(name, o)| match o {
                 TargetOutcome::Delivered { .. } => Some(name.clone()),
@@ -38,13 +33,24 @@ impl Fanout {
             })
             .collect();
         let reached: Vec<&str> = reached.iter().map(String::as_str).collect();
-        if reached.is_empty() {
-            return;
-        }
-        let recent = RecentDelivery::of(event, &reached, now);
-        if let Err(e) = recent.save(records).await {
-            warn!(key = %event.key, error = %e, "Could not note the delivery for `status`.");
-        }
+        // The two are independent: written side by side, the invocation waits for one round.
+        let history = async {
+            if (report.targets.is_empty() || !told.is_empty())
+                && let Err(e) = History::note(records, event, &told, now).await
+            {
+                warn!(key = %event.key, error = %e, "Could not note the event in the history.");
+            }
+        };
+        let status = async {
+            if reached.is_empty() {
+                return;
+            }
+            let recent = RecentDelivery::of(event, &reached, now);
+            if let Err(e) = recent.save(records).await {
+                warn!(key = %event.key, error = %e, "Could not note the delivery for `status`.");
+            }
+        };
+        futures::join!(history, status);
     }
 }
 

@@ -48,8 +48,9 @@ impl Problem {
             state: event.state,
         };
         let expires = time_of(id).map(|at| at + OPEN_WINDOW);
-        let mut read: Option<Stored<Problem>> = None;
+        // Read first: most events are of a problem already known (two requests, not three).
         for _ in 0..SWAP_TRIES {
+            let read: Option<Stored<Problem>> = load_stored(records, &key).await?;
             if let Some(stored) = &read
                 && stored.row.id.as_str() >= id
             {
@@ -61,7 +62,6 @@ impl Problem {
             {
                 return Ok(());
             }
-            read = load_stored(records, &key).await?;
         }
         Err(StoreError(format!(
             "problem {}: changed by others {SWAP_TRIES} times",
