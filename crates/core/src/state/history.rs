@@ -7,13 +7,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{DELIVERY_TTL_DAYS, Key, Problem, Stored, load_stored, swap};
+use super::{DELIVERY_TTL_DAYS, Key, Problem, swap, update};
 use crate::event::Event;
 use crate::ports::{Records, StoreError};
 
 const PREFIX: &str = "HISTORY#";
-/// Writers that may race on one event's row (a webhook copy and a poll copy) before giving up.
-const SWAP_TRIES: usize = 5;
 /// How old an event's own time may be and still place its row.
 const RECENT_DAYS: i64 = 2;
 
@@ -61,11 +59,19 @@ impl History {
     /// else when it was handled (a sample from 2018, a clock far off, a redrive days later),
     /// so it sorts among what opsbell did that day.
     pub fn id(event: &Event, now: DateTime<Utc>) -> String {
+        Self::id_at(event, Self::placed(event, now))
+    }
+
+    /// The time that places `event`'s row (see [`History::id`]).
+    fn placed(event: &Event, now: DateTime<Utc>) -> DateTime<Utc> {
         let recent = now - Duration::days(RECENT_DAYS)..=now + Duration::minutes(5);
-        let at = match recent.contains(&event.occurred_at) {
+        match recent.contains(&event.occurred_at) {
             true => event.occurred_at,
             false => now,
-        };
+        }
+    }
+
+    fn id_at(event: &Event, at: DateTime<Utc>) -> String {
         let at = at.to_rfc3339_opts(SecondsFormat::Millis, true);
         format!("{at}#{}", event.key)
     }
@@ -84,17 +90,8 @@ impl History {
         told: &[(String, Told)],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        Self::merge(records, event, told, now).await?;
-        Problem::note(records, event, &Self::id(event, now)).await
-    }
-
-    async fn merge(
-        records: &dyn Records,
-        event: &Event,
-        told: &[(String, Told)],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let id = Self::id(event, now);
+        let at = Self::placed(event, now);
+        let id = Self::id_at(event, at);
         let key = Self::key_of(&id).expect("an id starts with its day");
         let expires = Some(now.max(event.occurred_at) + Duration::days(DELIVERY_TTL_DAYS));
         // The first copy of an event writes its row in one conditional write, without a read.
@@ -102,33 +99,22 @@ impl History {
             event: event.clone(),
             channels: told.iter().cloned().collect(),
         };
-        if swap(records, &key, None, &fresh, expires).await?.is_some() {
-            return Ok(());
-        }
-        for _ in 0..SWAP_TRIES {
-            let read: Option<Stored<History>> = load_stored(records, &key).await?;
-            let mut row = match &read {
-                Some(stored) => stored.row.clone(),
-                None => History {
+        if swap(records, &key, None, &fresh, expires).await?.is_none() {
+            update(records, &key, expires, |read: Option<&History>| {
+                if read.is_some_and(|row| told.iter().all(|(c, t)| row.channels.get(c) == Some(t)))
+                {
+                    return None;
+                }
+                let mut row = read.cloned().unwrap_or_else(|| History {
                     event: event.clone(),
                     channels: BTreeMap::new(),
-                },
-            };
-            if read.is_some() && told.iter().all(|(c, t)| row.channels.get(c) == Some(t)) {
-                return Ok(());
-            }
-            row.channels.extend(told.iter().cloned());
-            if swap(records, &key, read.as_ref(), &row, expires)
-                .await?
-                .is_some()
-            {
-                return Ok(());
-            }
+                });
+                row.channels.extend(told.iter().cloned());
+                Some(row)
+            })
+            .await?;
         }
-        Err(StoreError(format!(
-            "{}: changed by others {SWAP_TRIES} times",
-            key.sk
-        )))
+        Problem::note(records, event, &id, at).await
     }
 
     pub async fn load(records: &dyn Records, id: &str) -> Result<Option<History>, StoreError> {

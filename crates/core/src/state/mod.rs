@@ -131,6 +131,35 @@ pub(crate) async fn swap<T: Serialize + Clone>(
     }))
 }
 
+/// Writers that may race on one row before `update` gives up.
+const SWAP_TRIES: usize = 5;
+
+/// Changes the row at `key` to what `change` makes of the stored one (`None`: leave it), written
+/// only if nobody changed the row meanwhile; else read again and retried.
+pub(crate) async fn update<T: Serialize + DeserializeOwned + Clone>(
+    records: &dyn Records,
+    key: &Key,
+    expires_at: Option<DateTime<Utc>>,
+    change: impl Fn(Option<&T>) -> Option<T>,
+) -> Result<(), StoreError> {
+    for _ in 0..SWAP_TRIES {
+        let read: Option<Stored<T>> = load_stored(records, key).await?;
+        let Some(next) = change(read.as_ref().map(|r| &r.row)) else {
+            return Ok(());
+        };
+        if swap(records, key, read.as_ref(), &next, expires_at)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+    }
+    Err(StoreError(format!(
+        "{} {}: changed by others {SWAP_TRIES} times",
+        key.pk, key.sk
+    )))
+}
+
 /// Every row under `pk` that reads as `T`, by sort key; others are skipped.
 pub(crate) async fn list<T: DeserializeOwned>(
     records: &dyn Records,

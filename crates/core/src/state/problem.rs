@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Key, Stored, list, load_stored, swap};
+use super::{Key, list, update};
 use crate::event::{Event, Severity, State};
 use crate::ports::{Records, StoreError};
 use crate::signature::digest_hex;
@@ -13,8 +13,6 @@ use crate::signature::digest_hex;
 const PARTITION: &str = "PROBLEM";
 /// How far back Now looks: a problem whose latest word is older has gone quiet.
 pub const OPEN_WINDOW: Duration = Duration::hours(48);
-/// Writers that may race on one problem's row before giving up.
-const SWAP_TRIES: usize = 5;
 
 /// `PROBLEM` / <digest of source, tenant, folder, process>.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,37 +34,29 @@ fn identity(event: &Event) -> String {
 }
 
 impl Problem {
-    /// Points `event`'s problem at history row `id` unless it already points at a later one.
-    /// An informational event (a job started) neither opens nor closes a problem.
-    pub async fn note(records: &dyn Records, event: &Event, id: &str) -> Result<(), StoreError> {
+    /// Points `event`'s problem at history row `id` (placed at `at`) unless it already points
+    /// at a later one. An informational event (a job started) neither opens nor closes a problem.
+    pub async fn note(
+        records: &dyn Records,
+        event: &Event,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         if event.state.severity() == Severity::Info {
             return Ok(());
         }
-        let key = Key::new(PARTITION, identity(event));
         let row = Problem {
             id: id.to_string(),
             state: event.state,
         };
-        let expires = time_of(id).map(|at| at + OPEN_WINDOW);
-        // Read first: most events are of a problem already known (two requests, not three).
-        for _ in 0..SWAP_TRIES {
-            let read: Option<Stored<Problem>> = load_stored(records, &key).await?;
-            if let Some(stored) = &read
-                && stored.row.id.as_str() >= id
-            {
-                return Ok(());
-            }
-            if swap(records, &key, read.as_ref(), &row, expires)
-                .await?
-                .is_some()
-            {
-                return Ok(());
-            }
-        }
-        Err(StoreError(format!(
-            "problem {}: changed by others {SWAP_TRIES} times",
-            key.sk
-        )))
+        let key = Key::new(PARTITION, identity(event));
+        update(
+            records,
+            &key,
+            Some(at + OPEN_WINDOW),
+            |read: Option<&Problem>| read.is_none_or(|p| p.id.as_str() < id).then(|| row.clone()),
+        )
+        .await
     }
 
     /// The history ids of the problems whose latest event since `since` is critical or a
@@ -85,12 +75,6 @@ impl Problem {
             .map(|p| p.id)
             .collect())
     }
-}
-
-/// The time a history id starts with.
-fn time_of(id: &str) -> Option<DateTime<Utc>> {
-    let (at, _) = id.split_once('#')?;
-    Some(DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc))
 }
 
 #[cfg(test)]
@@ -129,7 +113,7 @@ mod tests {
         let rerun = job(7, State::Started, "ReportBot", t0 + Duration::minutes(2));
         // The success is heard before the fault's late copy; the starts after both.
         for e in [&fixed, &fault, &other, &started, &retried, &rerun] {
-            Problem::note(&records, e, &History::id(e, now))
+            Problem::note(&records, e, &History::id(e, now), e.occurred_at)
                 .await
                 .unwrap();
         }
@@ -142,9 +126,14 @@ mod tests {
         );
 
         let again = job(5, State::Faulted, "InvoiceBot", t0 + Duration::minutes(30));
-        Problem::note(&records, &again, &History::id(&again, now))
-            .await
-            .unwrap();
+        Problem::note(
+            &records,
+            &again,
+            &History::id(&again, now),
+            again.occurred_at,
+        )
+        .await
+        .unwrap();
         let mut open = Problem::open(&records, now - OPEN_WINDOW).await.unwrap();
         open.sort();
         let mut want = [&retried, &other, &again].map(|e| History::id(e, now));
